@@ -1,0 +1,107 @@
+"""ehrenamt: the Ehrenamtskarte service."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, instance config, environment, then blueprints."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("EHRENAMT_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.from_object("ehrenamt.config")
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("EHRENAMT")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    _derive_settings(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+
+    from ehrenamt.celery_app import celery_init_app
+
+    celery_init_app(app)
+    return app
+
+
+def _derive_settings(app: Flask) -> None:
+    """Fill settings whose defaults depend on the instance folder or on each other."""
+    instance = Path(app.instance_path)
+    config = app.config
+    if not config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "No SECRET_KEY: set EHRENAMT_SECRET_KEY, or put SECRET_KEY in instance/config.py "
+            "(the launcher `python -m ehrenamt.launch` creates one for trying it out)."
+        )
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        url = config.get("DATABASE_URL") or f"sqlite:///{instance / 'ehrenamt.sqlite'}"
+        # Plain postgresql:// URLs mean psycopg 3, the driver we install.
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        config["SQLALCHEMY_DATABASE_URI"] = url
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # SQLite serialises writers; wait for a lock instead of failing at once.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    config.setdefault("UPLOAD_FOLDER", None)
+    config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(instance / "uploads")
+    config["MAIL_FOLDER"] = config.get("MAIL_FOLDER") or str(instance / "mail")
+    config["BROKER_URL"] = config.get("BROKER_URL") or "filesystem://"
+    config["BROKER_FOLDER"] = config.get("BROKER_FOLDER") or str(instance / "broker")
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension instances to this app."""
+    from ehrenamt import auth
+    from ehrenamt.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    auth.init_login_manager(login_manager)
+
+    from ehrenamt import web
+
+    web.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per audience."""
+    from ehrenamt.account.views import bp as account_bp
+    from ehrenamt.admin.views import bp as admin_bp
+    from ehrenamt.apply.views import bp as apply_bp
+    from ehrenamt.auth.views import bp as auth_bp
+    from ehrenamt.confirm.views import bp as confirm_bp
+    from ehrenamt.public.views import bp as public_bp
+    from ehrenamt.review.views import bp as review_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(apply_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(confirm_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_cli(app: Flask) -> None:
+    """``flask ehrenamt …`` commands."""
+    from ehrenamt.cli import cli
+
+    app.cli.add_command(cli)

@@ -1,0 +1,132 @@
+"""The volunteer's account: applications, their status, answering questions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ehrenamt.account.forms import AnswerForm, WithdrawForm
+from ehrenamt.auth import sign_in, volunteer_required
+from ehrenamt.auth.forms import SetPasswordForm
+from ehrenamt.extensions import db
+from ehrenamt.models import Application, Upload
+from ehrenamt.services import accounts, applications
+from ehrenamt.services.applications import Conflict
+from ehrenamt.services.audit import Acting
+from ehrenamt.uploads_view import send_upload
+from ehrenamt.workflow import Actor, ApplicationState, IllegalTransition
+
+bp = Blueprint("account", __name__, url_prefix="/konto")
+
+
+@bp.route("/")
+@volunteer_required
+def index() -> str:
+    """The applicant's applications and where each stands."""
+    return render_template(
+        "account/index.html",
+        applications=applications.applications_of(current_user.id),
+        password_form=SetPasswordForm(),
+    )
+
+
+def _own(public_id: str) -> Application:
+    application = applications.get_for_applicant(current_user.id, public_id)
+    if application is None:
+        abort(404)
+    return application
+
+
+@bp.route("/antrag/<public_id>")
+@volunteer_required
+def application(public_id: str) -> str:
+    """One application with its history as the applicant may see it."""
+    item = _own(public_id)
+    return render_template(
+        "account/application.html",
+        application=item,
+        history=applications.history(item),
+        answer_form=AnswerForm(),
+        withdraw_form=WithdrawForm(),
+    )
+
+
+@bp.route("/antrag/<public_id>/antworten", methods=["POST"])
+@volunteer_required
+def answer(public_id: str) -> str | Response:
+    """Answer the clerk's question."""
+    item = _own(public_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "account/application.html",
+            application=item,
+            history=applications.history(item),
+            answer_form=form,
+            withdraw_form=WithdrawForm(),
+        ), 400  # type: ignore[return-value]
+    if item.state != ApplicationState.NEEDS_INFORMATION:
+        flash(_("Zu diesem Antrag ist keine Rückfrage offen."), "warning")
+        return redirect(url_for("account.application", public_id=public_id))
+    try:
+        applications.answer_information_request(
+            item, Acting.user_as(current_user, Actor.APPLICANT), form.answer.data.strip()
+        )
+    except (Conflict, IllegalTransition):
+        db.session.rollback()
+        flash(
+            _("Der Antrag wurde inzwischen geändert. Bitte prüfen Sie den aktuellen Stand."),
+            "warning",
+        )
+    else:
+        flash(_("Danke, Ihre Antwort ist bei der Ausgabestelle."), "success")
+    return redirect(url_for("account.application", public_id=public_id))
+
+
+@bp.route("/antrag/<public_id>/zurueckziehen", methods=["POST"])
+@volunteer_required
+def withdraw(public_id: str) -> Response:
+    """Withdraw the application (only before a decision)."""
+    item = _own(public_id)
+    if WithdrawForm().validate_on_submit():
+        try:
+            applications.withdraw(item, Acting.user_as(current_user, Actor.APPLICANT))
+        except (Conflict, IllegalTransition):
+            db.session.rollback()
+            flash(_("Dieser Antrag kann nicht mehr zurückgezogen werden."), "warning")
+        else:
+            flash(_("Ihr Antrag wurde zurückgezogen."), "info")
+    return redirect(url_for("account.application", public_id=public_id))
+
+
+@bp.route("/nachweis/<int:upload_id>")
+@volunteer_required
+def download_upload(upload_id: int) -> Response:
+    """The applicant's own uploaded proof."""
+    upload = db.session.get(Upload, upload_id)
+    if (
+        upload is None
+        or upload.application is None
+        or upload.application.applicant_id != current_user.id
+    ):
+        abort(404)
+    return send_upload(upload)
+
+
+@bp.route("/passwort", methods=["POST"])
+@volunteer_required
+def set_password() -> str | Response:
+    """Set a password, so signing in works without an e-mailed link."""
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        accounts.set_password(current_user, form.password.data)
+        sign_in(current_user)
+        flash(_("Ihr Passwort ist gespeichert."), "success")
+        return redirect(url_for("account.index"))
+    return render_template(
+        "account/index.html",
+        applications=applications.applications_of(current_user.id),
+        password_form=form,
+    ), 400  # type: ignore[return-value]

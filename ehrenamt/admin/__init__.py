@@ -1,0 +1,1 @@
+"""The office admin's settings: the programme rules."""

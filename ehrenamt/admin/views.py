@@ -1,0 +1,62 @@
+"""Office admin: the programme rules of the office."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ehrenamt.admin.forms import PresetForm, RulesForm
+from ehrenamt.auth import admin_required
+from ehrenamt.extensions import db
+from ehrenamt.models import Office, PlaceRule
+from ehrenamt.services import rules as rules_service
+from ehrenamt.services.audit import Acting
+from ehrenamt.workflow import Actor
+
+bp = Blueprint("admin", __name__, url_prefix="/verwaltung/einstellungen")
+
+
+def _office() -> Office:
+    office = db.session.get(Office, current_user.office_id)
+    assert office is not None  # staff always belong to an office
+    return office
+
+
+@bp.route("/regeln", methods=["GET", "POST"])
+@admin_required
+def edit_rules() -> str | Response:
+    """Edit the rules; every change is audited with old and new values."""
+    office = _office()
+    rules = office.rules
+    form = RulesForm(obj=rules)
+    if not form.is_submitted():
+        form.qualifications.data = rules.qualifications.split()
+        form.place_rule.data = rules.place_rule.value
+    preset_form = PresetForm(formdata=None, preset=rules.preset)
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in rules_service.EDITABLE_FIELDS}
+        values["qualifications"] = " ".join(form.qualifications.data or [])
+        values["place_rule"] = PlaceRule(form.place_rule.data)
+        rules_service.update_rules(
+            office, values, Acting.user_as(current_user, Actor.ADMIN), preset=None
+        )
+        flash(_("Die Regeln sind gespeichert."), "success")
+        return redirect(url_for("admin.edit_rules"))
+    return render_template("admin/rules.html", form=form, preset_form=preset_form, office=office), (
+        400 if form.is_submitted() else 200
+    )
+
+
+@bp.route("/vorlage", methods=["POST"])
+@admin_required
+def apply_preset() -> str | Response:
+    """Load one of the presets into the office's rules."""
+    form = PresetForm()
+    if form.validate_on_submit():
+        rules_service.update_rules(
+            _office(), {}, Acting.user_as(current_user, Actor.ADMIN), preset=form.preset.data
+        )
+        flash(_("Die Vorlage wurde übernommen."), "success")
+    return redirect(url_for("admin.edit_rules"))

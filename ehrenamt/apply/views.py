@@ -1,0 +1,162 @@
+"""Applying for a card."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ehrenamt.apply.forms import ApplicationForm, EngagementForm
+from ehrenamt.auth import sign_in
+from ehrenamt.extensions import db
+from ehrenamt.forms import choices
+from ehrenamt.models import CardType, Office, Qualification, Upload, UserRole
+from ehrenamt.services import applications, uploads
+from ehrenamt.services.applications import (
+    AccountExists,
+    AlreadyOpen,
+    ApplicationInput,
+    EngagementInput,
+)
+
+bp = Blueprint("apply", __name__, url_prefix="/antrag")
+
+
+def _offices() -> list[Office]:
+    return list(db.session.scalars(select(Office).order_by(Office.name)))
+
+
+@bp.route("/", methods=["GET", "POST"])
+def form() -> str | Response | tuple[str, int]:
+    """The application form; on errors everything typed (and uploaded) is kept."""
+    if current_user.is_authenticated and current_user.role != UserRole.VOLUNTEER:
+        abort(403)
+    offices = _offices()
+    if not offices:
+        abort(404)
+    proof = (
+        uploads.find_unclaimed(request.form.get("proof_token", ""))
+        if request.method == "POST"
+        else None
+    )
+    form = ApplicationForm(has_proof=proof is not None)
+    form.office.choices = choices([(o.id, o.name) for o in offices])
+    if request.method == "GET":
+        form.submission_key.data = secrets.token_urlsafe(24)
+        form.office.data = offices[0].id
+        if current_user.is_authenticated:
+            form.email.data = current_user.email
+
+    if request.method == "POST" and form.add_engagement.data:
+        form.engagements.append_entry()
+        return render_template("apply/form.html", form=form, offices=offices, proof=proof)
+
+    upload_error = None
+    if request.method == "POST" and form.proof.data and getattr(form.proof.data, "filename", ""):
+        try:
+            proof = uploads.store_upload(form.proof.data.stream, form.proof.data.filename)
+            db.session.commit()  # kept even if another field is wrong
+            form.has_proof = True
+        except uploads.UploadRejected as rejected:
+            upload_error = str(rejected)
+    if proof is not None:
+        form.proof_token.data = proof.claim_token
+
+    if form.validate_on_submit() and upload_error is None:
+        office = db.session.get(Office, form.office.data)
+        if office is None:
+            form.office.errors = [*form.office.errors, _("Bitte wählen Sie eine Ausgabestelle.")]
+        else:
+            return _submit(form, office, proof)
+    if upload_error:
+        form.proof.errors = [upload_error]
+    failed = request.method == "POST"
+    return render_template(
+        "apply/form.html", form=form, offices=offices, proof=proof, failed=failed
+    ), (400 if failed else 200)
+
+
+def _submit(
+    form: ApplicationForm, office: Office, proof: Upload | None
+) -> Response | tuple[str, int]:
+    data = ApplicationInput(
+        submission_key=form.submission_key.data or secrets.token_urlsafe(24),
+        office=office,
+        card_type=CardType(form.card_type.data),
+        first_name=form.first_name.data.strip(),
+        last_name=form.last_name.data.strip(),
+        birth_date=form.birth_date.data,
+        street=form.street.data.strip(),
+        postcode=form.postcode.data.strip(),
+        town=form.town.data.strip(),
+        email=form.email.data,
+        phone=(form.phone.data or "").strip() or None,
+        password=form.password.data or None,
+        qualification=Qualification(form.qualification.data) if form.qualification.data else None,
+        honour=(form.honour.data or "").strip() or None,
+        consent_version=office.rules.privacy_notice_version,
+        engagements=[_engagement_input(e) for e in form.used_engagements()],
+        proof=proof,
+    )
+    signed_in = current_user if current_user.is_authenticated else None
+    try:
+        result = applications.submit_application(data, signed_in)
+    except AccountExists:
+        form.email.errors = [
+            *form.email.errors,
+            _(
+                "Zu dieser E-Mail-Adresse gibt es schon ein Konto. Bitte melden Sie sich zuerst an "
+                "(auch per Anmeldelink ohne Passwort möglich)."
+            ),
+        ]
+        return render_template(
+            "apply/form.html",
+            form=form,
+            offices=_offices(),
+            proof=proof,
+            show_sign_in=True,
+            failed=True,
+        ), 409
+    except AlreadyOpen:
+        flash(_("Sie haben bereits einen offenen Antrag bei dieser Ausgabestelle."), "warning")
+        if signed_in is not None:
+            return redirect(url_for("account.index"))
+        form.email.errors = [
+            *form.email.errors,
+            _("Zu dieser E-Mail-Adresse gibt es bereits einen offenen Antrag."),
+        ]
+        return render_template(
+            "apply/form.html",
+            form=form,
+            offices=_offices(),
+            proof=proof,
+            show_sign_in=True,
+            failed=True,
+        ), 409
+    if signed_in is None:
+        # The form's secret submission key proves it is the same visitor (double click).
+        sign_in(result.applicant)
+    if result.created:
+        flash(_("Vielen Dank! Ihr Antrag ist eingegangen."), "success")
+    return redirect(url_for("account.application", public_id=result.application.public_id))
+
+
+def _engagement_input(form: EngagementForm) -> EngagementInput:
+    hours = Decimal(form.hours.data)
+    per_week = form.hours_unit.data == "week"
+    return EngagementInput(
+        organisation_name=form.organisation_name.data.strip(),
+        organisation_postcode=(form.organisation_postcode.data or "").strip() or None,
+        contact_name=form.contact_name.data.strip(),
+        contact_email=form.contact_email.data,
+        activity=form.activity.data.strip(),
+        hours_per_week=hours if per_week else None,
+        hours_per_year=None if per_week else int(hours),
+        engaged_since=form.engaged_since.data,
+        allowance_euros_per_year=form.allowance.data or 0,
+    )

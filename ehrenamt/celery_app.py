@@ -1,0 +1,84 @@
+"""Celery wired the Flask way: every task runs inside the application context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def celery_config(app: Flask) -> dict[str, Any]:
+    """Celery settings derived from the app's configuration."""
+    broker_url: str = app.config["BROKER_URL"]
+    config: dict[str, Any] = {
+        "broker_url": broker_url,
+        "task_ignore_result": True,
+        "result_backend": None,
+        # A task is acknowledged after it ran, so a worker that dies mid-task leaves the
+        # message to be delivered again; tasks are idempotent for that reason.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": app.config.get("CELERY_QUEUE", "ehrenamt"),
+        # Publishing must not hang a web request when the broker is down: the outbox
+        # keeps the message and the dispatcher sends it later.
+        "broker_connection_timeout": 2,
+        "broker_connection_retry_on_startup": True,
+        "task_publish_retry_policy": {
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "beat_schedule": {
+            "dispatch-outbox": {
+                "task": "ehrenamt.dispatch_outbox",
+                "schedule": app.config["OUTBOX_DISPATCH_INTERVAL_SECONDS"],
+            },
+            "remind-organisations": {
+                "task": "ehrenamt.remind_organisations",
+                "schedule": app.config["REMINDER_INTERVAL_SECONDS"],
+            },
+        },
+        "timezone": "Europe/Berlin",
+        "worker_hijack_root_logger": False,
+    }
+    if broker_url.startswith("filesystem://"):
+        folder = Path(app.config["BROKER_FOLDER"])
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        config["broker_transport_options"] = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+            "polling_interval": 0.1,
+        }
+        config["beat_schedule_filename"] = str(folder / "beat-schedule")
+    else:
+        config["broker_transport_options"] = {
+            "visibility_timeout": app.config["BROKER_VISIBILITY_TIMEOUT"],
+            "socket_connect_timeout": 1,
+            "socket_timeout": 5,
+        }
+        config["beat_schedule_filename"] = str(Path(app.instance_path) / "celerybeat-schedule")
+    config.update(app.config.get("CELERY", {}))
+    return config
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app bound to ``app`` and store it in ``app.extensions``."""
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(celery_config(app))
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

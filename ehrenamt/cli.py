@@ -1,0 +1,167 @@
+"""``flask ehrenamt …``: setting up offices and staff, demo data, operations."""
+
+from __future__ import annotations
+
+import click
+import pyotp
+from sqlalchemy import select
+
+from ehrenamt.extensions import db
+from ehrenamt.models import Office, Programme, User, UserRole
+from ehrenamt.services import accounts, outbox
+from ehrenamt.services.rules import PRESETS, rules_from_preset
+from ehrenamt.workflow import mermaid_diagram
+
+cli = click.Group("ehrenamt", help="Ehrenamtskarte administration.")
+
+#: Fixed demo credentials, printed by the launcher. Only ever created by ``seed-demo``.
+DEMO_PASSWORD = "demo-passwort-2026"
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+DEMO_ACCOUNTS = [
+    ("sachbearbeitung@demo.ehrenamtskarte.test", UserRole.CLERK, "Sachbearbeitung Demo"),
+    ("admin@demo.ehrenamtskarte.test", UserRole.ADMIN, "Admin Demo"),
+    ("partner@demo.ehrenamtskarte.test", UserRole.PARTNER, "Stadtmuseum Demo"),
+    ("ehrenamt@demo.ehrenamtskarte.test", UserRole.VOLUNTEER, "Erika Ehrenamt"),
+]
+
+
+def create_office(
+    name: str, slug: str, contact_email: str, preset: str, postcodes: str = ""
+) -> Office:
+    """An office with rules from a preset, in the (single) programme."""
+    programme = db.session.scalar(select(Programme).limit(1))
+    if programme is None:
+        programme = Programme(name="Ehrenamtskarte")
+        db.session.add(programme)
+    office = Office(
+        programme=programme, name=name, slug=slug, contact_email=contact_email, postcodes=postcodes
+    )
+    office.rules = rules_from_preset(preset)
+    db.session.add(office)
+    db.session.flush()
+    return office
+
+
+@cli.command("create-office")
+@click.option("--name", required=True)
+@click.option("--slug", required=True)
+@click.option("--email", "contact_email", required=True)
+@click.option(
+    "--preset", type=click.Choice(sorted(PRESETS)), default="dessau_rosslau", show_default=True
+)
+@click.option("--postcodes", default="", help="Postcodes of the office's area, space-separated.")
+def create_office_command(
+    name: str, slug: str, contact_email: str, preset: str, postcodes: str
+) -> None:
+    """Create an issuing office."""
+    office = create_office(name, slug, contact_email, preset, postcodes)
+    db.session.commit()
+    click.echo(f"office {office.slug} created (id {office.id})")
+
+
+@cli.command("create-staff")
+@click.option("--email", required=True)
+@click.option("--office", "office_slug", required=True)
+@click.option("--role", type=click.Choice(["clerk", "admin"]), default="clerk", show_default=True)
+@click.option("--name", default="")
+@click.password_option()
+def create_staff(email: str, office_slug: str, role: str, name: str, password: str) -> None:
+    """Create a clerk or office admin; they set up TOTP at their first sign-in."""
+    office = db.session.scalar(select(Office).where(Office.slug == office_slug))
+    if office is None:
+        raise click.ClickException(f"no office {office_slug!r}")
+    if accounts.find_user(email):
+        raise click.ClickException(f"{email} has an account already")
+    accounts.create_user(
+        email,
+        UserRole(role),
+        password=password,
+        office=office,
+        display_name=name,
+        email_confirmed=True,
+    )
+    db.session.commit()
+    click.echo(f"{role} {email} created for {office.name}")
+
+
+def seed_demo() -> bool:
+    """Create the demo office and accounts unless an office exists; True if created."""
+    if db.session.scalar(select(Office).limit(1)) is not None:
+        return False
+    office = create_office(
+        "Stadt Dessau-Roßlau (Demo)",
+        "dessau-rosslau",
+        "ehrenamtskarte@demo.ehrenamtskarte.test",
+        "dessau_rosslau",
+        postcodes="06842 06844 06846 06847 06849 06861 06862",
+    )
+    for email, role, name in DEMO_ACCOUNTS:
+        staff = role in (UserRole.CLERK, UserRole.ADMIN)
+        accounts.create_user(
+            email,
+            role,
+            password=DEMO_PASSWORD,
+            office=office if role != UserRole.VOLUNTEER else None,
+            display_name=name,
+            totp_secret=DEMO_TOTP_SECRET if staff else None,
+            email_confirmed=True,
+        )
+    db.session.commit()
+    return True
+
+
+def demo_credentials() -> str:
+    """The demo accounts as text, for the launcher to print."""
+    lines = [
+        f"  {role.value:<10} {email}   Passwort: {DEMO_PASSWORD}"
+        for email, role, _ in DEMO_ACCOUNTS
+    ]
+    lines.append(f"  TOTP-Geheimnis der Mitarbeitenden: {DEMO_TOTP_SECRET}")
+    lines.append(
+        "  aktueller Code: flask --app ehrenamt ehrenamt totp-code sachbearbeitung@demo.ehrenamtskarte.test"
+    )
+    return "\n".join(lines)
+
+
+@cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create a demo office with demo staff, partner and volunteer accounts."""
+    if seed_demo():
+        click.echo("demo data created:\n" + demo_credentials())
+    else:
+        click.echo("an office exists already; nothing created")
+
+
+@cli.command("totp-code")
+@click.argument("email")
+def totp_code(email: str) -> None:
+    """Print the current TOTP code of a staff account (for the demo and support)."""
+    user = accounts.find_user(email)
+    if user is None or not user.totp_secret:
+        raise click.ClickException("no such account with a second factor")
+    click.echo(pyotp.TOTP(user.totp_secret).now())
+
+
+@cli.command("dispatch-outbox")
+def dispatch_outbox() -> None:
+    """Hand every pending outbox message to the broker now."""
+    click.echo(f"{outbox.dispatch_pending()} message(s) handed over")
+
+
+@cli.command("workflow-diagram")
+def workflow_diagram() -> None:
+    """Print the application workflow as a Mermaid diagram (for the README)."""
+    click.echo(mermaid_diagram())
+
+
+@cli.command("deactivate-user")
+@click.argument("email")
+def deactivate_user(email: str) -> None:
+    """Sign a user out everywhere and block further sign-ins."""
+    user: User | None = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException("no such account")
+    user.active = False
+    user.session_version += 1
+    db.session.commit()
+    click.echo(f"{email} deactivated")

@@ -1,0 +1,87 @@
+"""Default settings.
+
+The order of precedence is: these defaults, then ``instance/config.py``, then environment
+variables prefixed with ``EHRENAMT_`` (``EHRENAMT_DATABASE_URL=...``), then the
+``test_config`` handed to :func:`ehrenamt.create_app`. Values from the environment are
+parsed as JSON where possible, so ``EHRENAMT_MAIL_PORT=587`` is an int and
+``EHRENAMT_SESSION_COOKIE_SECURE=false`` a bool.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+#: Signs sessions and CSRF tokens. Must come from the environment in production; the
+#: launcher creates a random one in ``instance/`` for trying the service out.
+SECRET_KEY: str | None = None
+
+#: SQLAlchemy URL of the database. ``None`` means SQLite in the instance folder.
+DATABASE_URL: str | None = None
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+#: Celery broker. ``None`` means kombu's filesystem transport in the instance folder,
+#: which needs no server (good for trying it out, not for production).
+BROKER_URL: str | None = None
+#: Seconds after which a message a dead worker held is handed out again (Redis broker).
+#: Must exceed the longest task: healthy tasks running longer would run twice.
+BROKER_VISIBILITY_TIMEOUT = 3600
+
+#: Where rate-limit counters live; ``redis://…`` when several web processes run.
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+RATELIMIT_LOGIN = "10 per minute; 50 per hour"
+RATELIMIT_MAGIC_LINK = "5 per minute; 20 per hour"
+RATELIMIT_CONFIRMATION = "30 per minute"
+
+#: Absolute URL under which the service is reached; used in e-mails sent by workers.
+BASE_URL = "http://127.0.0.1:5000"
+
+#: E-mail: "smtp" sends through MAIL_SERVER; "file" writes .eml files to MAIL_FOLDER
+#: (the default for trying it out), "console" prints them to the worker's log.
+MAIL_BACKEND = "file"
+MAIL_SERVER = "localhost"
+MAIL_PORT = 25
+MAIL_USERNAME: str | None = None
+MAIL_PASSWORD: str | None = None
+MAIL_USE_TLS = False  # STARTTLS
+MAIL_USE_SSL = False  # implicit TLS
+MAIL_TIMEOUT = 10
+MAIL_DEFAULT_SENDER = "Ehrenamtskarte <ehrenamtskarte@localhost>"
+#: Folder for the "file" backend; ``None`` means ``instance/mail``.
+MAIL_FOLDER: str | None = None
+
+#: Uploaded proofs are stored here, outside the web root. ``None`` means
+#: ``instance/uploads``.
+UPLOAD_FOLDER: str | None = None
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+#: A request may be somewhat larger than one upload, so that a too-large file gets a
+#: form error (with everything else kept) instead of a bare 413.
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+#: Outbox: how long a dispatched but unfinished message waits before it is sent again
+#: (the broker lost it), and how often it is tried at most.
+OUTBOX_REDISPATCH_AFTER = timedelta(minutes=15)
+OUTBOX_MAX_ATTEMPTS = 10
+OUTBOX_DISPATCH_INTERVAL_SECONDS = 30.0
+#: How often the periodic job reminds organisations, in seconds.
+REMINDER_INTERVAL_SECONDS = 3600.0
+
+#: Sign-in links and e-mail confirmation links.
+LOGIN_LINK_MAX_AGE = timedelta(minutes=30)
+EMAIL_CONFIRMATION_MAX_AGE = timedelta(days=7)
+
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_SECURE = True
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+BABEL_DEFAULT_LOCALE = "de"
+BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
+LANGUAGES = ["de", "en"]
+
+#: Rows per page in staff lists.
+PAGE_SIZE = 25

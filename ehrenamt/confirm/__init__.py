@@ -1,0 +1,1 @@
+"""Organisations confirm a volunteer's engagement through a secret link."""

@@ -1,0 +1,87 @@
+"""The organisation's confirmation page, reached through the e-mailed link."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, current_app, render_template
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ehrenamt.confirm.forms import ConfirmationForm
+from ehrenamt.extensions import db, limiter
+from ehrenamt.services import applications
+from ehrenamt.services.accounts import LinkProblem
+from ehrenamt.services.applications import ConfirmationLinkError
+
+bp = Blueprint("confirm", __name__, url_prefix="/bestaetigung")
+
+PROBLEM_TEXT = {
+    LinkProblem.UNKNOWN: (
+        "Link ungültig",
+        "Dieser Bestätigungslink ist ungültig. Bitte prüfen Sie, ob Sie ihn vollständig kopiert haben.",
+        404,
+    ),
+    LinkProblem.EXPIRED: (
+        "Link abgelaufen",
+        "Dieser Bestätigungslink ist abgelaufen. Die Ausgabestelle kann Ihnen einen neuen senden.",
+        410,
+    ),
+    LinkProblem.USED: (
+        "Bereits beantwortet",
+        "Zu diesem Link liegt bereits eine Antwort vor. Vielen Dank!",
+        410,
+    ),
+}
+
+
+def _limit() -> str:
+    return str(current_app.config["RATELIMIT_CONFIRMATION"])
+
+
+def _problem(problem: LinkProblem) -> tuple[str, int]:
+    title, message, status = PROBLEM_TEXT[problem]
+    return render_template("error.html", code=status, title=_(title), message=_(message)), status
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@limiter.limit(_limit)
+def respond(token: str) -> str | Response | tuple[str, int]:
+    """Shows only the applicant's name and what was claimed for this organisation."""
+    try:
+        engagement = applications.engagement_for_token(token)
+    except ConfirmationLinkError as error:
+        db.session.rollback()
+        return _problem(error.problem)
+    form = ConfirmationForm()
+    if not form.is_submitted():
+        per_week = engagement.hours_per_week is not None
+        form.hours.data = (
+            engagement.hours_per_week if per_week else Decimal(engagement.hours_per_year or 0)
+        )
+        form.hours_unit.data = "week" if per_week else "year"
+    if form.validate_on_submit():
+        confirmed = form.answer.data == "confirm"
+        per_week = form.hours_unit.data == "week"
+        hours = form.hours.data
+        try:
+            applications.answer_confirmation(
+                token,
+                confirmed=confirmed,
+                hours_per_week=hours if confirmed and per_week else None,
+                hours_per_year=int(hours)
+                if confirmed and not per_week and hours is not None
+                else None,
+                comment=(form.comment.data or "").strip(),
+            )
+        except ConfirmationLinkError as error:
+            db.session.rollback()
+            return _problem(error.problem)
+        return render_template("confirm/thanks.html", confirmed=confirmed)
+    return render_template(
+        "confirm/respond.html",
+        form=form,
+        engagement=engagement,
+        applicant_name=engagement.application.full_name,
+        office=engagement.application.office,
+    )

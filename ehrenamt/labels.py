@@ -1,0 +1,82 @@
+"""Texts for states and enums, shared by pages and e-mails."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ehrenamt.models import CardType, ConfirmationState, RejectionReason
+from ehrenamt.workflow import Action, ApplicationState
+
+#: What the applicant reads about their application.
+STATE_LABELS = {
+    ApplicationState.SUBMITTED: _l("Eingegangen – bitte bestätigen Sie Ihre E-Mail-Adresse"),
+    ApplicationState.AWAITING_CONFIRMATION: _l("Wartet auf Bestätigung durch die Organisation"),
+    ApplicationState.IN_REVIEW: _l("In Prüfung"),
+    ApplicationState.NEEDS_INFORMATION: _l("Rückfrage – bitte antworten Sie"),
+    ApplicationState.APPROVED: _l("Bewilligt – Karte wird erstellt"),
+    ApplicationState.REJECTED: _l("Abgelehnt"),
+    ApplicationState.WITHDRAWN: _l("Zurückgezogen"),
+}
+
+#: Short state names for staff lists.
+STATE_SHORT = {
+    ApplicationState.SUBMITTED: _l("E-Mail unbestätigt"),
+    ApplicationState.AWAITING_CONFIRMATION: _l("Wartet auf Organisation"),
+    ApplicationState.IN_REVIEW: _l("In Prüfung"),
+    ApplicationState.NEEDS_INFORMATION: _l("Rückfrage offen"),
+    ApplicationState.APPROVED: _l("Bewilligt, Karte ausstehend"),
+    ApplicationState.REJECTED: _l("Abgelehnt"),
+    ApplicationState.WITHDRAWN: _l("Zurückgezogen"),
+}
+
+ACTION_LABELS = {
+    "submit": _l("Antrag gestellt"),
+    Action.REQUEST_CONFIRMATIONS.value: _l("Organisationen angefragt"),
+    Action.START_REVIEW.value: _l("Prüfung begonnen"),
+    Action.REQUEST_INFORMATION.value: _l("Rückfrage gestellt"),
+    Action.ANSWER.value: _l("Rückfrage beantwortet"),
+    Action.APPROVE.value: _l("Bewilligt"),
+    Action.REJECT.value: _l("Abgelehnt"),
+    Action.WITHDRAW.value: _l("Zurückgezogen"),
+    "organisation_confirmed": _l("Organisation hat bestätigt"),
+    "organisation_declined": _l("Organisation hat abgelehnt"),
+    "override_confirmation": _l("Bestätigung durch Sachbearbeitung ersetzt"),
+    "resend_confirmation": _l("Bestätigungslink erneut gesendet"),
+    "remind_organisation": _l("Organisation erinnert"),
+}
+
+CARD_TYPE_SHORT = {
+    CardType.STANDARD: _l("Standard"),
+    CardType.LONG_SERVICE: _l("Jubiläum"),
+}
+
+CONFIRMATION_LABELS = {
+    ConfirmationState.NOT_SENT: _l("noch nicht angefragt"),
+    ConfirmationState.PENDING: _l("angefragt, keine Antwort"),
+    ConfirmationState.CONFIRMED: _l("bestätigt"),
+    ConfirmationState.DECLINED: _l("nicht bestätigt"),
+    ConfirmationState.OVERRIDDEN: _l("durch Sachbearbeitung ersetzt"),
+}
+
+REJECTION_LABELS = {
+    RejectionReason.TOO_FEW_HOURS: _l("Zu geringer zeitlicher Umfang"),
+    RejectionReason.TOO_SHORT: _l("Engagement zu kurz"),
+    RejectionReason.TOO_YOUNG: _l("Mindestalter nicht erreicht"),
+    RejectionReason.PAID: _l("Aufwandsentschädigung zu hoch"),
+    RejectionReason.PLACE: _l("Wohn-/Einsatzort außerhalb"),
+    RejectionReason.NOT_CONFIRMED: _l("Nicht bestätigt"),
+    RejectionReason.NO_ANSWER: _l("Rückfrage unbeantwortet"),
+    RejectionReason.OTHER: _l("Sonstiges"),
+}
+
+
+def register(app) -> None:  # type: ignore[no-untyped-def]
+    """Make the label tables available in every template."""
+    app.jinja_env.globals.update(
+        STATE_LABELS=STATE_LABELS,
+        STATE_SHORT=STATE_SHORT,
+        ACTION_LABELS=ACTION_LABELS,
+        CARD_TYPE_SHORT=CARD_TYPE_SHORT,
+        CONFIRMATION_LABELS=CONFIRMATION_LABELS,
+        REJECTION_LABELS=REJECTION_LABELS,
+    )

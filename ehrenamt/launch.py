@@ -1,0 +1,139 @@
+"""Run the whole service on one machine: web server, Celery worker and beat.
+
+``python -m ehrenamt.launch`` (what ``make run`` calls) creates the instance folder, a
+secret key, the database (migrations) and demo data, picks Redis if it answers on
+127.0.0.1:6379 and otherwise a broker that needs no server, then starts a Celery worker
+with beat and the web server. Ctrl-C stops both. Not for production (see README).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from ehrenamt import ROOT
+
+log = logging.getLogger("ehrenamt.launch")
+
+
+def redis_answers(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    """Whether a Redis server answers PING within a second."""
+    try:
+        with socket.create_connection((host, port), timeout=1) as connection:
+            connection.settimeout(1)
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def ensure_instance_config(instance: Path) -> None:
+    """A random SECRET_KEY in instance/config.py, created once, readable only by us."""
+    instance.mkdir(parents=True, exist_ok=True)
+    config = instance / "config.py"
+    if not config.exists():
+        config.write_text(
+            "# Local settings for trying ehrenamt out; not for production (see README).\n"
+            f"SECRET_KEY = {secrets.token_hex(32)!r}\n",
+            encoding="utf-8",
+        )
+        config.chmod(0o600)
+
+
+def main() -> int:
+    """Prepare, start worker and web server, and stop both cleanly."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    instance = Path(os.environ.get("EHRENAMT_INSTANCE_PATH", ROOT / "instance"))
+    ensure_instance_config(instance)
+    env = os.environ.copy()
+    # Served over plain http on this machine only: cookies cannot be Secure here.
+    env.setdefault("EHRENAMT_SESSION_COOKIE_SECURE", "false")
+    env.setdefault("EHRENAMT_REMEMBER_COOKIE_SECURE", "false")
+    host = env.get("EHRENAMT_HOST", "127.0.0.1")
+    port = int(env.get("EHRENAMT_PORT", "5000"))
+    env.setdefault("EHRENAMT_BASE_URL", f"http://{host}:{port}")
+    if "EHRENAMT_BROKER_URL" not in env:
+        if redis_answers():
+            env["EHRENAMT_BROKER_URL"] = "redis://127.0.0.1:6379/0"
+            log.info("broker: Redis on 127.0.0.1:6379")
+        else:
+            env["EHRENAMT_BROKER_URL"] = "filesystem://"
+            log.warning(
+                "broker: Redis is not reachable on 127.0.0.1:6379 -- using the file-system broker "
+                "in %s (needs no server; fine for trying it out, not for production)",
+                instance / "broker",
+            )
+    os.environ.update(env)
+
+    from ehrenamt import create_app
+    from ehrenamt.cli import demo_credentials, seed_demo
+
+    app = create_app()
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        seed_demo()
+        mail_note = (
+            f"E-Mails landen als Textdateien in {app.config['MAIL_FOLDER']}"
+            if app.config["MAIL_BACKEND"] == "file"
+            else f"E-Mails gehen per {app.config['MAIL_BACKEND']} hinaus"
+        )
+
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app:celery_app",
+            "worker",
+            "-B",
+            "--loglevel=INFO",
+            "-c",
+            "2",
+            "-n",
+            "ehrenamt-local@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    print(
+        f"\n  ehrenamt läuft auf http://{host}:{port}/\n  {mail_note}\n  Demo-Zugänge:\n"
+        f"{demo_credentials()}\n  Beenden mit Strg+C\n",
+        flush=True,
+    )
+    try:
+        app.run(host=host, port=port, use_reloader=False, debug=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_worker(worker)
+    return 0
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the worker's main process (it stops its pool), then kill what is left."""
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(worker.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

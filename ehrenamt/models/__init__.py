@@ -1,0 +1,41 @@
+"""All models, importable from one place (Alembic needs them all loaded)."""
+
+from ehrenamt.models.application import (
+    ANSWERED_CONFIRMATION_STATES,
+    Application,
+    CardType,
+    ConfirmationState,
+    Engagement,
+    RejectionReason,
+    Upload,
+)
+from ehrenamt.models.audit import AuditEntry
+from ehrenamt.models.base import Base, utcnow
+from ehrenamt.models.office import Office, PlaceRule, Programme, ProgrammeRules, Qualification
+from ehrenamt.models.outbox import OutboxMessage
+from ehrenamt.models.token import LinkPurpose, OneTimeLink
+from ehrenamt.models.user import STAFF_ROLES, User, UserRole
+
+__all__ = [
+    "ANSWERED_CONFIRMATION_STATES",
+    "STAFF_ROLES",
+    "Application",
+    "AuditEntry",
+    "Base",
+    "CardType",
+    "ConfirmationState",
+    "Engagement",
+    "LinkPurpose",
+    "Office",
+    "OneTimeLink",
+    "OutboxMessage",
+    "PlaceRule",
+    "Programme",
+    "ProgrammeRules",
+    "Qualification",
+    "RejectionReason",
+    "Upload",
+    "User",
+    "UserRole",
+    "utcnow",
+]

@@ -1,0 +1,36 @@
+"""The outbox: jobs and e-mails written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ehrenamt.models.base import Base, UTCDateTime, utcnow
+
+
+class OutboxMessage(Base):
+    """A task to hand to Celery once the transaction that created it has committed."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index("ix_outbox_message_pending", "completed_at", "dispatched_at", "id"),
+        # A message id must never be reused: a late delivery of an old message would
+        # otherwise act on a new one. (PostgreSQL sequences never reuse ids anyway.)
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Celery task name, e.g. "ehrenamt.send_mail".
+    task: Mapped[str] = mapped_column(String(100))
+    #: Keyword arguments for the task's service; ids and plain values, never objects.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Last hand-over to the broker; None means not handed over yet.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dispatch_attempts: Mapped[int] = mapped_column(default=0)
+    #: Set by the task when its work is done; a redelivered task then does nothing.
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,42 @@
+"""One-time links sent by e-mail: sign-in and e-mail confirmation."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ehrenamt.models.base import Base, UTCDateTime, utcnow
+from ehrenamt.models.user import User
+
+
+class LinkPurpose(enum.StrEnum):
+    """What a one-time link does."""
+
+    SIGN_IN = "sign_in"
+    CONFIRM_EMAIL = "confirm_email"
+
+
+class OneTimeLink(Base):
+    """A secret link; only the SHA-256 of its token is stored."""
+
+    __tablename__ = "one_time_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(
+        Enum(
+            LinkPurpose,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

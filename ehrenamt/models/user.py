@@ -1,0 +1,69 @@
+"""Accounts of volunteers, partners and staff."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ehrenamt.models.base import Base, UTCDateTime, utcnow
+from ehrenamt.models.office import Office
+
+
+class UserRole(enum.StrEnum):
+    """What an account may do; staff roles need a second factor."""
+
+    VOLUNTEER = "volunteer"
+    PARTNER = "partner"
+    CLERK = "clerk"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({UserRole.CLERK, UserRole.ADMIN})
+
+
+class User(UserMixin, Base):
+    """A person who signs in."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lower-cased; unique across the deployment.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: argon2id hash; None for volunteers who sign in only with e-mailed links.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[UserRole] = mapped_column(
+        Enum(UserRole, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    #: Staff and partners belong to one office; volunteers to none.
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    #: Base32 TOTP secret; set once staff have enrolled their authenticator.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The last TOTP time step accepted, so a code cannot be used twice.
+    totp_last_step: Mapped[int | None]
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Bumped to sign the account out everywhere (password change, deactivation).
+    session_version: Mapped[int] = mapped_column(default=1)
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Preferred language of pages and e-mails.
+    language: Mapped[str] = mapped_column(String(5), default="de")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    office: Mapped[Office | None] = relationship()
+
+    @property
+    def is_staff(self) -> bool:
+        """Clerks and office admins."""
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login reads this
+        return self.active
+
+    def get_id(self) -> str:
+        """Session identity; includes the session version so bumping it signs out."""
+        return f"{self.id}:{self.session_version}"

@@ -1,0 +1,53 @@
+"""Pages for everyone."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ehrenamt.apply.forms import QUALIFICATION_LABELS
+from ehrenamt.extensions import db
+from ehrenamt.models import Office
+from ehrenamt.services.eligibility import PLACE_RULE_LABELS
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+def index() -> str:
+    """What the card is and how to get one, with each office's rules."""
+    offices = list(db.session.scalars(select(Office).order_by(Office.name)))
+    return render_template(
+        "public/index.html",
+        offices=offices,
+        place_labels=PLACE_RULE_LABELS,
+        qualification_labels=QUALIFICATION_LABELS,
+    )
+
+
+@bp.route("/datenschutz")
+def privacy() -> str:
+    """The privacy notice applicants consent to."""
+    return render_template("public/privacy.html")
+
+
+@bp.route("/sprache", methods=["POST"])
+def set_language() -> Response:
+    """Switch the language of pages (a POST with CSRF token)."""
+    form = FlaskForm()
+    language = request.form.get("language", "")
+    if form.validate_on_submit() and language in current_app.config["LANGUAGES"]:
+        session["language"] = language
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.index")
+    return redirect(target)
+
+
+@bp.route("/health")
+def health() -> dict[str, str]:
+    """For load balancers: the process is up and the database answers."""
+    db.session.execute(select(1))
+    return {"status": "ok"}

@@ -1,0 +1,1 @@
+"""Operations that change state. Services own the transaction: they commit, views don't."""

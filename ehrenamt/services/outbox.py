@@ -1,0 +1,148 @@
+"""Commit, then enqueue.
+
+A service adds an :class:`OutboxMessage` in the same transaction as the change it
+belongs to (:func:`enqueue`), then calls :func:`commit`, which commits and only then
+hands the new messages to Celery. If the broker is down, or the process dies between the
+commit and the hand-over, the message stays in the table and the periodic
+:func:`dispatch_pending` sends it later. Tasks receive the message id and mark it
+completed (:func:`claim` / :func:`complete`), so a message delivered twice does its work
+once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from ehrenamt.extensions import db
+from ehrenamt.models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "ehrenamt.outbox.new"
+
+
+def enqueue(task: str, **payload: Any) -> OutboxMessage:
+    """Add a message for ``task`` to the current transaction."""
+    message = OutboxMessage(task=task, payload=payload)
+    db.session.add(message)
+    db.session.info.setdefault(_PENDING_KEY, []).append(message)
+    return message
+
+
+def commit() -> None:
+    """Commit the session, then hand the messages it created to the broker."""
+    created: list[OutboxMessage] = db.session.info.pop(_PENDING_KEY, [])
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if created:
+        dispatch([message.id for message in created])
+
+
+def rollback() -> None:
+    """Roll back, forgetting the messages the transaction had created."""
+    db.session.info.pop(_PENDING_KEY, None)
+    db.session.rollback()
+
+
+def dispatch(message_ids: Iterable[int]) -> int:
+    """Hand these messages to Celery; return how many went out.
+
+    A failure is logged and recorded on the message, never raised: the change the
+    message belongs to is committed already, and the periodic dispatcher tries again.
+    """
+    celery = current_app.extensions["celery"]
+    sent = 0
+    for message_id in message_ids:
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None or message.completed_at is not None:
+            continue
+        attempt = message.dispatch_attempts + 1
+        try:
+            celery.send_task(
+                message.task,
+                kwargs={"message_id": message.id},
+                task_id=f"outbox-{message.id}-{attempt}",
+            )
+        except Exception as error:  # the broker's errors vary by transport
+            log.warning("outbox message %s not handed over: %s", message.id, error)
+            message.dispatch_attempts = attempt
+            message.last_error = f"dispatch: {error}"[:2000]
+        else:
+            message.dispatched_at = utcnow()
+            message.dispatch_attempts = attempt
+            message.last_error = None
+            sent += 1
+        db.session.commit()
+    return sent
+
+
+def dispatch_pending(limit: int = 500) -> int:
+    """Send what was never handed over, and what was handed over but never finished."""
+    config = current_app.config
+    stale_before = utcnow() - config["OUTBOX_REDISPATCH_AFTER"]
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.completed_at.is_(None),
+            OutboxMessage.dispatch_attempts < config["OUTBOX_MAX_ATTEMPTS"],
+            or_(
+                OutboxMessage.dispatched_at.is_(None),
+                OutboxMessage.dispatched_at < stale_before,
+            ),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    ids = list(db.session.scalars(query))
+    db.session.commit()
+    return dispatch(ids) if ids else 0
+
+
+def claim(message_id: int) -> OutboxMessage | None:
+    """The message, if its work is still to be done; None if done already or gone."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.completed_at is not None:
+        return None
+    return message
+
+
+def complete(message_id: int) -> bool:
+    """Mark the message done; False if another delivery of it finished first."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.completed_at.is_(None))
+        .values(completed_at=utcnow(), last_error=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_failure(message_id: int, error: BaseException) -> None:
+    """Note why a task failed, for staff looking at stuck messages."""
+    db.session.rollback()
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(last_error=f"task: {error}"[:2000])
+    )
+    db.session.commit()
+
+
+def pending_count(older_than: timedelta | None = None) -> int:
+    """Messages not yet completed (optionally only those older than ``older_than``)."""
+    query = (
+        select(db.func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.completed_at.is_(None))
+    )
+    if older_than is not None:
+        query = query.where(OutboxMessage.created_at < utcnow() - older_than)
+    return int(db.session.scalar(query) or 0)

@@ -1,0 +1,67 @@
+"""Passwords, secret tokens and second factors."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+#: Verified against when the account does not exist, so timing does not tell.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; takes the same time when there is no hash."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    """A URL-safe secret with 256 bits of randomness."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def tokens_equal(a: str, b: str) -> bool:
+    """Constant-time comparison."""
+    return hmac.compare_digest(a, b)
+
+
+def new_totp_secret() -> str:
+    """A fresh base32 TOTP secret."""
+    return pyotp.random_base32()
+
+
+def verify_totp(secret: str, code: str, last_step: int | None) -> int | None:
+    """The accepted time step if ``code`` is valid and not used before, else None.
+
+    Accepts the previous and next 30-second step too, for clocks that drift.
+    """
+    code = "".join(code.split())
+    if not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    now_step = int(time.time()) // totp.interval
+    for step in (now_step - 1, now_step, now_step + 1):
+        if last_step is not None and step <= last_step:
+            continue
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None

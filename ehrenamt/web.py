@@ -1,0 +1,105 @@
+"""What every page shares: error pages, security headers, template helpers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, Response, render_template, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ehrenamt import labels
+from ehrenamt.extensions import db
+
+#: Pages allow nothing from other origins; inline scripts are not allowed at all.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers, headers and template helpers."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.after_request(_security_headers)
+    app.teardown_request(_rollback_on_error)
+    app.jinja_env.filters["date"] = _format_date
+    app.jinja_env.filters["datetime"] = _format_datetime
+    app.context_processor(_template_globals)
+    labels.register(app)
+
+
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    titles = {
+        400: _("Ungültige Anfrage"),
+        403: _("Kein Zugriff"),
+        404: _("Seite nicht gefunden"),
+        405: _("Nicht erlaubt"),
+        410: _("Nicht mehr gültig"),
+        413: _("Zu große Datei"),
+        429: _("Zu viele Versuche"),
+    }
+    messages = {
+        403: _("Sie haben keinen Zugriff auf diese Seite."),
+        404: _("Diese Seite gibt es nicht (mehr)."),
+        413: _("Die gesendeten Daten sind zu groß. Dateien dürfen höchstens 5 MB groß sein."),
+        429: _(
+            "Zu viele Versuche in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es erneut."
+        ),
+    }
+    return (
+        render_template(
+            "error.html",
+            code=code,
+            title=titles.get(code, _("Fehler")),
+            message=messages.get(code, error.description if code < 500 else ""),
+        ),
+        code,
+    )
+
+
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    return (
+        render_template(
+            "error.html",
+            code=400,
+            title=_("Formular abgelaufen"),
+            message=_(
+                "Das Formular war zu lange geöffnet oder wurde nicht von dieser Seite gesendet. "
+                "Bitte laden Sie die Seite neu und senden Sie es noch einmal."
+            ),
+        ),
+        400,
+    )
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith(("/konto", "/verwaltung", "/bestaetigung", "/anmelden")):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _rollback_on_error(error: BaseException | None) -> None:
+    if error is not None:
+        db.session.rollback()
+
+
+def _format_date(value: date | datetime | None, format: str = "medium") -> str:
+    return format_date(value, format) if value else ""
+
+
+def _format_datetime(value: datetime | None, format: str = "short") -> str:
+    return format_datetime(value, format) if value else ""
+
+
+def _template_globals() -> dict[str, Any]:
+    return {"current_locale": str(get_locale() or "de"), "chosen_language": session.get("language")}

@@ -1,0 +1,204 @@
+"""Real services for every test: the database (SQLite or PostgreSQL), Redis as Celery's
+broker with an in-thread worker of the project's own Celery app, and an SMTP server.
+
+Choose the database with ``EHRENAMT_TEST_DATABASE=sqlite|postgresql`` (the README's test
+command runs the suite on both). PostgreSQL and Redis URLs can be changed with
+``EHRENAMT_TEST_POSTGRES_URL`` and ``EHRENAMT_TEST_REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from ehrenamt import create_app
+from ehrenamt.extensions import db, limiter
+from ehrenamt.models import Base, OutboxMessage
+from tests.mailbox import Mailbox
+
+DATABASE = os.environ.get("EHRENAMT_TEST_DATABASE", "sqlite")
+POSTGRES_URL = os.environ.get(
+    "EHRENAMT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("EHRENAMT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def pytest_report_header() -> str:
+    return f"ehrenamt: database={DATABASE} redis={REDIS_URL}"
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on a free port; mails the app sends arrive here."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database for this test session."""
+    if DATABASE == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        return
+    if DATABASE != "postgresql":
+        raise pytest.UsageError(
+            f"EHRENAMT_TEST_DATABASE must be sqlite or postgresql, not {DATABASE!r}"
+        )
+    name = f"ehrenamt_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def app_settings(
+    database_url: str, mailbox: Mailbox, instance: Path, queue: str
+) -> dict[str, object]:
+    """Settings of the test app; also used for worker processes started by tests."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "DATABASE_URL": database_url,
+        "BROKER_URL": REDIS_URL,
+        "CELERY_QUEUE": queue,
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": mailbox.port,
+        "MAIL_TIMEOUT": 5,
+        "UPLOAD_FOLDER": str(instance / "uploads"),
+        "BASE_URL": "http://testserver.local",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in an empty context, as in a real server.
+
+    Flask reuses an application context that is already active, so without this a
+    request made while a test holds one (to call services) would share ``g`` and the
+    database session with the test, which never happens in production.
+    """
+
+    def open(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def,override]
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(
+    database_url: str, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """The application, its schema made by the migrations (as in production)."""
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ["EHRENAMT_INSTANCE_PATH"] = str(instance)
+    queue = f"ehrenamt-test-{uuid.uuid4().hex[:8]}"
+    application = create_app(app_settings(database_url, mailbox, instance, queue))
+    application.config["TEST_QUEUE"] = queue
+    application.test_client_class = IsolatedClient
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(app: Flask) -> Iterator[object]:
+    """A real Celery worker (threads) consuming this session's queue on real Redis."""
+    from celery.contrib.testing.worker import start_worker
+
+    import workers.tasks  # noqa: F401  (registers the tasks)
+
+    celery_app = app.extensions["celery"]
+    celery_app.control.purge()
+    with start_worker(
+        # No ping check: it needs a result backend, which the service does not use.
+        celery_app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10.0,
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(app: Flask, mailbox: Mailbox, celery_worker: object) -> Iterator[None]:
+    """Every test starts with empty tables, no mail, and fresh rate-limit counters."""
+    mailbox.clear()
+    with app.app_context():
+        limiter.reset()
+    yield
+    with app.app_context():
+        _wait_for_outbox(app)
+        app.extensions["celery"].control.purge()
+        db.session.remove()
+        _empty_tables()
+    mailbox.clear()
+
+
+def _wait_for_outbox(app: Flask, timeout: float = 10.0) -> None:
+    """Let mails already handed to the worker finish, so none leaks into the next test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = db.session.scalar(
+            db.select(db.func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.completed_at.is_(None),
+                OutboxMessage.dispatched_at.is_not(None),
+                OutboxMessage.task == "ehrenamt.send_mail",
+            )
+        )
+        db.session.rollback()
+        if not pending:
+            return
+        time.sleep(0.05)
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our own table names
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client with its own cookies."""
+    return app.test_client()
+
+
+@pytest.fixture
+def make_client(app: Flask):  # type: ignore[no-untyped-def]
+    """More clients, for tests with several people at once."""
+    return app.test_client
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An application context for calling services and factories directly."""
+    with app.app_context():
+        yield
+        db.session.remove()

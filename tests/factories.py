@@ -1,0 +1,130 @@
+"""Building test data through the real services (or plainly, where a state is set up)."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pyotp
+
+from ehrenamt.cli import create_office
+from ehrenamt.extensions import db
+from ehrenamt.models import (
+    Application,
+    CardType,
+    ConfirmationState,
+    Engagement,
+    Office,
+    User,
+    UserRole,
+    utcnow,
+)
+from ehrenamt.services import accounts
+from ehrenamt.workflow import ApplicationState
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+def make_office(
+    slug: str | None = None, preset: str = "dessau_rosslau", postcodes: str = "06844 06846"
+) -> Office:
+    """An office with rules from a preset."""
+    n = next(_counter)
+    office = create_office(
+        f"Stadt Test {n}", slug or f"test-{n}", f"office{n}@example.org", preset, postcodes
+    )
+    db.session.commit()
+    return office
+
+
+def make_user(
+    role: UserRole,
+    office: Office | None = None,
+    email: str | None = None,
+    *,
+    totp: bool = True,
+    confirmed: bool = True,
+    password: str | None = PASSWORD,
+) -> User:
+    """An account; staff get a TOTP secret unless ``totp=False``."""
+    n = next(_counter)
+    user = accounts.create_user(
+        email or f"{role.value}{n}@example.org",
+        role,
+        password=password,
+        office=office,
+        display_name=f"{role.value} {n}",
+        totp_secret=pyotp.random_base32()
+        if totp and role in (UserRole.CLERK, UserRole.ADMIN)
+        else None,
+        email_confirmed=confirmed,
+    )
+    db.session.commit()
+    return user
+
+
+def make_application(
+    office: Office,
+    applicant: User | None = None,
+    *,
+    state: ApplicationState = ApplicationState.IN_REVIEW,
+    engagements: int = 1,
+    hours_per_week: Decimal = Decimal(6),
+    engaged_since: date | None = None,
+    birth_date: date = date(1980, 5, 17),
+    first_name: str = "Erika",
+    last_name: str | None = None,
+    card_type: CardType = CardType.STANDARD,
+    organisation: str = "TSV Dessau",
+    confirmation: ConfirmationState | None = None,
+) -> Application:
+    """An application already in ``state`` (as if it had got there through the workflow)."""
+    applicant = applicant or make_user(UserRole.VOLUNTEER)
+    n = next(_counter)
+    last_name = last_name or f"Mustermann{n}"
+    now = utcnow()
+    application = Application(
+        public_id=secrets.token_urlsafe(16),
+        submission_key=secrets.token_urlsafe(24),
+        office_id=office.id,
+        applicant_id=applicant.id,
+        state=state,
+        card_type=card_type,
+        first_name=first_name,
+        last_name=last_name,
+        search_name=f"{first_name} {last_name}".lower(),
+        birth_date=birth_date,
+        street="Hauptstraße 1",
+        postcode="06844",
+        town="Dessau-Roßlau",
+        consent_version="2026-01",
+        consent_at=now,
+        submitted_at=now,
+        state_changed_at=now,
+    )
+    if confirmation is None:
+        confirmation = {
+            ApplicationState.SUBMITTED: ConfirmationState.NOT_SENT,
+            ApplicationState.AWAITING_CONFIRMATION: ConfirmationState.PENDING,
+        }.get(state, ConfirmationState.CONFIRMED)
+    for i in range(engagements):
+        name = organisation if i == 0 else f"{organisation} {i + 1}"
+        application.engagements.append(
+            Engagement(
+                organisation_name=name,
+                organisation_key=name.lower(),
+                organisation_postcode="06844",
+                contact_name="Vorsitz",
+                contact_email=f"vorstand{n}-{i}@verein.example.org",
+                activity="Übungsleitung",
+                hours_per_week=hours_per_week,
+                engaged_since=engaged_since or date.today() - timedelta(days=5 * 365),
+                confirmation_state=confirmation,
+            )
+        )
+    db.session.add(application)
+    db.session.commit()
+    return application

@@ -1,0 +1,108 @@
+"""A real SMTP server for tests (aiosmtpd), and what arrived at it."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+LINK = re.compile(r"https?://[^\s\"'<>]+")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mailbox:
+    """Collects every message the SMTP server accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._changed = threading.Condition()
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self._changed:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self._changed.notify_all()
+        return "250 OK"
+
+    def clear(self) -> None:
+        with self._changed:
+            self.messages.clear()
+
+    def wait_for(
+        self,
+        to: str | None = None,
+        subject: str | None = None,
+        count: int = 1,
+        timeout: float = 15.0,
+    ) -> list[EmailMessage]:
+        """Wait until ``count`` messages match (recipient, words in the subject)."""
+
+        def matching() -> list[EmailMessage]:
+            return [
+                m
+                for m in self.messages
+                if (to is None or to.lower() in str(m["To"]).lower())
+                and (subject is None or subject.lower() in str(m["Subject"]).lower())
+            ]
+
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(found := matching()) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [(str(m["To"]), str(m["Subject"])) for m in self.messages]
+                    raise AssertionError(
+                        f"expected {count} mail(s) to={to!r} subject~{subject!r}; got {seen}"
+                    )
+                self._changed.wait(remaining)
+            return found
+
+    def matching(self, predicate: Callable[[EmailMessage], bool]) -> list[EmailMessage]:
+        with self._changed:
+            return [m for m in self.messages if predicate(m)]
+
+
+def text_of(message: EmailMessage) -> str:
+    """The plain-text part."""
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, "mail has no text part"
+    return str(part.get_content())
+
+
+def html_of(message: EmailMessage) -> str:
+    """The HTML part."""
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, "mail has no HTML part"
+    return str(part.get_content())
+
+
+def links_in(message: EmailMessage) -> list[str]:
+    """Every URL in the text part."""
+    return LINK.findall(text_of(message))
+
+
+def path_of(url: str) -> str:
+    """The path of a URL, for the test client."""
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]

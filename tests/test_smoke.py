@@ -1,0 +1,37 @@
+"""The app starts, pages render in German, and the infrastructure works end to end."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from ehrenamt.models import UserRole
+from tests.factories import make_office, make_user
+from tests.helpers import page_text, sign_in
+from tests.mailbox import Mailbox
+
+
+def test_start_page_is_german(client: FlaskClient, ctx: None) -> None:
+    make_office()
+    response = client.get("/")
+    assert response.status_code == 200
+    assert '<html lang="de">' in page_text(response)
+    assert "Karte beantragen" in page_text(response)
+
+
+def test_sign_in_link_mail_arrives_through_worker_and_smtp(
+    client: FlaskClient, ctx: None, mailbox: Mailbox
+) -> None:
+    volunteer = make_user(UserRole.VOLUNTEER)
+    from tests.helpers import post
+
+    response = post(client, "/anmelden/link", {"email": volunteer.email}, page="/anmelden/link")
+    assert response.status_code == 302
+    [mail] = mailbox.wait_for(to=volunteer.email, subject="Anmeldelink")
+    assert "/anmelden/link/" in mail.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_staff_sign_in_with_second_factor(client: FlaskClient, ctx: None) -> None:
+    office = make_office()
+    clerk = make_user(UserRole.CLERK, office)
+    sign_in(client, clerk)
+    assert client.get("/verwaltung/").status_code == 200
