@@ -18,10 +18,10 @@ cli = click.Group("ehrenamt", help="Ehrenamtskarte administration.")
 DEMO_PASSWORD = "demo-passwort-2026"
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DEMO_ACCOUNTS = [
-    ("sachbearbeitung@demo.ehrenamtskarte.test", UserRole.CLERK, "Sachbearbeitung Demo"),
-    ("admin@demo.ehrenamtskarte.test", UserRole.ADMIN, "Admin Demo"),
-    ("partner@demo.ehrenamtskarte.test", UserRole.PARTNER, "Stadtmuseum Demo"),
-    ("ehrenamt@demo.ehrenamtskarte.test", UserRole.VOLUNTEER, "Erika Ehrenamt"),
+    ("sachbearbeitung@demo.example.org", UserRole.CLERK, "Sachbearbeitung Demo"),
+    ("admin@demo.example.org", UserRole.ADMIN, "Admin Demo"),
+    ("partner@demo.example.org", UserRole.PARTNER, "Stadtmuseum Demo"),
+    ("ehrenamt@demo.example.org", UserRole.VOLUNTEER, "Erika Ehrenamt"),
 ]
 
 
@@ -91,7 +91,7 @@ def seed_demo() -> bool:
     office = create_office(
         "Stadt Dessau-Roßlau (Demo)",
         "dessau-rosslau",
-        "ehrenamtskarte@demo.ehrenamtskarte.test",
+        "ehrenamtskarte@demo.example.org",
         "dessau_rosslau",
         postcodes="06842 06844 06846 06847 06849 06861 06862",
     )
@@ -117,9 +117,7 @@ def demo_credentials() -> str:
         for email, role, _ in DEMO_ACCOUNTS
     ]
     lines.append(f"  TOTP-Geheimnis der Mitarbeitenden: {DEMO_TOTP_SECRET}")
-    lines.append(
-        "  aktueller Code: flask --app ehrenamt ehrenamt totp-code sachbearbeitung@demo.ehrenamtskarte.test"
-    )
+    lines.append(f"  aktueller Code: .venv/bin/flask --app ehrenamt ehrenamt totp-code {DEMO_ACCOUNTS[0][0]}")
     return "\n".join(lines)
 
 

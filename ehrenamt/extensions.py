@@ -40,8 +40,11 @@ limiter = Limiter(key_func=get_remote_address)
 
 def select_locale() -> str | None:
     """German unless the visitor chose or asks for another offered language."""
-    from flask import current_app, session
+    from flask import current_app, has_request_context, session
 
+    if not has_request_context():
+        # Periodic jobs in the worker: the default language (German).
+        return None
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("language")
     if chosen in languages:

@@ -22,10 +22,13 @@ from ehrenamt import ROOT
 log = logging.getLogger("ehrenamt.launch")
 
 
-def redis_answers(host: str = "127.0.0.1", port: int = 6379) -> bool:
-    """Whether a Redis server answers PING within a second."""
+def redis_answers(address: str) -> bool:
+    """Whether a Redis server at ``host:port`` answers PING within a second."""
+    if address == "none":
+        return False
+    host, _, port = address.rpartition(":")
     try:
-        with socket.create_connection((host, port), timeout=1) as connection:
+        with socket.create_connection((host, int(port)), timeout=1) as connection:
             connection.settimeout(1)
             connection.sendall(b"PING\r\n")
             return connection.recv(16).startswith(b"+PONG")
@@ -59,14 +62,17 @@ def main() -> int:
     port = int(env.get("EHRENAMT_PORT", "5000"))
     env.setdefault("EHRENAMT_BASE_URL", f"http://{host}:{port}")
     if "EHRENAMT_BROKER_URL" not in env:
-        if redis_answers():
-            env["EHRENAMT_BROKER_URL"] = "redis://127.0.0.1:6379/0"
-            log.info("broker: Redis on 127.0.0.1:6379")
+        # Where to look for a local Redis; "none" always uses the file-system broker.
+        address = env.get("EHRENAMT_LOCAL_REDIS", "127.0.0.1:6379")
+        if redis_answers(address):
+            env["EHRENAMT_BROKER_URL"] = f"redis://{address}/0"
+            log.info("broker: Redis on %s", address)
         else:
             env["EHRENAMT_BROKER_URL"] = "filesystem://"
             log.warning(
-                "broker: Redis is not reachable on 127.0.0.1:6379 -- using the file-system broker "
-                "in %s (needs no server; fine for trying it out, not for production)",
+                "broker: no Redis on %s -- using the file-system broker in %s "
+                "(needs no server; fine for trying it out, not for production)",
+                address,
                 instance / "broker",
             )
     os.environ.update(env)

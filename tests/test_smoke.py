@@ -35,3 +35,12 @@ def test_staff_sign_in_with_second_factor(client: FlaskClient, ctx: None) -> Non
     clerk = make_user(UserRole.CLERK, office)
     sign_in(client, clerk)
     assert client.get("/verwaltung/").status_code == 200
+
+
+def test_readme_diagram_is_generated_from_the_workflow_table() -> None:
+    """The README shows exactly the diagram the transition table produces."""
+    from ehrenamt import ROOT
+    from ehrenamt.workflow import mermaid_diagram
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"```mermaid\n{mermaid_diagram()}\n```" in readme

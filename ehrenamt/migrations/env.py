@@ -10,8 +10,10 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Keep the application's loggers (the test suite's and the workers') as they are.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Configure logging only when nobody else has (the `flask db` command); the launcher,
+# the workers and the tests keep their own configuration.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

@@ -94,10 +94,6 @@ class Application(Base):
         ),
     )
 
-    #: The ORM adds "AND version = <the version read>" to every UPDATE and raises if no
-    #: row matched, so of two clerks acting at once only one can win.
-    __mapper_args__ = {"version_id_col": "version"}
-
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Random and unguessable; used in URLs instead of the database id.
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -110,6 +106,9 @@ class Application(Base):
     #: Incremented on every change; a clerk's action names the version it saw, and two
     #: clerks acting at once cannot both win.
     version: Mapped[int] = mapped_column(default=1)
+    #: The ORM adds "AND version = <the version read>" to every UPDATE and raises if no
+    #: row matched, so of two clerks acting at once only one can win.
+    __mapper_args__ = {"version_id_col": version}
     card_type: Mapped[CardType] = mapped_column(_enum(CardType, 20))
 
     first_name: Mapped[str] = mapped_column(String(100))

@@ -62,7 +62,8 @@ def dispatch(message_ids: Iterable[int]) -> int:
     celery = current_app.extensions["celery"]
     sent = 0
     for message_id in message_ids:
-        message = db.session.get(OutboxMessage, message_id)
+        # Read the row as it is now: a worker may have completed it in the meantime.
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
         if message is None or message.completed_at is not None:
             continue
         attempt = message.dispatch_attempts + 1
@@ -109,7 +110,7 @@ def dispatch_pending(limit: int = 500) -> int:
 
 def claim(message_id: int) -> OutboxMessage | None:
     """The message, if its work is still to be done; None if done already or gone."""
-    message = db.session.get(OutboxMessage, message_id)
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     if message is None or message.completed_at is not None:
         return None
     return message

@@ -1,0 +1,85 @@
+"""`make run`'s launcher: one command runs web server, worker and beat with no servers."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ehrenamt import ROOT
+from ehrenamt.cli import DEMO_ACCOUNTS
+from tests.mailbox import free_port
+
+pytestmark = pytest.mark.worker
+
+
+def test_launcher_runs_web_and_worker_without_redis(tmp_path: Path) -> None:
+    """Fresh instance folder, no Redis: demo data, file broker, and a mail gets written."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
+    env.update(EHRENAMT_INSTANCE_PATH=str(tmp_path), EHRENAMT_PORT=str(port), EHRENAMT_LOCAL_REDIS="none")
+    log = tmp_path / "launch.log"
+    with log.open("wb") as out:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "ehrenamt.launch"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(f"{base}/health", launcher, log)
+        text = log.read_text()
+        assert "file-system broker" in text
+        assert DEMO_ACCOUNTS[0][0] in text and "Passwort" in text  # credentials printed
+        assert (tmp_path / "config.py").stat().st_mode & 0o077 == 0  # secret key private
+
+        # A sign-in link request: web → outbox → file broker → worker → mail file.
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        form_page = opener.open(f"{base}/anmelden/link").read().decode()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form_page)
+        assert token
+        volunteer = next(email for email, role, _ in DEMO_ACCOUNTS if role.value == "volunteer")
+        body = urllib.parse.urlencode({"csrf_token": token.group(1), "email": volunteer}).encode()
+        opener.open(f"{base}/anmelden/link", data=body)
+        mail = _wait_for_file(tmp_path / "mail", launcher, log)
+        assert volunteer in mail and f"{base}/anmelden/link/" in mail
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        try:
+            code = launcher.wait(30)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
+            raise
+    assert code == 0, log.read_text()[-3000:]
+
+
+def _wait_until_up(url: str, launcher: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert launcher.poll() is None, log.read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
+                if response.status == 200 and b"ready." in log.read_bytes():
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("launcher did not come up:\n" + log.read_text()[-3000:])
+
+
+def _wait_for_file(folder: Path, launcher: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sorted(folder.glob("*.txt")) if folder.exists() else []
+        if found:
+            return found[0].read_text(encoding="utf-8")
+        assert launcher.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.2)
+    raise AssertionError("no mail written:\n" + log.read_text()[-3000:])

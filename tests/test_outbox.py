@@ -1,0 +1,234 @@
+"""Commit, then enqueue: the outbox survives a broker outage and never sends twice.
+
+These tests use a Redis server and a Celery worker process of their own (not the shared
+ones), so they can stop the broker without disturbing anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from ehrenamt import ROOT, create_app
+from ehrenamt.extensions import db
+from ehrenamt.models import Application, OutboxMessage, UserRole
+from ehrenamt.services import applications, mail, outbox
+from ehrenamt.services.audit import Acting
+from ehrenamt.workflow import Actor, ApplicationState
+from tests.factories import make_application, make_office, make_user
+from tests.mailbox import Mailbox, free_port
+
+pytestmark = pytest.mark.worker
+
+
+class RedisServer:
+    """A private redis-server on a fixed free port that a test can stop and start."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def settings_for(app: Flask, **overrides: object) -> dict[str, object]:
+    """The test app's settings with some changed (same database, SMTP server)."""
+    keys = ("SECRET_KEY", "DATABASE_URL", "MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT",
+            "MAIL_TIMEOUT", "UPLOAD_FOLDER", "BASE_URL", "SESSION_COOKIE_SECURE")
+    settings: dict[str, object] = {key: app.config[key] for key in keys}
+    settings["TESTING"] = True
+    settings.update(overrides)
+    return settings
+
+
+@pytest.fixture
+def worker_process(app: Flask, redis_server: RedisServer, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker process with beat, on the private Redis, dispatching every second."""
+    queue = f"outbox-test-{os.getpid()}-{time.monotonic_ns()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
+    for key, value in settings_for(app, BROKER_URL=redis_server.url, CELERY_QUEUE=queue,
+                                   OUTBOX_DISPATCH_INTERVAL_SECONDS=1.0).items():
+        env[f"EHRENAMT_{key}"] = value if isinstance(value, str) else _json(value)
+    env["EHRENAMT_INSTANCE_PATH"] = str(tmp_path)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.app:celery_app", "worker", "-B",
+             "--pool=threads", "-c", "2", "-Q", queue, "--without-mingle", "--without-gossip",
+             "--loglevel=INFO", "-n", f"{queue}@%h"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while b"ready." not in log.read_bytes():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    process.queue = queue  # type: ignore[attr-defined]
+    yield process
+    print(log.read_text(errors="replace")[:5000])  # shown when the test failed
+    os.killpg(process.pid, 15)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait(5)
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def test_mail_survives_redis_being_down_during_approval(
+    app: Flask, redis_server: RedisServer, worker_process: subprocess.Popen[bytes], mailbox: Mailbox
+) -> None:
+    """Broker stopped, clerk approves, broker back: the approval mail arrives."""
+    web = create_app(settings_for(app, BROKER_URL=redis_server.url,
+                                  CELERY_QUEUE=worker_process.queue))  # type: ignore[attr-defined]
+    with web.app_context():
+        office = make_office()
+        clerk = make_user(UserRole.CLERK, office)
+        application = make_application(office)
+        applicant_email, application_id = application.applicant.email, application.id
+
+        redis_server.stop()
+        applications.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
+        db.session.remove()
+
+        approved = db.session.get(Application, application_id)
+        assert approved is not None and approved.state == ApplicationState.APPROVED
+        messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert {m.task for m in messages} == {mail.SEND_MAIL_TASK, applications.ISSUE_CARD_TASK}
+        assert all(m.dispatched_at is None and m.last_error for m in messages), "nothing can have left"
+        db.session.remove()
+
+    # Nobody calls the dispatcher here: the worker's beat does, once Redis is back.
+    redis_server.start()
+    [arrived] = mailbox.wait_for(to=applicant_email, subject="bewilligt", timeout=45)
+    assert "Karte wird jetzt erstellt" in arrived.get_body(preferencelist=("plain",)).get_content()
+    with web.app_context():
+        # The worker commits "completed" just after the SMTP server accepted the mail.
+        deadline = time.monotonic() + 10
+        while True:
+            sent = db.session.scalar(select(OutboxMessage).where(OutboxMessage.task == mail.SEND_MAIL_TASK))
+            db.session.rollback()
+            if (sent is not None and sent.completed_at is not None) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert sent is not None and sent.completed_at is not None
+
+
+def test_approval_does_not_hang_when_the_broker_hangs(app: Flask) -> None:
+    """A broker that accepts no connection delays the request by seconds, not forever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)  # never accepted: connections hang
+    try:
+        port = listener.getsockname()[1]
+        web = create_app(settings_for(app, BROKER_URL=f"redis://127.0.0.1:{port}/0"))
+        outcome: dict[str, object] = {}
+
+        def approve() -> None:
+            with web.app_context():
+                office = make_office()
+                clerk = make_user(UserRole.CLERK, office)
+                application = make_application(office)
+                applications.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
+                outcome["pending"] = outbox.pending_count()
+                db.session.remove()
+
+        thread = threading.Thread(target=approve, daemon=True)
+        thread.start()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "approval hung on an unresponsive broker"
+        assert outcome["pending"] == 2  # the mail and the card job wait in the outbox
+    finally:
+        listener.close()
+
+
+def test_a_mail_delivered_twice_is_sent_once(app: Flask, ctx: None, mailbox: Mailbox) -> None:
+    """The dispatcher handing a message over twice (redelivery) sends one mail."""
+    volunteer = make_user(UserRole.VOLUNTEER)
+    message = mail.queue_mail(volunteer.email, "Doppelt?", "sign_in_link", link="http://x/y", user=volunteer)
+    db.session.commit()  # committed, but not handed over yet
+    assert outbox.dispatch([message.id]) == 1
+    mailbox.wait_for(to=volunteer.email, subject="Doppelt?")
+    _wait_until_completed(message.id)
+    assert outbox.dispatch([message.id]) == 0  # completed messages are not sent again
+    message.completed_at = None
+    db.session.commit()
+    assert mail.deliver(message.id) is True
+    assert mail.deliver(message.id) is False
+    time.sleep(0.3)
+    assert len(mailbox.wait_for(to=volunteer.email, subject="Doppelt?", count=2)) == 2
+    time.sleep(0.5)
+    assert len(mailbox.matching(lambda m: "Doppelt?" in str(m["Subject"]))) == 2
+
+
+def _wait_until_completed(message_id: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        if message is not None and message.completed_at is not None:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"outbox message {message_id} not completed")
+
+
+def test_dispatch_pending_resends_stale_unfinished_messages(app: Flask, ctx: None, mailbox: Mailbox) -> None:
+    """A message the broker lost (dispatched long ago, never completed) is sent again."""
+    volunteer = make_user(UserRole.VOLUNTEER)
+    message = mail.queue_mail(volunteer.email, "Verloren", "sign_in_link", link="http://x/y", user=volunteer)
+    db.session.commit()
+    from ehrenamt.models import utcnow
+
+    message.dispatched_at = utcnow() - app.config["OUTBOX_REDISPATCH_AFTER"] * 2
+    message.dispatch_attempts = 1
+    db.session.commit()
+    assert outbox.dispatch_pending() == 1
+    mailbox.wait_for(to=volunteer.email, subject="Verloren")
