@@ -15,8 +15,8 @@ from ehrenamt.workflow import mermaid_diagram
 cli = click.Group("ehrenamt", help="Ehrenamtskarte administration.")
 
 #: Fixed demo credentials, printed by the launcher. Only ever created by ``seed-demo``.
-DEMO_PASSWORD = "demo-passwort-2026"
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+DEMO_PASSWORD = "demo-passwort-2026"  # noqa: S105 - printed demo credentials, by design
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - as above
 DEMO_ACCOUNTS = [
     ("sachbearbeitung@demo.example.org", UserRole.CLERK, "Sachbearbeitung Demo"),
     ("admin@demo.example.org", UserRole.ADMIN, "Admin Demo"),
@@ -117,7 +117,9 @@ def demo_credentials() -> str:
         for email, role, _ in DEMO_ACCOUNTS
     ]
     lines.append(f"  TOTP-Geheimnis der Mitarbeitenden: {DEMO_TOTP_SECRET}")
-    lines.append(f"  aktueller Code: .venv/bin/flask --app ehrenamt ehrenamt totp-code {DEMO_ACCOUNTS[0][0]}")
+    lines.append(
+        f"  aktueller Code: .venv/bin/flask --app ehrenamt ehrenamt totp-code {DEMO_ACCOUNTS[0][0]}"
+    )
     return "\n".join(lines)
 
 

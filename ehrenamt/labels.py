@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from ehrenamt.models import CardType, ConfirmationState, RejectionReason
@@ -70,7 +71,7 @@ REJECTION_LABELS = {
 }
 
 
-def register(app) -> None:  # type: ignore[no-untyped-def]
+def register(app: Flask) -> None:
     """Make the label tables available in every template."""
     app.jinja_env.globals.update(
         STATE_LABELS=STATE_LABELS,

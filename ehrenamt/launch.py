@@ -8,6 +8,7 @@ with beat and the web server. Ctrl-C stops both. Not for production (see README)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -131,14 +132,10 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
     """SIGTERM the worker's main process (it stops its pool), then kill what is left."""
     if worker.poll() is None:
         worker.send_signal(signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ config = context.config
 # This line sets up loggers basically.
 # Configure logging only when nobody else has (the `flask db` command); the launcher,
 # the workers and the tests keep their own configuration.
-if not logging.getLogger().handlers:
+if config.config_file_name and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
@@ -78,9 +78,7 @@ def render_item(type_, obj, autogen_context):
 
 def include_object(obj, name, type_, reflected, compare_to):
     """Leave alone what the models cannot express (the PostgreSQL trigram indexes)."""
-    if type_ == "index" and reflected and name and name.endswith("_trgm"):
-        return False
-    return True
+    return not (type_ == "index" and reflected and name and name.endswith("_trgm"))
 
 
 def run_migrations_online():

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    Enum,
     ForeignKey,
     Index,
     Numeric,
@@ -17,21 +16,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ehrenamt.models.base import Base, UTCDateTime, utcnow
+from ehrenamt.models.base import Base, UTCDateTime, enum_column, utcnow
 from ehrenamt.models.office import Office, Qualification
 from ehrenamt.models.user import User
 from ehrenamt.workflow import OPEN_STATES, ApplicationState
-
-
-def _enum(cls: type[enum.Enum], length: int) -> Enum:
-    """A portable enum column stored as its values (VARCHAR + CHECK)."""
-    return Enum(
-        cls,
-        native_enum=False,
-        length=length,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 class CardType(enum.StrEnum):
@@ -81,8 +69,26 @@ class Application(Base):
     __table_args__ = (
         # The clerk's queue: scoped to an office, filtered by state, oldest first.
         Index("ix_application_queue", "office_id", "state", "state_changed_at", "id"),
-        Index("ix_application_office_waiting", "office_id", "state_changed_at", "id"),
-        Index("ix_application_office_card_type", "office_id", "card_type", "state_changed_at"),
+        # The default queue lists the open applications, which are the recent ones: an
+        # index over all rows would walk past every decided application first
+        # (bench/queue.py measured ~1 s at 1M rows, ~6 ms with these partial indexes).
+        Index(
+            "ix_application_open_waiting",
+            "office_id",
+            "state_changed_at",
+            "id",
+            postgresql_where=text(f"state IN ({_open_states_sql})"),
+            sqlite_where=text(f"state IN ({_open_states_sql})"),
+        ),
+        Index(
+            "ix_application_open_card_type",
+            "office_id",
+            "card_type",
+            "state_changed_at",
+            "id",
+            postgresql_where=text(f"state IN ({_open_states_sql})"),
+            sqlite_where=text(f"state IN ({_open_states_sql})"),
+        ),
         # At most one open application per person and office, whatever the race.
         Index(
             "uq_application_one_open_per_applicant",
@@ -102,14 +108,14 @@ class Application(Base):
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
     applicant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    state: Mapped[ApplicationState] = mapped_column(_enum(ApplicationState, 30))
+    state: Mapped[ApplicationState] = mapped_column(enum_column(ApplicationState, 30))
     #: Incremented on every change; a clerk's action names the version it saw, and two
     #: clerks acting at once cannot both win.
     version: Mapped[int] = mapped_column(default=1)
     #: The ORM adds "AND version = <the version read>" to every UPDATE and raises if no
     #: row matched, so of two clerks acting at once only one can win.
     __mapper_args__ = {"version_id_col": version}
-    card_type: Mapped[CardType] = mapped_column(_enum(CardType, 20))
+    card_type: Mapped[CardType] = mapped_column(enum_column(CardType, 20))
 
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
@@ -122,7 +128,7 @@ class Application(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
 
     #: A qualification that replaces the hours test, if claimed.
-    qualification: Mapped[Qualification | None] = mapped_column(_enum(Qualification, 30))
+    qualification: Mapped[Qualification | None] = mapped_column(enum_column(Qualification, 30))
     #: For a long-service card: the state honour claimed instead of 25 years, if any.
     honour: Mapped[str | None] = mapped_column(String(200))
 
@@ -135,7 +141,9 @@ class Application(Base):
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    rejection_reason: Mapped[RejectionReason | None] = mapped_column(_enum(RejectionReason, 30))
+    rejection_reason: Mapped[RejectionReason | None] = mapped_column(
+        enum_column(RejectionReason, 30)
+    )
     #: The clerk's words to the applicant when rejecting.
     rejection_text: Mapped[str | None] = mapped_column(Text)
     #: The clerk's latest question and the applicant's latest answer.
@@ -166,7 +174,14 @@ class Engagement(Base):
     __tablename__ = "engagement"
     __table_args__ = (
         Index("ix_engagement_application", "application_id"),
-        Index("ix_engagement_organisation", "organisation_key", "application_id"),
+        # The clerk filters by organisation prefix (LIKE 'x%'); pattern ops make the
+        # index usable for that whatever the database's collation.
+        Index(
+            "ix_engagement_organisation",
+            "organisation_key",
+            "application_id",
+            postgresql_ops={"organisation_key": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -187,7 +202,7 @@ class Engagement(Base):
     allowance_euros_per_year: Mapped[int] = mapped_column(default=0)
 
     confirmation_state: Mapped[ConfirmationState] = mapped_column(
-        _enum(ConfirmationState, 20), default=ConfirmationState.NOT_SENT
+        enum_column(ConfirmationState, 20), default=ConfirmationState.NOT_SENT
     )
     #: SHA-256 of the secret link's token; the token itself is only in the e-mail.
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

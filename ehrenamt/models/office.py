@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from decimal import Decimal
 
-from sqlalchemy import Enum, ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ehrenamt.models.base import Base
+from ehrenamt.models.base import Base, enum_column
 
 
 class PlaceRule(enum.StrEnum):
@@ -88,11 +88,7 @@ class ProgrammeRules(Base):
     #: Largest yearly allowance in euros that still counts as unpaid; None means no
     #: cap, 0 means only unpaid engagements count.
     allowance_cap_euros: Mapped[int | None]
-    place_rule: Mapped[PlaceRule] = mapped_column(
-        Enum(
-            PlaceRule, native_enum=False, length=40, values_callable=lambda e: [m.value for m in e]
-        )
-    )
+    place_rule: Mapped[PlaceRule] = mapped_column(enum_column(PlaceRule, 40))
     #: Years a standard card is valid.
     validity_years: Mapped[int]
     #: Whether long-service cards (valid without end) are offered, and the years of

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ehrenamt.models.base import Base, UTCDateTime, utcnow
+from ehrenamt.models.base import Base, UTCDateTime, enum_column, utcnow
 from ehrenamt.models.user import User
 
 
@@ -26,14 +26,7 @@ class OneTimeLink(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    purpose: Mapped[LinkPurpose] = mapped_column(
-        Enum(
-            LinkPurpose,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    purpose: Mapped[LinkPurpose] = mapped_column(enum_column(LinkPurpose, 20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

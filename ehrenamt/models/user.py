@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ehrenamt.models.base import Base, UTCDateTime, utcnow
+from ehrenamt.models.base import Base, UTCDateTime, enum_column, utcnow
 from ehrenamt.models.office import Office
 
 
@@ -35,9 +35,7 @@ class User(UserMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     #: argon2id hash; None for volunteers who sign in only with e-mailed links.
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[UserRole] = mapped_column(
-        Enum(UserRole, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-    )
+    role: Mapped[UserRole] = mapped_column(enum_column(UserRole, 20))
     #: Staff and partners belong to one office; volunteers to none.
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
     display_name: Mapped[str] = mapped_column(String(200), default="")
