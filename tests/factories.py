@@ -21,7 +21,7 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.services import accounts
+from ehrenamt.services import accounts, applications
 from ehrenamt.workflow import ApplicationState
 
 PASSWORD = "correct horse battery staple"
@@ -128,3 +128,92 @@ def make_application(
     db.session.add(application)
     db.session.commit()
     return application
+
+
+def application_form_data(office: Office, /, **changes: str | None) -> dict[str, str]:
+    """A complete, valid POST of the application form at /antrag/ with one engagement.
+
+    ``changes`` replace fields (``engagements-0-hours="6"``); ``None`` leaves a field out.
+    """
+    data = {
+        "submission_key": secrets.token_urlsafe(24),
+        "proof_token": "",
+        "office": str(office.id),
+        "card_type": CardType.STANDARD.value,
+        "first_name": "Erika",
+        "last_name": "Musterfrau",
+        "birth_date": "1980-05-17",
+        "street": "Zerbster Straße 4",
+        "postcode": "06844",
+        "town": "Dessau-Roßlau",
+        "email": f"erika{next(_counter)}@example.org",
+        "phone": "0340 123456",
+        "password": "ein langes Passwort",
+        "engagements-0-organisation_name": "TSV Dessau",
+        "engagements-0-organisation_postcode": "06846",
+        "engagements-0-contact_name": "Hans Vorsitz",
+        "engagements-0-contact_email": f"vorstand{next(_counter)}@tsv.example.org",
+        "engagements-0-activity": "Übungsleiterin im Jugendfußball",
+        "engagements-0-hours": "6",
+        "engagements-0-hours_unit": "week",
+        "engagements-0-engaged_since": (date.today() - timedelta(days=5 * 365)).isoformat(),
+        "engagements-0-allowance": "0",
+        "qualification": "",
+        "honour": "",
+        "consent": "y",
+    }
+    data.update(changes)  # type: ignore[arg-type]
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def submit_application_for(
+    office: Office,
+    applicant: User | None = None,
+    *,
+    email: str | None = None,
+    engagements: list[applications.EngagementInput] | None = None,
+    first_name: str = "Erika",
+    last_name: str | None = None,
+    birth_date: date = date(1980, 5, 17),
+    street: str = "Hauptstraße 1",
+    postcode: str = "06844",
+    town: str = "Dessau-Roßlau",
+    phone: str | None = None,
+) -> Application:
+    """An application submitted through the real service, mails queued as in production.
+
+    With a confirmed ``applicant`` it moves on to awaiting confirmation at once and every
+    organisation is mailed its link; without one, a new unconfirmed account is created
+    (address ``email``) and mailed the e-mail confirmation link.
+    """
+    n = next(_counter)
+    if engagements is None:
+        engagements = [
+            applications.EngagementInput(
+                organisation_name="TSV Dessau",
+                contact_name="Vorsitz",
+                contact_email=f"vorstand{n}@verein.example.org",
+                activity="Übungsleitung",
+                engaged_since=date.today() - timedelta(days=5 * 365),
+                hours_per_week=Decimal(6),
+            )
+        ]
+    result = applications.submit_application(
+        applications.ApplicationInput(
+            submission_key=secrets.token_urlsafe(24),
+            office=office,
+            card_type=CardType.STANDARD,
+            first_name=first_name,
+            last_name=last_name or f"Mustermann{n}",
+            birth_date=birth_date,
+            street=street,
+            postcode=postcode,
+            town=town,
+            email=applicant.email if applicant else email or f"antrag{n}@example.org",
+            phone=phone,
+            consent_version=office.rules.privacy_notice_version,
+            engagements=engagements,
+        ),
+        applicant,
+    )
+    return result.application

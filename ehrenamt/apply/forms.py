@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -14,7 +16,6 @@ from wtforms import (
     DecimalField,
     EmailField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -47,16 +48,26 @@ QUALIFICATION_LABELS = {
     Qualification.RESCUE_SERVICE: _l("Rettungsdienst, Katastrophenschutz oder THW"),
     Qualification.VOLUNTARY_SERVICE_YEAR: _l("Freiwilligendienst (FSJ, FÖJ, BFD)"),
 }
+#: Control characters except the tab, which pasted text may carry harmlessly.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+MINIMUM_HOURS = Decimal("0.5")
+HOURS_IN_A_WEEK = 7 * 24
+HOURS_IN_A_YEAR = 365 * 24
 CARD_TYPE_LABELS = {
     CardType.STANDARD: _l("Ehrenamtskarte (befristet)"),
     CardType.LONG_SERVICE: _l(
-        "Jubiläums-Ehrenamtskarte (unbefristet, ab 25 Jahren Engagement oder nach staatlicher Ehrung)"
+        "Jubiläums-Ehrenamtskarte (unbefristet, ab 25 Jahren Engagement oder nach staatlicher Ehrung)"  # noqa: E501 (one message for translators)
     ),
 }
 
 
-class EngagementForm(Form):
+class EngagementForm(FlaskForm):
     """One organisation; all fields optional here, required once any is filled in."""
+
+    class Meta:
+        # A FlaskForm (not a plain Form) so that WTForms' own messages ("Ungültige
+        # E-Mail-Adresse") come in the page's language; the outer form has the CSRF token.
+        csrf = False
 
     organisation_name = StringField(
         _l("Name der Organisation"), validators=[Optional(), Length(max=200)]
@@ -74,10 +85,8 @@ class EngagementForm(Form):
     hours = DecimalField(
         _l("Stunden"),
         places=1,
-        validators=[
-            Optional(),
-            NumberRange(min=0.5, max=168, message=_l("Bitte eine Zahl zwischen 0,5 und 168.")),
-        ],
+        validators=[Optional()],
+        render_kw={"min": "0.5"},
     )
     hours_unit = SelectField(
         _l("Zeitraum"),
@@ -109,6 +118,19 @@ class EngagementForm(Form):
         "contact_email",
         "activity",
     )
+
+    def validate_hours(self, field: DecimalField) -> None:
+        """Half an hour at least; at most the hours a week (or a year) has.
+
+        The limit depends on the unit: 200 hours per year is a common threshold, so a
+        fixed maximum of a week's 168 hours would refuse eligible applicants. "NaN" parses
+        as a Decimal and cannot be compared, so it is refused before comparing.
+        """
+        if field.data is None:
+            return
+        most = HOURS_IN_A_WEEK if self.hours_unit.data == "week" else HOURS_IN_A_YEAR
+        if field.data.is_nan() or not MINIMUM_HOURS <= field.data <= most:
+            raise ValidationError(_l("Bitte eine Zahl zwischen 0,5 und %(most)s.", most=most))
 
     def is_blank(self) -> bool:
         """Nothing typed in (an unused extra row)."""
@@ -211,7 +233,7 @@ class ApplicationForm(FlaskForm):
     )
     consent = BooleanField(
         _l(
-            "Ich habe die Datenschutzhinweise gelesen und willige in die Verarbeitung meiner Angaben ein."
+            "Ich habe die Datenschutzhinweise gelesen und willige in die Verarbeitung meiner Angaben ein."  # noqa: E501 (one message for translators)
         ),
         validators=[
             DataRequired(
@@ -261,7 +283,7 @@ class ApplicationForm(FlaskForm):
             self.engagements.entries[0].form.organisation_name.errors = [
                 *self.engagements.entries[0].form.organisation_name.errors,
                 _l(
-                    "Bitte geben Sie mindestens eine Organisation an – oder eine Qualifikation mit Nachweis."
+                    "Bitte geben Sie mindestens eine Organisation an – oder eine Qualifikation mit Nachweis."  # noqa: E501 (one message for translators)
                 ),
             ]
             ok = False
@@ -271,4 +293,27 @@ class ApplicationForm(FlaskForm):
                 _l("Bitte laden Sie einen Nachweis der Qualifikation hoch."),
             ]
             ok = False
+        return self._refuse_control_characters() and ok
+
+    def _refuse_control_characters(self) -> bool:
+        """Text with control characters is refused at its field.
+
+        No one types them into a one-line input, and PostgreSQL cannot store a NUL at all
+        (it would be a 500 on saving instead of an error here). Hidden fields are the
+        view's business: an error there would show nowhere.
+        """
+        ok = True
+        rows = (field for entry in self.engagements.entries for field in entry.form)
+        for field in (*self, *rows):
+            if (
+                isinstance(field, StringField)
+                and not isinstance(field, HiddenField)
+                and any(
+                    CONTROL_CHARACTERS.search(value)
+                    for value in field.raw_data or []
+                    if isinstance(value, str)
+                )
+            ):
+                field.errors = [*field.errors, _l("Bitte ohne Steuerzeichen eingeben.")]
+                ok = False
         return ok

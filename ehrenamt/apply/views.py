@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -25,6 +26,9 @@ from ehrenamt.services.applications import (
 )
 
 bp = Blueprint("apply", __name__, url_prefix="/antrag")
+
+#: A key as :func:`secrets.token_urlsafe` makes it, fitting ``Application.submission_key``.
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _offices() -> list[Office]:
@@ -51,10 +55,11 @@ def form() -> str | Response | tuple[str, int]:
         form.office.data = offices[0].id
         if current_user.is_authenticated:
             form.email.data = current_user.email
-
-    if request.method == "POST" and form.add_engagement.data:
-        form.engagements.append_entry()
-        return render_template("apply/form.html", form=form, offices=offices, proof=proof)
+    elif not SUBMISSION_KEY.fullmatch(form.submission_key.data or ""):
+        # Missing or tampered with (too long for its column, or a NUL: a 500 on
+        # PostgreSQL): a fresh key still guards this form, re-rendered or sent, against a
+        # double click.
+        form.submission_key.data = secrets.token_urlsafe(24)
 
     upload_error = None
     if request.method == "POST" and form.proof.data and getattr(form.proof.data, "filename", ""):
@@ -66,6 +71,18 @@ def form() -> str | Response | tuple[str, int]:
             upload_error = str(rejected)
     if proof is not None:
         form.proof_token.data = proof.claim_token
+
+    if request.method == "POST" and form.add_engagement.data:
+        # After the upload: a browser never sends a chosen file twice, so a file chosen
+        # before adding a row must be stored now. The list's maximum is checked here
+        # because only the template hides the button (append_entry asserts).
+        if len(form.engagements) < (form.engagements.max_entries or 0):
+            form.engagements.append_entry()
+        if upload_error:
+            form.proof.errors = [upload_error]
+        return render_template(
+            "apply/form.html", form=form, offices=offices, proof=proof, failed=bool(upload_error)
+        ), (400 if upload_error else 200)
 
     if form.validate_on_submit() and upload_error is None:
         office = db.session.get(Office, form.office.data)
@@ -156,7 +173,7 @@ def _engagement_input(form: EngagementForm) -> EngagementInput:
         contact_email=form.contact_email.data,
         activity=form.activity.data.strip(),
         hours_per_week=hours if per_week else None,
-        hours_per_year=None if per_week else int(hours),
+        hours_per_year=None if per_week else int(hours.to_integral_value(ROUND_HALF_UP)),
         engaged_since=form.engaged_since.data,
         allowance_euros_per_year=form.allowance.data or 0,
     )

@@ -125,11 +125,32 @@ class SubmitResult:
 
 
 def submit_application(data: ApplicationInput, signed_in: User | None) -> SubmitResult:
-    """Create the application, and the volunteer's account if needed."""
+    """Create the application, and the volunteer's account if needed.
+
+    The same form sent twice (a double click) yields one application; two requests
+    racing are decided by the database's unique constraints, and the loser is told
+    what the winner created.
+    """
     repeated = _find_by_submission_key(data.submission_key)
     if repeated is not None:
         return SubmitResult(repeated, repeated.applicant, created=False)
+    try:
+        return _create_application(data, signed_in)
+    except IntegrityError:
+        outbox.rollback()
+        repeated = _find_by_submission_key(data.submission_key)
+        if repeated is not None:
+            return SubmitResult(repeated, repeated.applicant, created=False)
+        existing = accounts.find_user(data.email)
+        if existing is not None and (signed_in is None or signed_in.id != existing.id):
+            raise AccountExists(data.email) from None
+        open_application = find_open_application(existing, data.office) if existing else None
+        if open_application is not None:
+            raise AlreadyOpen(open_application) from None
+        raise
 
+
+def _create_application(data: ApplicationInput, signed_in: User | None) -> SubmitResult:
     if signed_in is not None and signed_in.role == UserRole.VOLUNTEER:
         applicant = signed_in
     else:
@@ -202,18 +223,7 @@ def submit_application(data: ApplicationInput, signed_in: User | None) -> Submit
         _proceed_after_email_confirmed(application)
     else:
         accounts.queue_email_confirmation(applicant)
-    try:
-        outbox.commit()
-    except IntegrityError:
-        # Another request with the same form, or the same person, won the race.
-        repeated = _find_by_submission_key(data.submission_key)
-        if repeated is not None:
-            return SubmitResult(repeated, repeated.applicant, created=False)
-        existing = accounts.find_user(data.email)
-        open_application = find_open_application(existing, data.office) if existing else None
-        if open_application is not None:
-            raise AlreadyOpen(open_application) from None
-        raise
+    outbox.commit()
     return SubmitResult(application, applicant, created=True)
 
 
@@ -265,13 +275,20 @@ def _transition(
     *,
     reason: str | None = None,
     expected_version: int | None = None,
+    changes: dict[str, object] | None = None,
 ) -> None:
-    """Move the application along the workflow table, audited and notified."""
+    """Move the application along the workflow table, audited and notified.
+
+    ``changes`` are set on the application only once every check has passed, so a
+    refused action leaves nothing behind in the session that a later commit could save.
+    """
     _check_may_act(application, acting)
     if expected_version is not None and application.version != expected_version:
         raise Conflict(application.public_id)
     from_state = application.state
     to_state = next_state(from_state, action, acting.actor)
+    for name, value in (changes or {}).items():
+        setattr(application, name, value)
     now = utcnow()
     application.state = to_state
     application.state_changed_at = now
@@ -287,12 +304,24 @@ def _transition(
         to_state=to_state.value,
         reason=reason,
     )
-    _notify_applicant(application)
+    # Rendering the mail loads the applicant and office; an autoflush there would send
+    # the versioned UPDATE early, and a lost race would raise StaleDataError outside
+    # _commit_decision (a 500 instead of the conflict message). Flush at commit only.
+    with db.session.no_autoflush:
+        _notify_applicant(application)
 
 
 def _check_may_act(application: Application, acting: Acting) -> None:
+    """Staff act only for their own office, applicants only on their own application."""
     if acting.actor in (Actor.CLERK, Actor.ADMIN):
-        if acting.user is None or acting.user.office_id != application.office_id:
+        # The claimed role must be the account's own: a partner or volunteer with an
+        # office is not its clerk, and a clerk is not its admin.
+        if (
+            acting.user is None
+            or not acting.user.is_staff
+            or (acting.actor == Actor.ADMIN and acting.user.role != UserRole.ADMIN)
+            or acting.user.office_id != application.office_id
+        ):
             raise NotPermitted(application.public_id)
     elif acting.actor == Actor.APPLICANT and (
         acting.user is None or acting.user.id != application.applicant_id
@@ -351,14 +380,13 @@ def reject(
     text: str,
 ) -> None:
     """Reject with a reason from the list and free text; both are mailed."""
-    application.rejection_reason = reason
-    application.rejection_text = text
     _transition(
         application,
         Action.REJECT,
         acting,
         reason=f"{reason.value}: {text}",
         expected_version=expected_version,
+        changes={"rejection_reason": reason, "rejection_text": text},
     )
     _commit_decision(application)
 
@@ -367,22 +395,22 @@ def request_information(
     application: Application, acting: Acting, expected_version: int, question: str
 ) -> None:
     """Ask the applicant something; they answer in their account."""
-    application.information_request = question
-    application.information_answer = None
     _transition(
         application,
         Action.REQUEST_INFORMATION,
         acting,
         reason=question,
         expected_version=expected_version,
+        changes={"information_request": question, "information_answer": None},
     )
     _commit_decision(application)
 
 
 def answer_information_request(application: Application, acting: Acting, answer: str) -> None:
     """The applicant's answer sends the application back to review."""
-    application.information_answer = answer
-    _transition(application, Action.ANSWER, acting, reason=answer)
+    _transition(
+        application, Action.ANSWER, acting, reason=answer, changes={"information_answer": answer}
+    )
     _commit_decision(application)
 
 
@@ -465,6 +493,10 @@ def override_confirmation(engagement: Engagement, acting: Acting, note: str) -> 
     """A clerk confirms in the organisation's place, with a note saying why."""
     application = engagement.application
     _check_may_act(application, acting)
+    _lock_application(application)
+    # The organisation may have answered while the clerk looked at the page.
+    db.session.refresh(application)
+    db.session.refresh(engagement)
     if (
         application.state != ApplicationState.AWAITING_CONFIRMATION
         or engagement.confirmation_state
@@ -487,7 +519,29 @@ def override_confirmation(engagement: Engagement, acting: Acting, note: str) -> 
     _commit_decision(application)
 
 
+def _lock_application(application: Application) -> None:
+    """Hold the application's row until commit, so answers to it take turns.
+
+    Organisations answer, and clerks override, independently; whoever completes the set
+    of answers starts the review. Without the lock two answers at the same moment each
+    see the other still pending and nobody starts it (PostgreSQL). SQLite ignores
+    FOR UPDATE; there the flush in :func:`_start_review_if_all_answered` takes turns.
+    """
+    db.session.execute(
+        select(Application.id).where(Application.id == application.id).with_for_update()
+    )
+
+
 def _start_review_if_all_answered(application: Application, acting: Acting) -> None:
+    """Start the review if no organisation is left to answer (call after locking)."""
+    # Write this answer first (on SQLite that takes the database's write lock), then read
+    # every engagement afresh, so an answer committed meanwhile counts.
+    db.session.flush()
+    db.session.scalars(
+        select(Engagement)
+        .where(Engagement.application_id == application.id)
+        .execution_options(populate_existing=True)
+    ).all()
     if application.state == ApplicationState.AWAITING_CONFIRMATION and all(
         e.confirmation_state not in (ConfirmationState.PENDING, ConfirmationState.NOT_SENT)
         for e in application.engagements
@@ -508,7 +562,9 @@ def engagement_for_token(token: str, *, lock: bool = False) -> Engagement:
     """The engagement an organisation's link is for, if the link can still be used."""
     query = select(Engagement).where(Engagement.token_hash == security.hash_token(token))
     if lock:
-        query = query.with_for_update()
+        # Read the row as it is once locked, not as an earlier query of this request saw
+        # it: a double click must find the first click's answer.
+        query = query.with_for_update().execution_options(populate_existing=True)
     engagement = db.session.scalar(query)
     if engagement is None:
         raise ConfirmationLinkError(accounts.LinkProblem.UNKNOWN)
@@ -532,6 +588,7 @@ def answer_confirmation(
     """The organisation confirms (possibly correcting the hours) or declines."""
     engagement = engagement_for_token(token, lock=True)
     application = engagement.application
+    _lock_application(application)
     acting = Acting(
         Actor.ORGANISATION, None, f"{engagement.contact_name} ({engagement.organisation_name})"
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
+import unicodedata
 from pathlib import Path
 from typing import IO
 
@@ -18,6 +20,10 @@ from ehrenamt.models import Upload
 
 #: What we accept, detected from the bytes: content type → extension on disk.
 ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+#: What a claim token from :func:`secrets.token_urlsafe` looks like.
+CLAIM_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class UploadRejected(ValueError):
@@ -76,14 +82,21 @@ def _structure_ok(content_type: str, data: bytes) -> bool:
 
 
 def _display_name(name: str) -> str:
-    """The browser's file name without any path, trimmed; only ever displayed."""
+    """The browser's file name without any path, trimmed; only ever displayed.
+
+    Control characters go: a CR/LF (which arrives percent-decoded from an RFC 2231
+    ``filename*``) would make the download's Content-Disposition header fail. Format
+    characters go too, so a right-to-left override cannot disguise the name.
+    """
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf"))
     name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
     return (name or "datei")[:255]
 
 
 def find_unclaimed(claim_token: str) -> Upload | None:
     """An upload from an earlier, failed submission of the same form."""
-    if not claim_token:
+    if not CLAIM_TOKEN.fullmatch(claim_token):
+        # Not one of ours; looking it up could even fail (PostgreSQL refuses a NUL).
         return None
     return db.session.scalar(
         select(Upload).where(Upload.claim_token == claim_token, Upload.application_id.is_(None))
