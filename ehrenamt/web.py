@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, Response, render_template, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask import Flask, Response, render_template, request
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_rollback_on_error)
     app.jinja_env.filters["date"] = _format_date
     app.jinja_env.filters["datetime"] = _format_datetime
+    app.jinja_env.filters["number"] = _format_number
     app.context_processor(_template_globals)
     labels.register(app)
 
@@ -101,5 +102,10 @@ def _format_datetime(value: datetime | None, format: str = "short") -> str:
     return format_datetime(value, format) if value else ""
 
 
+def _format_number(value: object) -> str:
+    """4 → "4", 4.5 → "4,5" (in German), as people write hours."""
+    return format_decimal(value, format="#,##0.##") if value is not None else ""
+
+
 def _template_globals() -> dict[str, Any]:
-    return {"current_locale": str(get_locale() or "de"), "chosen_language": session.get("language")}
+    return {"current_locale": str(get_locale() or "de")}

@@ -43,7 +43,8 @@ def next_totp(user: User) -> str:
     db.session.refresh(user)
     totp = pyotp.TOTP(user.totp_secret or "")
     now_step = int(time.time()) // totp.interval
-    step = max(now_step - 1, (user.totp_last_step or -10) + 1)
+    # The current step: a code of the previous one may expire while the request runs.
+    step = max(now_step, (user.totp_last_step or -10) + 1)
     assert step <= now_step + 1, "used up the TOTP window; wait for the next step"
     return totp.generate_otp(step)
 

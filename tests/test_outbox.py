@@ -44,9 +44,19 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -76,8 +86,17 @@ def redis_server() -> Iterator[RedisServer]:
 
 def settings_for(app: Flask, **overrides: object) -> dict[str, object]:
     """The test app's settings with some changed (same database, SMTP server)."""
-    keys = ("SECRET_KEY", "DATABASE_URL", "MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT",
-            "MAIL_TIMEOUT", "UPLOAD_FOLDER", "BASE_URL", "SESSION_COOKIE_SECURE")
+    keys = (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "MAIL_BACKEND",
+        "MAIL_SERVER",
+        "MAIL_PORT",
+        "MAIL_TIMEOUT",
+        "UPLOAD_FOLDER",
+        "BASE_URL",
+        "SESSION_COOKIE_SECURE",
+    )
     settings: dict[str, object] = {key: app.config[key] for key in keys}
     settings["TESTING"] = True
     settings.update(overrides)
@@ -85,21 +104,44 @@ def settings_for(app: Flask, **overrides: object) -> dict[str, object]:
 
 
 @pytest.fixture
-def worker_process(app: Flask, redis_server: RedisServer, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(
+    app: Flask, redis_server: RedisServer, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     """A real worker process with beat, on the private Redis, dispatching every second."""
     queue = f"outbox-test-{os.getpid()}-{time.monotonic_ns()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
-    for key, value in settings_for(app, BROKER_URL=redis_server.url, CELERY_QUEUE=queue,
-                                   OUTBOX_DISPATCH_INTERVAL_SECONDS=1.0).items():
+    for key, value in settings_for(
+        app, BROKER_URL=redis_server.url, CELERY_QUEUE=queue, OUTBOX_DISPATCH_INTERVAL_SECONDS=1.0
+    ).items():
         env[f"EHRENAMT_{key}"] = value if isinstance(value, str) else _json(value)
     env["EHRENAMT_INSTANCE_PATH"] = str(tmp_path)
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.app:celery_app", "worker", "-B",
-             "--pool=threads", "-c", "2", "-Q", queue, "--without-mingle", "--without-gossip",
-             "--loglevel=INFO", "-n", f"{queue}@%h"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.app:celery_app",
+                "worker",
+                "-B",
+                "--pool=threads",
+                "-c",
+                "2",
+                "-Q",
+                queue,
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel=INFO",
+                "-n",
+                f"{queue}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 30
     while b"ready." not in log.read_bytes():
@@ -127,8 +169,9 @@ def test_mail_survives_redis_being_down_during_approval(
     app: Flask, redis_server: RedisServer, worker_process: subprocess.Popen[bytes], mailbox: Mailbox
 ) -> None:
     """Broker stopped, clerk approves, broker back: the approval mail arrives."""
-    web = create_app(settings_for(app, BROKER_URL=redis_server.url,
-                                  CELERY_QUEUE=worker_process.queue))  # type: ignore[attr-defined]
+    web = create_app(
+        settings_for(app, BROKER_URL=redis_server.url, CELERY_QUEUE=worker_process.queue)
+    )  # type: ignore[attr-defined]
     with web.app_context():
         office = make_office()
         clerk = make_user(UserRole.CLERK, office)
@@ -143,7 +186,9 @@ def test_mail_survives_redis_being_down_during_approval(
         assert approved is not None and approved.state == ApplicationState.APPROVED
         messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert {m.task for m in messages} == {mail.SEND_MAIL_TASK, applications.ISSUE_CARD_TASK}
-        assert all(m.dispatched_at is None and m.last_error for m in messages), "nothing can have left"
+        assert all(m.dispatched_at is None and m.last_error for m in messages), (
+            "nothing can have left"
+        )
         db.session.remove()
 
     # Nobody calls the dispatcher here: the worker's beat does, once Redis is back.
@@ -154,7 +199,9 @@ def test_mail_survives_redis_being_down_during_approval(
         # The worker commits "completed" just after the SMTP server accepted the mail.
         deadline = time.monotonic() + 10
         while True:
-            sent = db.session.scalar(select(OutboxMessage).where(OutboxMessage.task == mail.SEND_MAIL_TASK))
+            sent = db.session.scalar(
+                select(OutboxMessage).where(OutboxMessage.task == mail.SEND_MAIL_TASK)
+            )
             db.session.rollback()
             if (sent is not None and sent.completed_at is not None) or time.monotonic() > deadline:
                 break
@@ -177,7 +224,9 @@ def test_approval_does_not_hang_when_the_broker_hangs(app: Flask) -> None:
                 office = make_office()
                 clerk = make_user(UserRole.CLERK, office)
                 application = make_application(office)
-                applications.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
+                applications.approve(
+                    application, Acting.user_as(clerk, Actor.CLERK), application.version
+                )
                 outcome["pending"] = outbox.pending_count()
                 db.session.remove()
 
@@ -190,23 +239,64 @@ def test_approval_does_not_hang_when_the_broker_hangs(app: Flask) -> None:
         listener.close()
 
 
-def test_a_mail_delivered_twice_is_sent_once(app: Flask, ctx: None, mailbox: Mailbox) -> None:
+def test_a_mail_handed_over_twice_is_sent_once(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     """The dispatcher handing a message over twice (redelivery) sends one mail."""
     volunteer = make_user(UserRole.VOLUNTEER)
-    message = mail.queue_mail(volunteer.email, "Doppelt?", "sign_in_link", link="http://x/y", user=volunteer)
+    message = mail.queue_mail(
+        volunteer.email, "Doppelt?", "sign_in_link", link="http://x/y", user=volunteer
+    )
     db.session.commit()  # committed, but not handed over yet
     assert outbox.dispatch([message.id]) == 1
+    outbox.dispatch([message.id])  # again, while the worker may be sending it
     mailbox.wait_for(to=volunteer.email, subject="Doppelt?")
     _wait_until_completed(message.id)
-    assert outbox.dispatch([message.id]) == 0  # completed messages are not sent again
-    message.completed_at = None
+    assert outbox.dispatch([message.id]) == 0  # completed messages are not handed over
+    assert mail.deliver(message.id) is False
+    time.sleep(0.5)
+    assert len(mailbox.matching(lambda m: "Doppelt?" in str(m["Subject"]))) == 1
+
+
+def test_two_simultaneous_deliveries_send_one_mail(app: Flask, ctx: None, mailbox: Mailbox) -> None:
+    """Two workers running the same message at the same moment: one sends, one skips."""
+    volunteer = make_user(UserRole.VOLUNTEER)
+    message = mail.queue_mail(
+        volunteer.email, "Gleichzeitig", "sign_in_link", link="http://x/y", user=volunteer
+    )
+    db.session.commit()
+    message_id = message.id
+    barrier = threading.Barrier(2)
+    results: list[bool] = []
+
+    def deliver() -> None:
+        with app.app_context():
+            barrier.wait()
+            results.append(mail.deliver(message_id))
+            db.session.remove()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == [False, True]
+    mailbox.wait_for(to=volunteer.email, subject="Gleichzeitig")
+    time.sleep(0.5)
+    assert len(mailbox.matching(lambda m: "Gleichzeitig" in str(m["Subject"]))) == 1
+
+
+def test_a_sent_mail_keeps_no_body(app: Flask, ctx: None, mailbox: Mailbox) -> None:
+    """Once sent, the outbox keeps who got what, not the body with its secret link."""
+    volunteer = make_user(UserRole.VOLUNTEER)
+    message = mail.queue_mail(
+        volunteer.email, "Geheim", "sign_in_link", link="http://x/secret-token", user=volunteer
+    )
     db.session.commit()
     assert mail.deliver(message.id) is True
-    assert mail.deliver(message.id) is False
-    time.sleep(0.3)
-    assert len(mailbox.wait_for(to=volunteer.email, subject="Doppelt?", count=2)) == 2
-    time.sleep(0.5)
-    assert len(mailbox.matching(lambda m: "Doppelt?" in str(m["Subject"]))) == 2
+    db.session.rollback()
+    stored = db.session.get(OutboxMessage, message.id, populate_existing=True)
+    assert stored is not None and stored.completed_at is not None
+    assert stored.payload == {"to": volunteer.email, "subject": "Geheim"}
+    mailbox.wait_for(to=volunteer.email, subject="Geheim")
 
 
 def _wait_until_completed(message_id: int, timeout: float = 10.0) -> None:
@@ -220,10 +310,14 @@ def _wait_until_completed(message_id: int, timeout: float = 10.0) -> None:
     raise AssertionError(f"outbox message {message_id} not completed")
 
 
-def test_dispatch_pending_resends_stale_unfinished_messages(app: Flask, ctx: None, mailbox: Mailbox) -> None:
+def test_dispatch_pending_resends_stale_unfinished_messages(
+    app: Flask, ctx: None, mailbox: Mailbox
+) -> None:
     """A message the broker lost (dispatched long ago, never completed) is sent again."""
     volunteer = make_user(UserRole.VOLUNTEER)
-    message = mail.queue_mail(volunteer.email, "Verloren", "sign_in_link", link="http://x/y", user=volunteer)
+    message = mail.queue_mail(
+        volunteer.email, "Verloren", "sign_in_link", link="http://x/y", user=volunteer
+    )
     db.session.commit()
     from ehrenamt.models import utcnow
 

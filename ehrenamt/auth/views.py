@@ -82,10 +82,7 @@ def login() -> str | Response:
 
 
 def _safe_next() -> str | None:
-    target = request.args.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    return security.local_path(request.args.get("next", ""))
 
 
 def _pending_staff_user() -> User:

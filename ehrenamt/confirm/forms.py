@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, RadioField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional
 
 from ehrenamt.forms import choices
+
+MINIMUM_HOURS = Decimal("0.5")
+HOURS_IN_A_WEEK = 7 * 24
+HOURS_IN_A_YEAR = 365 * 24
 
 
 class ConfirmationForm(FlaskForm):
@@ -26,10 +33,8 @@ class ConfirmationForm(FlaskForm):
     hours = DecimalField(
         _l("Stunden (bei Bedarf korrigieren)"),
         places=1,
-        validators=[
-            Optional(),
-            NumberRange(min=0.5, max=168, message=_l("Bitte eine Zahl zwischen 0,5 und 168.")),
-        ],
+        validators=[Optional()],
+        render_kw={"min": "0.5"},
     )
     hours_unit = SelectField(
         _l("Zeitraum"), choices=choices([("week", _l("pro Woche")), ("year", _l("pro Jahr"))])
@@ -40,12 +45,29 @@ class ConfirmationForm(FlaskForm):
     )
     submit = SubmitField(_l("Antwort senden"))
 
-    def validate_hours(self, field: DecimalField) -> None:
-        """Confirming needs the hours (pre-filled with what the applicant claimed)."""
-        if self.answer.data == "confirm" and field.data is None:
-            raise ValidationError(_l("Bitte geben Sie die Stunden an."))
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Check the fields, then what the answer needs.
 
-    def validate_comment(self, field: TextAreaField) -> None:
-        """Declining needs a word of explanation for the clerk."""
-        if self.answer.data == "decline" and not (field.data or "").strip():
-            raise ValidationError(_l("Bitte begründen Sie kurz, warum Sie nicht bestätigen."))
+        Confirming needs the hours (pre-filled with the claim) within what a week or a
+        year has; declining needs a word of explanation for the clerk. These cannot be
+        inline ``validate_<field>`` methods: ``Optional()`` ends a field's checks when it
+        is empty, so they would never run for the empty fields they are meant to catch.
+        """
+        valid = super().validate(extra_validators)
+        if self.answer.data == "confirm" and not self.hours.errors:
+            hours = self.hours.data
+            # The limit depends on the unit: 200 hours a year is a usual threshold, far
+            # above a week's 168. "NaN" parses as a Decimal and cannot be compared.
+            most = HOURS_IN_A_WEEK if self.hours_unit.data == "week" else HOURS_IN_A_YEAR
+            if hours is None:
+                self.hours.errors.append(_l("Bitte geben Sie die Stunden an."))
+                valid = False
+            elif hours.is_nan() or not MINIMUM_HOURS <= hours <= most:
+                self.hours.errors.append(
+                    _l("Bitte eine Zahl zwischen 0,5 und %(most)s.", most=most)
+                )
+                valid = False
+        if self.answer.data == "decline" and not (self.comment.data or "").strip():
+            self.comment.errors.append(_l("Bitte begründen Sie kurz, warum Sie nicht bestätigen."))
+            valid = False
+        return valid

@@ -19,7 +19,8 @@ bp = Blueprint("confirm", __name__, url_prefix="/bestaetigung")
 PROBLEM_TEXT = {
     LinkProblem.UNKNOWN: (
         "Link ungültig",
-        "Dieser Bestätigungslink ist ungültig. Bitte prüfen Sie, ob Sie ihn vollständig kopiert haben.",
+        "Dieser Bestätigungslink ist ungültig. "
+        "Bitte prüfen Sie, ob Sie ihn vollständig kopiert haben.",
         404,
     ),
     LinkProblem.EXPIRED: (
@@ -78,10 +79,12 @@ def respond(token: str) -> str | Response | tuple[str, int]:
             db.session.rollback()
             return _problem(error.problem)
         return render_template("confirm/thanks.html", confirmed=confirmed)
-    return render_template(
+    page = render_template(
         "confirm/respond.html",
         form=form,
         engagement=engagement,
         applicant_name=engagement.application.full_name,
         office=engagement.application.office,
     )
+    # A form sent with errors is answered 400, so it never looks like a success.
+    return (page, 400) if form.is_submitted() else page

@@ -31,6 +31,9 @@ class OutboxMessage(Base):
     #: Last hand-over to the broker; None means not handed over yet.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dispatch_attempts: Mapped[int] = mapped_column(default=0)
+    #: A task working on the message holds it until then; a second delivery of the same
+    #: message meanwhile does nothing. Expires, so a worker dying mid-task frees it.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Set by the task when its work is done; a redelivered task then does nothing.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)

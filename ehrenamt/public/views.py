@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from ehrenamt.apply.forms import QUALIFICATION_LABELS
 from ehrenamt.extensions import db
 from ehrenamt.models import Office
+from ehrenamt.services import security
 from ehrenamt.services.eligibility import PLACE_RULE_LABELS
 
 bp = Blueprint("public", __name__)
@@ -40,10 +41,8 @@ def set_language() -> Response:
     language = request.form.get("language", "")
     if form.validate_on_submit() and language in current_app.config["LANGUAGES"]:
         session["language"] = language
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.index")
-    return redirect(target)
+    target = security.local_path(request.form.get("next", ""))
+    return redirect(target or url_for("public.index"))
 
 
 @bp.route("/health")

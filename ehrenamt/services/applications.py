@@ -627,36 +627,41 @@ def answer_confirmation(
 def remind_organisations(limit: int = 500) -> int:
     """Send reminders to organisations that have not answered in time; returns count."""
     now = utcnow()
-    pending = db.session.scalars(
-        select(Engagement)
-        .join(Engagement.application)
-        .where(
-            Engagement.confirmation_state == ConfirmationState.PENDING,
-            Application.state == ApplicationState.AWAITING_CONFIRMATION,
-            Engagement.reminder_count < MAX_REMINDERS,
-        )
-        .order_by(Engagement.request_sent_at)
-        .limit(limit)
-    ).all()
     sent = 0
-    for engagement in pending:
-        rules = engagement.application.office.rules
-        if engagement.request_sent_at is None or engagement.request_sent_at > now - timedelta(
-            days=rules.reminder_after_days
-        ):
-            continue
-        _send_confirmation_request(engagement, reminder=True)
-        engagement.reminder_count += 1
-        audit.record(
-            Acting.system(),
-            subject_type="application",
-            subject_id=engagement.application_id,
-            action="remind_organisation",
-            office_id=engagement.application.office_id,
-            reason=engagement.organisation_name,
-        )
-        sent += 1
-    outbox.commit()
+    # Each office has its own reminder period, so the due rows are chosen per office in
+    # the database (not filtered in Python after a LIMIT, which could starve an office).
+    for office in db.session.scalars(select(Office).options(selectinload(Office.rules))).all():
+        due_before = now - timedelta(days=office.rules.reminder_after_days)
+        due = db.session.scalars(
+            select(Engagement)
+            .join(Engagement.application)
+            .where(
+                Application.office_id == office.id,
+                Application.state == ApplicationState.AWAITING_CONFIRMATION,
+                Engagement.confirmation_state == ConfirmationState.PENDING,
+                Engagement.reminder_count < MAX_REMINDERS,
+                Engagement.request_sent_at < due_before,
+            )
+            .order_by(Engagement.request_sent_at)
+            .limit(limit - sent)
+            # An organisation answering right now keeps its row (and its link).
+            .with_for_update(of=Engagement, skip_locked=True)
+        ).all()
+        for engagement in due:
+            _send_confirmation_request(engagement, reminder=True)
+            engagement.reminder_count += 1
+            audit.record(
+                Acting.system(),
+                subject_type="application",
+                subject_id=engagement.application_id,
+                action="remind_organisation",
+                office_id=office.id,
+                reason=engagement.organisation_name,
+            )
+            sent += 1
+        outbox.commit()
+        if sent >= limit:
+            break
     return sent
 
 

@@ -56,7 +56,8 @@ def deliver(message_id: int) -> bool:
     mime = build_message(message.payload, message.id)
     db.session.commit()  # end the read transaction before slow network I/O
     _send(mime, message.id)
-    done = outbox.complete(message_id)
+    # The body holds one-time links; only who got what is kept once it is sent.
+    done = outbox.complete(message_id, keep={"to": mime["To"], "subject": mime["Subject"]})
     db.session.commit()
     return done
 

@@ -108,20 +108,45 @@ def dispatch_pending(limit: int = 500) -> int:
     return dispatch(ids) if ids else 0
 
 
+#: How long a task may work on a message before another delivery may take it over.
+CLAIM_LEASE = timedelta(minutes=5)
+
+
 def claim(message_id: int) -> OutboxMessage | None:
-    """The message, if its work is still to be done; None if done already or gone."""
-    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    if message is None or message.completed_at is not None:
+    """Take the message for this task; None if it is done, gone, or another task has it.
+
+    One conditional UPDATE decides, so of two deliveries running at once only one
+    works; the lease expires, so a worker that died does not block the message forever.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.completed_at.is_(None),
+            or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+        )
+        .values(locked_until=now + CLAIM_LEASE)
+    )
+    db.session.commit()
+    if not result.rowcount:  # type: ignore[attr-defined]
         return None
-    return message
+    return db.session.get(OutboxMessage, message_id, populate_existing=True)
 
 
-def complete(message_id: int) -> bool:
-    """Mark the message done; False if another delivery of it finished first."""
+def complete(message_id: int, keep: dict[str, Any] | None = None) -> bool:
+    """Mark the message done; False if another delivery of it finished first.
+
+    ``keep`` replaces the payload: what a finished message needs no longer (a mail's
+    body with its secret links) should not stay in the database and its backups.
+    """
+    values: dict[str, Any] = {"completed_at": utcnow(), "last_error": None, "locked_until": None}
+    if keep is not None:
+        values["payload"] = keep
     result = db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.completed_at.is_(None))
-        .values(completed_at=utcnow(), last_error=None)
+        .values(**values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -132,7 +157,8 @@ def record_failure(message_id: int, error: BaseException) -> None:
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(last_error=f"task: {error}"[:2000])
+        # Free the message at once, so the task's retry can take it again.
+        .values(last_error=f"task: {error}"[:2000], locked_until=None)
     )
     db.session.commit()
 

@@ -44,6 +44,19 @@ def tokens_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a, b)
 
 
+def local_path(target: str) -> str | None:
+    r"""``target`` if it is a path on this site, else None: redirects never leave the site.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so
+    ``/\t/evil.example`` and ``/\evil.example`` would lead to another host.
+    """
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    return target
+
+
 def new_totp_secret() -> str:
     """A fresh base32 TOTP secret."""
     return pyotp.random_base32()
