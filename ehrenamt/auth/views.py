@@ -53,6 +53,9 @@ def home_for(user: User) -> str:
     """Where a user lands after signing in."""
     if user.role in STAFF_ROLES:
         return url_for("review.queue")
+    if user.role == UserRole.PARTNER:
+        # The partner area (benefits, verification) is not built yet.
+        return url_for("public.index")
     return url_for("account.index")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, current_app, render_template
 from flask_babel import gettext as _
@@ -70,7 +70,7 @@ def respond(token: str) -> str | Response | tuple[str, int]:
                 token,
                 confirmed=confirmed,
                 hours_per_week=hours if confirmed and per_week else None,
-                hours_per_year=int(hours)
+                hours_per_year=int(hours.to_integral_value(ROUND_HALF_UP))
                 if confirmed and not per_week and hours is not None
                 else None,
                 comment=(form.comment.data or "").strip(),
