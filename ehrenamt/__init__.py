@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from ehrenamt.confirm.views import bp as confirm_bp
     from ehrenamt.public.views import bp as public_bp
     from ehrenamt.review.views import bp as review_bp
+    from ehrenamt.wellknown.views import bp as wellknown_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(confirm_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(wellknown_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -7,6 +7,7 @@ import pyotp
 from sqlalchemy import select
 
 from ehrenamt.extensions import db
+from ehrenamt.keys_cli import keys
 from ehrenamt.models import Office, Programme, User, UserRole
 from ehrenamt.services import accounts, outbox
 from ehrenamt.services.rules import PRESETS, rules_from_preset
@@ -165,3 +166,6 @@ def deactivate_user(email: str) -> None:
     user.session_version += 1
     db.session.commit()
     click.echo(f"{email} deactivated")
+
+
+cli.add_command(keys)

@@ -85,3 +85,14 @@ LANGUAGES = ["de", "en"]
 
 #: Rows per page in staff lists.
 PAGE_SIZE = 25
+
+#: Card signing keys (Ed25519), outside the repository and the database: ``<kid>.key``
+#: (private, PEM PKCS#8, mode 0600) and ``<kid>.pub`` (public, PEM). ``None`` means
+#: ``instance/card-keys``. Keep retired keys' ``.pub`` files: they verify older cards.
+CARD_KEYS_FOLDER: str | None = None
+#: Key id that signs new cards; ``None`` means the key from the environment if given,
+#: else the newest key in CARD_KEYS_FOLDER that has a private part.
+CARD_SIGNING_KEY_ID: str | None = None
+#: A private signing key as PEM text, usually from ``EHRENAMT_CARD_SIGNING_KEY`` (a secret
+#: store) instead of a file; its public key is published with the folder's keys.
+CARD_SIGNING_KEY: str | None = None

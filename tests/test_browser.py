@@ -32,8 +32,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dic
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"],
+        "args": [
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
 
 
@@ -70,7 +75,12 @@ def test_apply_confirm_review_approve_journey(
     """Apply → confirm e-mail → organisation confirms → clerk approves with TOTP → status."""
     with app.app_context():
         office = make_office()
-        clerk = make_user(UserRole.CLERK, office, email="clerk@stadt.example.org", password="sehr-geheimes-passwort")
+        clerk = make_user(
+            UserRole.CLERK,
+            office,
+            email="clerk@stadt.example.org",
+            password="sehr-geheimes-passwort",
+        )
         clerk_secret = clerk.totp_secret
     volunteer_email = "erika.ehrenamt@example.org"
     organisation_email = "vorstand@tsv.example.org"
@@ -100,17 +110,23 @@ def test_apply_confirm_review_approve_journey(
     page.get_by_role("button", name="Weiter").click()
     expect(page.get_by_text("Ihre E-Mail-Adresse ist bestätigt")).to_be_visible()
     page.get_by_role("link", name="Antrag vom").click()
-    expect(page.locator("#application-status")).to_have_text("Wartet auf Bestätigung durch die Organisation")
+    expect(page.locator("#application-status")).to_have_text(
+        "Wartet auf Bestätigung durch die Organisation"
+    )
 
     # The organisation confirms from its mail, in a browser of its own.
     organisation = browser.new_context(locale="de-DE").new_page()
-    organisation.goto(only_link(mailbox, organisation_email, "Engagement von Erika Ehrenamt", "/bestaetigung/"))
+    organisation.goto(
+        only_link(mailbox, organisation_email, "Engagement von Erika Ehrenamt", "/bestaetigung/")
+    )
     expect(organisation.locator("#applicant-name")).to_have_text("Erika Ehrenamt")
     expect(organisation.get_by_text("1985")).to_have_count(0)  # no birth date
     expect(organisation.get_by_text("Zerbster")).to_have_count(0)  # no address
     organisation.get_by_label("Ich bestätige das Engagement").check()
     organisation.get_by_role("button", name="Antwort senden").click()
-    expect(organisation.locator("#confirmation-result")).to_have_text("Sie haben das Engagement bestätigt.")
+    expect(organisation.locator("#confirmation-result")).to_have_text(
+        "Sie haben das Engagement bestätigt."
+    )
     organisation.context.close()
 
     # The clerk signs in with password and TOTP and approves.

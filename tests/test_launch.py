@@ -26,11 +26,17 @@ def test_launcher_runs_web_and_worker_without_redis(tmp_path: Path) -> None:
     """Fresh instance folder, no Redis: demo data, file broker, and a mail gets written."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
-    env.update(EHRENAMT_INSTANCE_PATH=str(tmp_path), EHRENAMT_PORT=str(port), EHRENAMT_LOCAL_REDIS="none")
+    env.update(
+        EHRENAMT_INSTANCE_PATH=str(tmp_path), EHRENAMT_PORT=str(port), EHRENAMT_LOCAL_REDIS="none"
+    )
     log = tmp_path / "launch.log"
     with log.open("wb") as out:
         launcher = subprocess.Popen(
-            [sys.executable, "-m", "ehrenamt.launch"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "ehrenamt.launch"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -41,7 +47,9 @@ def test_launcher_runs_web_and_worker_without_redis(tmp_path: Path) -> None:
         assert (tmp_path / "config.py").stat().st_mode & 0o077 == 0  # secret key private
 
         # A sign-in link request: web → outbox → file broker → worker → mail file.
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
         form_page = opener.open(f"{base}/anmelden/link").read().decode()
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form_page)
         assert token
@@ -60,7 +68,9 @@ def test_launcher_runs_web_and_worker_without_redis(tmp_path: Path) -> None:
     assert code == 0, log.read_text()[-3000:]
 
 
-def _wait_until_up(url: str, launcher: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+def _wait_until_up(
+    url: str, launcher: subprocess.Popen[bytes], log: Path, timeout: float = 90
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert launcher.poll() is None, log.read_text()[-3000:]
@@ -74,7 +84,9 @@ def _wait_until_up(url: str, launcher: subprocess.Popen[bytes], log: Path, timeo
     raise AssertionError("launcher did not come up:\n" + log.read_text()[-3000:])
 
 
-def _wait_for_file(folder: Path, launcher: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> str:
+def _wait_for_file(
+    folder: Path, launcher: subprocess.Popen[bytes], log: Path, timeout: float = 30
+) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = sorted(folder.glob("*.txt")) if folder.exists() else []

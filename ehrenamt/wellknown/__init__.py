@@ -1,0 +1,1 @@
+"""``/.well-known/…``: what other systems fetch from this service."""

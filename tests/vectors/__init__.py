@@ -1,0 +1,1 @@
+"""Test vectors of the card format (see docs/card-format.md)."""
