@@ -79,6 +79,8 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(celery_config(app))
-    celery_app.set_default()
+    # No set_default(): tasks are sent by name and workers are given their app, so no
+    # process-wide default is needed; with several apps in one process (the tests) a
+    # default would silently route the last app's settings into the others' tasks.
     app.extensions["celery"] = celery_app
     return celery_app

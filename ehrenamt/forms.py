@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, Form
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+#: C0 control characters other than tab, line feed and carriage return.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """``(value, label)`` pairs as WTForms choices."""
     return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+class NoControlCharacters:
+    """Refuse control characters other than tabs and line breaks.
+
+    None belongs in a name or a note, and PostgreSQL cannot even take a NUL in a query
+    parameter: without this check such input would end in a server error.
+    """
+
+    message = _l("Bitte entfernen Sie die Steuerzeichen aus Ihrer Eingabe.")
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
+            raise ValidationError(str(self.message))

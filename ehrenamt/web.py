@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, abort, render_template, request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ehrenamt import labels
 from ehrenamt.extensions import db
+from ehrenamt.forms import CONTROL_CHARACTERS
 
 #: Pages allow nothing from other origins; inline scripts are not allowed at all.
 CONTENT_SECURITY_POLICY = (
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     """Register handlers, headers and template helpers."""
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.before_request(_refuse_control_characters)
     app.after_request(_security_headers)
     app.teardown_request(_rollback_on_error)
     app.jinja_env.filters["date"] = _format_date
@@ -50,7 +52,7 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
         404: _("Diese Seite gibt es nicht (mehr)."),
         413: _("Die gesendeten Daten sind zu groß. Dateien dürfen höchstens 5 MB groß sein."),
         429: _(
-            "Zu viele Versuche in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es erneut."
+            "Zu viele Versuche in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es erneut."  # noqa: E501
         ),
     }
     return (
@@ -77,6 +79,18 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
         ),
         400,
     )
+
+
+def _refuse_control_characters() -> None:
+    """A URL whose path parameters carry control characters names nothing: 404.
+
+    PostgreSQL cannot take a NUL in a query parameter, so without this an id or token
+    with one would end in a server error. Form fields are checked by the forms, which
+    answer at the field.
+    """
+    values = (request.view_args or {}).values()
+    if any(isinstance(value, str) and CONTROL_CHARACTERS.search(value) for value in values):
+        abort(404)
 
 
 def _security_headers(response: Response) -> Response:

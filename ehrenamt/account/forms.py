@@ -7,11 +7,15 @@ from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ehrenamt.forms import NoControlCharacters
+
 
 class AnswerForm(FlaskForm):
     """The applicant's answer to the clerk's question."""
 
-    answer = TextAreaField(_l("Ihre Antwort"), validators=[DataRequired(), Length(max=5000)])
+    answer = TextAreaField(
+        _l("Ihre Antwort"), validators=[DataRequired(), Length(max=5000), NoControlCharacters()]
+    )
     submit = SubmitField(_l("Antwort senden"))
 
 

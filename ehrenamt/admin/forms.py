@@ -18,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ehrenamt.apply.forms import QUALIFICATION_LABELS
 from ehrenamt.forms import choices
+from ehrenamt.review.forms import NoControlCharacters
 from ehrenamt.services.eligibility import PLACE_RULE_LABELS
 from ehrenamt.services.rules import PRESETS
 
@@ -78,7 +79,8 @@ class RulesForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=1, max=180)],
     )
     privacy_notice_version = StringField(
-        _l("Version der Datenschutzhinweise"), validators=[InputRequired(), Length(max=40)]
+        _l("Version der Datenschutzhinweise"),
+        validators=[InputRequired(), Length(max=40), NoControlCharacters()],
     )
     submit = SubmitField(_l("Regeln speichern"))
 

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from ehrenamt.admin.forms import PresetForm, RulesForm
 from ehrenamt.auth import admin_required
 from ehrenamt.extensions import db
-from ehrenamt.models import Office, PlaceRule
+from ehrenamt.models import Office, PlaceRule, ProgrammeRules
 from ehrenamt.services import rules as rules_service
 from ehrenamt.services.audit import Acting
 from ehrenamt.workflow import Actor
@@ -24,16 +24,30 @@ def _office() -> Office:
     return office
 
 
+def _rules_form_for_display(rules: ProgrammeRules) -> RulesForm:
+    """The rules form filled with the saved rules, as a GET shows it."""
+    form = RulesForm(formdata=None, obj=rules)
+    form.qualifications.data = rules.qualifications.split()
+    form.place_rule.data = rules.place_rule.value
+    return form
+
+
+def _render_rules(
+    office: Office, form: RulesForm, preset_form: PresetForm, status: int
+) -> tuple[str, int]:
+    html = render_template("admin/rules.html", form=form, preset_form=preset_form, office=office)
+    return html, status
+
+
 @bp.route("/regeln", methods=["GET", "POST"])
 @admin_required
-def edit_rules() -> str | Response:
+def edit_rules() -> tuple[str, int] | Response:
     """Edit the rules; every change is audited with old and new values."""
     office = _office()
     rules = office.rules
     form = RulesForm(obj=rules)
     if not form.is_submitted():
-        form.qualifications.data = rules.qualifications.split()
-        form.place_rule.data = rules.place_rule.value
+        form = _rules_form_for_display(rules)
     preset_form = PresetForm(formdata=None, preset=rules.preset)
     if form.validate_on_submit():
         values = {name: form[name].data for name in rules_service.EDITABLE_FIELDS}
@@ -44,19 +58,20 @@ def edit_rules() -> str | Response:
         )
         flash(_("Die Regeln sind gespeichert."), "success")
         return redirect(url_for("admin.edit_rules"))
-    return render_template("admin/rules.html", form=form, preset_form=preset_form, office=office), (
-        400 if form.is_submitted() else 200
-    )
+    return _render_rules(office, form, preset_form, 400 if form.is_submitted() else 200)
 
 
 @bp.route("/vorlage", methods=["POST"])
 @admin_required
-def apply_preset() -> str | Response:
+def apply_preset() -> tuple[str, int] | Response:
     """Load one of the presets into the office's rules."""
     form = PresetForm()
-    if form.validate_on_submit():
-        rules_service.update_rules(
-            _office(), {}, Acting.user_as(current_user, Actor.ADMIN), preset=form.preset.data
-        )
-        flash(_("Die Vorlage wurde übernommen."), "success")
+    if not form.validate_on_submit():
+        # Only a tampered or outdated form gets here; say so instead of ignoring it.
+        office = _office()
+        return _render_rules(office, _rules_form_for_display(office.rules), form, 400)
+    rules_service.update_rules(
+        _office(), {}, Acting.user_as(current_user, Actor.ADMIN), preset=form.preset.data
+    )
+    flash(_("Die Vorlage wurde übernommen."), "success")
     return redirect(url_for("admin.edit_rules"))

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ehrenamt.forms import choices
+from ehrenamt.forms import NoControlCharacters, choices
 
 MINIMUM_HOURS = Decimal("0.5")
 HOURS_IN_A_WEEK = 7 * 24
@@ -41,7 +41,7 @@ class ConfirmationForm(FlaskForm):
     )
     comment = TextAreaField(
         _l("Anmerkung (optional; bei Ablehnung bitte kurz begründen)"),
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), Length(max=2000), NoControlCharacters()],
     )
     submit = SubmitField(_l("Antwort senden"))
 

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
-from ehrenamt.forms import choices
+from ehrenamt.forms import NoControlCharacters, choices
 from ehrenamt.labels import CARD_TYPE_SHORT, REJECTION_LABELS, STATE_SHORT
 
 
@@ -34,9 +47,12 @@ class QueueFilterForm(FlaskForm):
         validators=[Optional()],
     )
     organisation = StringField(
-        _l("Organisation beginnt mit"), validators=[Optional(), Length(max=200)]
+        _l("Organisation beginnt mit"),
+        validators=[Optional(), Length(max=200), NoControlCharacters()],
     )
-    name = StringField(_l("Name enthält"), validators=[Optional(), Length(max=200)])
+    name = StringField(
+        _l("Name enthält"), validators=[Optional(), Length(max=200), NoControlCharacters()]
+    )
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 
@@ -49,7 +65,10 @@ class DecisionForm(FlaskForm):
 class ApproveForm(DecisionForm):
     """Approve, with an optional note for the record."""
 
-    note = TextAreaField(_l("Vermerk (optional)"), validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(
+        _l("Vermerk (optional)"),
+        validators=[Optional(), Length(max=2000), NoControlCharacters()],
+    )
     submit = SubmitField(_l("Bewilligen"))
 
 
@@ -71,6 +90,7 @@ class RejectForm(DecisionForm):
         validators=[
             DataRequired(message=_l("Bitte erläutern Sie die Ablehnung.")),
             Length(max=5000),
+            NoControlCharacters(),
         ],
     )
     submit = SubmitField(_l("Ablehnen"))
@@ -84,6 +104,7 @@ class RequestInformationForm(DecisionForm):
         validators=[
             DataRequired(message=_l("Bitte formulieren Sie die Rückfrage.")),
             Length(max=5000),
+            NoControlCharacters(),
         ],
     )
     submit = SubmitField(_l("Rückfrage senden"))
@@ -92,7 +113,9 @@ class RequestInformationForm(DecisionForm):
 class StartReviewForm(DecisionForm):
     """Start the review without waiting for every organisation."""
 
-    note = TextAreaField(_l("Begründung"), validators=[DataRequired(), Length(max=2000)])
+    note = TextAreaField(
+        _l("Begründung"), validators=[DataRequired(), Length(max=2000), NoControlCharacters()]
+    )
     submit = SubmitField(_l("Prüfung jetzt beginnen"))
 
 
@@ -100,6 +123,8 @@ class EngagementActionForm(FlaskForm):
     """Re-send the organisation's link, or confirm in its place with a note."""
 
     engagement_id = HiddenField(validators=[InputRequired()])
-    note = TextAreaField(_l("Vermerk"), validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(
+        _l("Vermerk"), validators=[Optional(), Length(max=2000), NoControlCharacters()]
+    )
     resend = SubmitField(_l("Link erneut senden"))
     override = SubmitField(_l("An Stelle der Organisation bestätigen"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -88,7 +89,7 @@ def _render_detail(application: Application, status: int = 200, **forms: object)
     defaults.update(forms)
     for form in defaults.values():
         if hasattr(form, "version"):
-            form.version.data = version  # type: ignore[attr-defined]
+            form.version.data = version
     html = render_template(
         "review/detail.html",
         application=application,
@@ -108,7 +109,12 @@ def _expected_version(form: object) -> int:
         abort(400)
 
 
-def _decide(public_id: str, form_name: str, form: object, operation) -> str | Response:  # type: ignore[no-untyped-def]
+def _decide(
+    public_id: str,
+    form_name: str,
+    form: object,
+    operation: Callable[[Application, int], None],
+) -> str | Response:
     """Run a decision; a clerk who acted on an old page gets a clear conflict message."""
     application = _application_or_404(public_id)
     if not form.validate_on_submit():  # type: ignore[attr-defined]
@@ -119,7 +125,8 @@ def _decide(public_id: str, form_name: str, form: object, operation) -> str | Re
         db.session.rollback()
         flash(
             _(
-                "Der Antrag wurde inzwischen von jemand anderem bearbeitet. Bitte prüfen Sie den aktuellen Stand."
+                "Der Antrag wurde inzwischen von jemand anderem bearbeitet. "
+                "Bitte prüfen Sie den aktuellen Stand."
             ),
             "error",
         )

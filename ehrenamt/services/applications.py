@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -337,12 +338,12 @@ def _commit_decision(application: Application) -> None:
 
 
 STATUS_SUBJECTS = {
-    ApplicationState.AWAITING_CONFIRMATION: "Ihr Antrag auf die Ehrenamtskarte ist eingegangen",
-    ApplicationState.IN_REVIEW: "Ihr Antrag wird geprüft",
-    ApplicationState.NEEDS_INFORMATION: "Rückfrage zu Ihrem Antrag",
-    ApplicationState.APPROVED: "Ihr Antrag wurde bewilligt",
-    ApplicationState.REJECTED: "Ihr Antrag wurde abgelehnt",
-    ApplicationState.WITHDRAWN: "Ihr Antrag wurde zurückgezogen",
+    ApplicationState.AWAITING_CONFIRMATION: _l("Ihr Antrag auf die Ehrenamtskarte ist eingegangen"),
+    ApplicationState.IN_REVIEW: _l("Ihr Antrag wird geprüft"),
+    ApplicationState.NEEDS_INFORMATION: _l("Rückfrage zu Ihrem Antrag"),
+    ApplicationState.APPROVED: _l("Ihr Antrag wurde bewilligt"),
+    ApplicationState.REJECTED: _l("Ihr Antrag wurde abgelehnt"),
+    ApplicationState.WITHDRAWN: _l("Ihr Antrag wurde zurückgezogen"),
 }
 
 
@@ -352,7 +353,7 @@ def _notify_applicant(application: Application) -> None:
         return
     mail.queue_mail(
         application.applicant.email,
-        _(subject),
+        str(subject),
         "application_status",
         application=application,
         office=application.office,
@@ -775,17 +776,17 @@ def count_by_state(office_id: int) -> dict[ApplicationState, int]:
 
 
 REJECTION_REASON_LABELS = {
-    RejectionReason.TOO_FEW_HOURS: "Der zeitliche Umfang des Engagements reicht nicht aus.",
-    RejectionReason.TOO_SHORT: "Das Engagement besteht noch nicht lange genug.",
-    RejectionReason.TOO_YOUNG: "Das Mindestalter ist nicht erreicht.",
-    RejectionReason.PAID: "Die Aufwandsentschädigung übersteigt die Grenze.",
-    RejectionReason.PLACE: "Wohn- oder Einsatzort liegt außerhalb des Gebiets.",
-    RejectionReason.NOT_CONFIRMED: "Die Organisation hat das Engagement nicht bestätigt.",
-    RejectionReason.NO_ANSWER: "Unsere Rückfrage wurde nicht beantwortet.",
-    RejectionReason.OTHER: "Sonstiger Grund (siehe Erläuterung).",
+    RejectionReason.TOO_FEW_HOURS: _l("Der zeitliche Umfang des Engagements reicht nicht aus."),
+    RejectionReason.TOO_SHORT: _l("Das Engagement besteht noch nicht lange genug."),
+    RejectionReason.TOO_YOUNG: _l("Das Mindestalter ist nicht erreicht."),
+    RejectionReason.PAID: _l("Die Aufwandsentschädigung übersteigt die Grenze."),
+    RejectionReason.PLACE: _l("Wohn- oder Einsatzort liegt außerhalb des Gebiets."),
+    RejectionReason.NOT_CONFIRMED: _l("Die Organisation hat das Engagement nicht bestätigt."),
+    RejectionReason.NO_ANSWER: _l("Unsere Rückfrage wurde nicht beantwortet."),
+    RejectionReason.OTHER: _l("Sonstiger Grund (siehe Erläuterung)."),
 }
 
 
 def rejection_reason_label(reason: RejectionReason | None) -> str:
     """The applicant-facing text of a rejection reason, translated."""
-    return _(REJECTION_REASON_LABELS[reason]) if reason else ""
+    return str(REJECTION_REASON_LABELS[reason]) if reason else ""

@@ -73,19 +73,25 @@ def _check_age(application: Application, rules: ProgrammeRules, today: date) -> 
     return RuleCheck("age", str(_l("Mindestalter")), outcome, detail)
 
 
-def weekly_and_yearly_hours(application: Application) -> tuple[Decimal, Decimal]:
-    """Hours across all engagements, as per week and per year (declined ones excluded)."""
-    weekly = Decimal(0)
+def _exact_yearly_hours(application: Application) -> Decimal:
+    """Hours per year across all engagements, unrounded (declined ones excluded)."""
+    yearly = Decimal(0)
     for engagement in application.engagements:
         if engagement.confirmation_state == ConfirmationState.DECLINED:
             continue
         per_week = engagement.effective_hours_per_week
         per_year = engagement.effective_hours_per_year
         if per_week is not None:
-            weekly += Decimal(per_week)
+            yearly += Decimal(per_week) * WEEKS_PER_YEAR
         elif per_year is not None:
-            weekly += Decimal(per_year) / WEEKS_PER_YEAR
-    return weekly.quantize(Decimal("0.1")), (weekly * WEEKS_PER_YEAR).quantize(Decimal(1))
+            yearly += Decimal(per_year)
+    return yearly
+
+
+def weekly_and_yearly_hours(application: Application) -> tuple[Decimal, Decimal]:
+    """Hours across all engagements, as per week and per year, rounded for display."""
+    yearly = _exact_yearly_hours(application)
+    return (yearly / WEEKS_PER_YEAR).quantize(Decimal("0.1")), yearly.quantize(Decimal(1))
 
 
 def _check_hours(application: Application, rules: ProgrammeRules) -> RuleCheck:
@@ -99,8 +105,14 @@ def _check_hours(application: Application, rules: ProgrammeRules) -> RuleCheck:
                 Outcome.CHECK,
                 str(_l("Ersetzt durch Qualifikation – Nachweis prüfen")),
             )
+    # Compared on the exact yearly sum (weekly * 52 is exact, a division is not): the
+    # rounded display value would let 3.96 h/week pass a 4 h/week minimum.
+    exact = _exact_yearly_hours(application)
+    met = (
+        exact >= rules.minimum_hours_per_week * WEEKS_PER_YEAR
+        or exact >= rules.minimum_hours_per_year
+    )
     weekly, yearly = weekly_and_yearly_hours(application)
-    met = weekly >= rules.minimum_hours_per_week or yearly >= rules.minimum_hours_per_year
     detail = str(
         _l(
             "%(weekly)s h/Woche bzw. %(yearly)s h/Jahr (nötig: %(min_week)s h/Woche oder "
@@ -143,7 +155,15 @@ def _check_years(application: Application, rules: ProgrammeRules, today: date) -
 
 def _check_allowance(application: Application, rules: ProgrammeRules) -> RuleCheck:
     title = str(_l("Aufwandsentschädigung"))
-    highest = max((e.allowance_euros_per_year for e in application.engagements), default=0)
+    # A declined engagement counts for nothing, so its allowance does not either.
+    highest = max(
+        (
+            e.allowance_euros_per_year
+            for e in application.engagements
+            if e.confirmation_state != ConfirmationState.DECLINED
+        ),
+        default=0,
+    )
     if rules.allowance_cap_euros is None:
         return RuleCheck("allowance", title, Outcome.MET, str(_l("keine Obergrenze")))
     met = highest <= rules.allowance_cap_euros

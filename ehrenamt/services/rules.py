@@ -106,10 +106,12 @@ def update_rules(
         for field in EDITABLE_FIELDS:
             if field in values:
                 setattr(rules, field, values[field])
+    # Compared as values, not as text: the form sends "4.0" for a stored 4.00, which is
+    # no change and must not show up in the audit log as one.
     changes = [
         f"{field}: {before[field]} → {getattr(rules, field)}"
         for field in EDITABLE_FIELDS
-        if str(before[field]) != str(getattr(rules, field))
+        if before[field] != getattr(rules, field)
     ]
     if changes:
         audit.record(
