@@ -13,7 +13,9 @@ from ehrenamt.models import Base, UserRole
 from tests.factories import make_application, make_office, make_user
 
 
-def _include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def _include(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     # The PostgreSQL trigram index is made by hand in the migration; models can't say it.
     return not (type_ == "index" and reflected and name is not None and name.endswith("_trgm"))
 
