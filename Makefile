@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-sqlite test-postgresql lint bench-queue
+.PHONY: run test test-sqlite test-postgresql lint bench-queue translations
 
 $(VENV)/.run-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,18 +17,32 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.run-installed
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The English catalogue, compiled from its .po (the .mo is not committed).
+CATALOGUE := ehrenamt/translations/en/LC_MESSAGES/messages
+$(CATALOGUE).mo: $(CATALOGUE).po $(VENV)/.run-installed
+	$(PY) -m babel.messages.frontend compile -d ehrenamt/translations
+
+## Re-extract the German messages and merge them into the English catalogue; then
+## translate every new or fuzzy entry in $(CATALOGUE).po (tests/test_i18n.py checks).
+translations: $(VENV)/.run-installed
+	$(PY) -m babel.messages.frontend extract -F babel.cfg -k _l -k lazy_gettext \
+		--add-location=file --sort-by-file --project ehrenamt --copyright-holder ehrenamt \
+		-o ehrenamt/translations/messages.pot .
+	$(PY) -m babel.messages.frontend update -i ehrenamt/translations/messages.pot \
+		-d ehrenamt/translations --ignore-obsolete
+
 ## Run the whole service: web server, Celery worker and beat, with embedded defaults.
-run: $(VENV)/.run-installed
+run: $(VENV)/.run-installed $(CATALOGUE).mo
 	$(PY) -m ehrenamt.launch
 
 ## Run the tests on SQLite, then on PostgreSQL (needs PostgreSQL, Redis and Chromium;
 ## .ci/run installs and starts them on a fresh machine).
 test: test-sqlite test-postgresql
 
-test-sqlite: $(VENV)/.dev-installed
+test-sqlite: $(VENV)/.dev-installed $(CATALOGUE).mo
 	EHRENAMT_TEST_DATABASE=sqlite $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgresql: $(VENV)/.dev-installed
+test-postgresql: $(VENV)/.dev-installed $(CATALOGUE).mo
 	EHRENAMT_TEST_DATABASE=postgresql $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

@@ -48,8 +48,11 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
         429: _("Zu viele Versuche"),
     }
     messages = {
+        400: _("Die Anfrage war unvollständig oder fehlerhaft. Bitte versuchen Sie es erneut."),
         403: _("Sie haben keinen Zugriff auf diese Seite."),
         404: _("Diese Seite gibt es nicht (mehr)."),
+        405: _("Diese Seite kann so nicht aufgerufen werden."),
+        410: _("Dieser Inhalt ist nicht mehr verfügbar."),
         413: _("Die gesendeten Daten sind zu groß. Dateien dürfen höchstens 5 MB groß sein."),
         429: _(
             "Zu viele Versuche in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es erneut."  # noqa: E501
@@ -60,10 +63,17 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
             "error.html",
             code=code,
             title=titles.get(code, _("Fehler")),
-            message=messages.get(code, error.description if code < 500 else ""),
+            message=_own_description(error) or messages.get(code, ""),
         ),
         code,
     )
+
+
+def _own_description(error: HTTPException) -> str | None:
+    """A description the app gave with abort(); Werkzeug's English default is not shown."""
+    if error.description and error.description != type(error).description:
+        return str(error.description)
+    return None
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:

@@ -37,6 +37,21 @@ def pytest_report_header() -> str:
     return f"ehrenamt: database={DATABASE} redis={REDIS_URL}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_catalogues() -> None:
+    """Compile the translation catalogues, as `make` does, so no test sees a stale .mo."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from ehrenamt import ROOT
+
+    for po in (ROOT / "ehrenamt" / "translations").glob("*/LC_MESSAGES/*.po"):
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        with po.with_suffix(".mo").open("wb") as target:
+            write_mo(target, catalog)
+
+
 @pytest.fixture(scope="session")
 def mailbox() -> Iterator[Mailbox]:
     """A real SMTP server on a free port; mails the app sends arrive here."""
@@ -115,8 +130,11 @@ def app(
 
         upgrade()
     yield application
-    with application.app_context():
-        db.engine.dispose()
+    # Close every pool, also those of the extra apps some tests build with create_app:
+    # a connection left to the garbage collector at exit is an error under -W error.
+    for engines in list(db._app_engines.values()):
+        for engine in engines.values():
+            engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -37,12 +37,17 @@ def _load_user(session_id: str) -> User | None:
     return user
 
 
-def sign_in(user: User, *, second_factor: bool = False) -> None:
-    """Start a fresh session for ``user`` (staff only with their second factor)."""
+def fresh_session() -> None:
+    """Drop everything from the session (no fixation) but the visitor's language."""
     language = session.get("language")
     session.clear()
     if language:
         session["language"] = language
+
+
+def sign_in(user: User, *, second_factor: bool = False) -> None:
+    """Start a fresh session for ``user`` (staff only with their second factor)."""
+    fresh_session()
     session["second_factor"] = second_factor
     session.permanent = True
     login_user(user)

@@ -21,10 +21,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from ehrenamt.auth import sign_in
+from ehrenamt.auth import fresh_session, sign_in
 from ehrenamt.auth.forms import ConfirmLinkForm, LoginForm, SecondFactorForm, SignInLinkForm
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import STAFF_ROLES, LinkPurpose, User, UserRole
@@ -72,7 +73,7 @@ def login() -> str | Response:
         if user is None:
             form.password.errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
         elif user.role in STAFF_ROLES:
-            session.clear()
+            fresh_session()
             session["pending_user"] = user.get_id()
             session["pending_since"] = time.time()
             if user.totp_secret:
@@ -160,9 +161,9 @@ def request_sign_in_link() -> str | Response:
 
 
 LINK_MESSAGES = {
-    LinkProblem.UNKNOWN: "Dieser Link ist ungültig.",
-    LinkProblem.EXPIRED: "Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.",
-    LinkProblem.USED: "Dieser Link wurde bereits verwendet.",
+    LinkProblem.UNKNOWN: _l("Dieser Link ist ungültig."),
+    LinkProblem.EXPIRED: _l("Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an."),
+    LinkProblem.USED: _l("Dieser Link wurde bereits verwendet."),
 }
 LINK_STATUS = {LinkProblem.UNKNOWN: 404, LinkProblem.EXPIRED: 410, LinkProblem.USED: 410}
 
@@ -173,7 +174,7 @@ def _link_error(problem: LinkProblem) -> tuple[str, int]:
             "error.html",
             code=LINK_STATUS[problem],
             title=_("Link nicht nutzbar"),
-            message=_(LINK_MESSAGES[problem]),
+            message=str(LINK_MESSAGES[problem]),
             offer_link_request=True,
         ),
         LINK_STATUS[problem],
@@ -235,9 +236,6 @@ def confirm_email(token: str) -> str | Response | tuple[str, int]:
 def logout() -> Response:
     """Sign out (a POST with CSRF token, so no other site can sign you out)."""
     logout_user()
-    language = session.get("language")
-    session.clear()
-    if language:
-        session["language"] = language
+    fresh_session()
     flash(_("Sie sind abgemeldet."), "info")
     return redirect(url_for("public.index"))

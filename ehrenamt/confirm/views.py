@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, current_app, render_template
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from ehrenamt.confirm.forms import ConfirmationForm
@@ -18,19 +18,24 @@ bp = Blueprint("confirm", __name__, url_prefix="/bestaetigung")
 
 PROBLEM_TEXT = {
     LinkProblem.UNKNOWN: (
-        "Link ungültig",
-        "Dieser Bestätigungslink ist ungültig. "
-        "Bitte prüfen Sie, ob Sie ihn vollständig kopiert haben.",
+        _l("Link ungültig"),
+        _l(
+            "Dieser Bestätigungslink ist ungültig. "
+            "Bitte prüfen Sie, ob Sie ihn vollständig kopiert haben."
+        ),
         404,
     ),
     LinkProblem.EXPIRED: (
-        "Link abgelaufen",
-        "Dieser Bestätigungslink ist abgelaufen. Die Ausgabestelle kann Ihnen einen neuen senden.",
+        _l("Link abgelaufen"),
+        _l(
+            "Dieser Bestätigungslink ist abgelaufen. "
+            "Die Ausgabestelle kann Ihnen einen neuen senden."
+        ),
         410,
     ),
     LinkProblem.USED: (
-        "Bereits beantwortet",
-        "Zu diesem Link liegt bereits eine Antwort vor. Vielen Dank!",
+        _l("Bereits beantwortet"),
+        _l("Zu diesem Link liegt bereits eine Antwort vor. Vielen Dank!"),
         410,
     ),
 }
@@ -42,7 +47,9 @@ def _limit() -> str:
 
 def _problem(problem: LinkProblem) -> tuple[str, int]:
     title, message, status = PROBLEM_TEXT[problem]
-    return render_template("error.html", code=status, title=_(title), message=_(message)), status
+    return render_template(
+        "error.html", code=status, title=str(title), message=str(message)
+    ), status
 
 
 @bp.route("/<token>", methods=["GET", "POST"])

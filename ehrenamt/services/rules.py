@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from ehrenamt.extensions import db
 from ehrenamt.models import Office, PlaceRule, ProgrammeRules, Qualification
 from ehrenamt.services import audit
@@ -16,7 +18,7 @@ _ALL_QUALIFICATIONS = " ".join(q.value for q in Qualification)
 #: decision: the office's saved rules are what counts.
 PRESETS: dict[str, dict[str, Any]] = {
     "dessau_rosslau": {
-        "label": "Dessau-Roßlau (Sachsen-Anhalt)",
+        "label": _l("Dessau-Roßlau (Sachsen-Anhalt)"),
         "minimum_age": 16,
         "minimum_hours_per_week": Decimal(4),
         "minimum_hours_per_year": 200,
@@ -27,7 +29,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "qualifications": _ALL_QUALIFICATIONS,
     },
     "bayern": {
-        "label": "Bayern (blaue Karte)",
+        "label": _l("Bayern (blaue Karte)"),
         "minimum_age": 16,
         "minimum_hours_per_week": Decimal(5),
         "minimum_hours_per_year": 250,
@@ -38,7 +40,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "qualifications": _ALL_QUALIFICATIONS,
     },
     "nrw": {
-        "label": "Nordrhein-Westfalen (2026)",
+        "label": _l("Nordrhein-Westfalen (2026)"),
         "minimum_age": 16,
         "minimum_hours_per_week": Decimal(4),
         "minimum_hours_per_year": 200,
@@ -49,7 +51,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "qualifications": _ALL_QUALIFICATIONS,
     },
     "niedersachsen": {
-        "label": "Niedersachsen",
+        "label": _l("Niedersachsen"),
         "minimum_age": None,
         "minimum_hours_per_week": Decimal(5),
         "minimum_hours_per_year": 250,
