@@ -45,9 +45,11 @@ test-sqlite: $(VENV)/.dev-installed $(CATALOGUE).mo
 test-postgresql: $(VENV)/.dev-installed $(CATALOGUE).mo
 	EHRENAMT_TEST_DATABASE=postgresql $(PY) -m pytest $(PYTEST_ARGS)
 
+## Lint and type checks (CI runs them before the tests).
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check ehrenamt workers tests bench
 	$(VENV)/bin/ruff format --check ehrenamt workers tests bench
+	$(VENV)/bin/mypy ehrenamt workers
 
 ## Benchmarks (see bench/README.md).
 bench-queue: $(VENV)/.dev-installed
