@@ -12,6 +12,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -21,11 +22,13 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from ehrenamt import ROOT
-from ehrenamt.extensions import babel
-from ehrenamt.models import Office, UserRole
+from ehrenamt.extensions import babel, db
+from ehrenamt.models import Application, Office, UserRole
+from ehrenamt.workflow import ApplicationState
 from tests.factories import application_form_data, make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
 from tests.mailbox import Mailbox, html_of, links_in, path_of, text_of
@@ -419,3 +422,39 @@ def test_english_applicant_gets_english_mails_throughout(
     assert "Dear Erika Musterfrau," in text
     assert "asked your organisations to confirm your volunteering" in text
     assert german_words(re.sub(r"https?://\S+", "", text)) == []
+
+
+def test_mails_follow_the_recipient_not_the_sender(
+    client: FlaskClient, office: Office, mailbox: Mailbox, make_client: Any
+) -> None:
+    """An English applicant gets English status mails from a German clerk; the
+    organisation (a German club) is always asked in German."""
+    data = application_form_data(office)
+    choose_language(client, "en", "/antrag/")
+    assert post(client, "/antrag/", data, page="/antrag/").status_code == 302
+    [confirm] = mailbox.wait_for(to=data["email"])
+    [link] = [url for url in links_in(confirm) if "/email-bestaetigen/" in url]
+    assert post(client, path_of(link), page=path_of(link)).status_code == 302
+
+    organisation_email = data["engagements-0-contact_email"]
+    [request] = mailbox.wait_for(to=organisation_email)
+    assert str(request["Subject"]).startswith("Bitte bestätigen Sie das Engagement")
+
+    application = db.session.scalar(select(Application))
+    assert application is not None and application.applicant.language == "en"
+    application.state = ApplicationState.IN_REVIEW
+    db.session.commit()
+    clerk = make_user(UserRole.CLERK, office)
+    staff = make_client()
+    sign_in(staff, clerk)  # a German browser
+    detail = f"/verwaltung/antrag/{application.public_id}"
+    response = post(
+        staff,
+        f"{detail}/bewilligen",
+        {"version": str(application.version)},
+        page=detail,
+        headers={"Accept-Language": "de"},
+    )
+    assert response.status_code == 302
+    [approved] = mailbox.wait_for(to=data["email"], subject="approved")
+    assert german_words(re.sub(r"https?://\S+", "", text_of(approved))) == []

@@ -7,6 +7,7 @@ import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -117,6 +118,7 @@ def _submit(
         qualification=Qualification(form.qualification.data) if form.qualification.data else None,
         honour=(form.honour.data or "").strip() or None,
         consent_version=office.rules.privacy_notice_version,
+        language=str(get_locale() or "de"),
         engagements=[_engagement_input(e) for e in form.used_engagements()],
         proof=proof,
     )

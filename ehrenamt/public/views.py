@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -41,6 +42,10 @@ def set_language() -> Response:
     language = request.form.get("language", "")
     if form.validate_on_submit() and language in current_app.config["LANGUAGES"]:
         session["language"] = language
+        if current_user.is_authenticated:
+            # Mails sent later (by staff actions, by jobs) follow this choice.
+            current_user.language = language
+            db.session.commit()
     target = security.local_path(request.form.get("next", ""))
     return redirect(target or url_for("public.index"))
 

@@ -6,6 +6,7 @@ import enum
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -50,6 +51,7 @@ def create_user(
     display_name: str = "",
     totp_secret: str | None = None,
     email_confirmed: bool = False,
+    language: str = "de",
 ) -> User:
     """Add a new account to the session (the caller commits)."""
     user = User(
@@ -60,6 +62,7 @@ def create_user(
         display_name=display_name,
         totp_secret=totp_secret,
         email_confirmed_at=utcnow() if email_confirmed else None,
+        language=language,
     )
     db.session.add(user)
     return user
@@ -111,13 +114,14 @@ def queue_email_confirmation(user: User) -> None:
     token = issue_link(
         user, LinkPurpose.CONFIRM_EMAIL, current_app.config["EMAIL_CONFIRMATION_MAX_AGE"]
     )
-    mail.queue_mail(
-        user.email,
-        _("Bitte bestätigen Sie Ihre E-Mail-Adresse"),
-        "confirm_email",
-        link=external_url("auth.confirm_email", token=token),
-        user=user,
-    )
+    with force_locale(user.language):
+        mail.queue_mail(
+            user.email,
+            _("Bitte bestätigen Sie Ihre E-Mail-Adresse"),
+            "confirm_email",
+            link=external_url("auth.confirm_email", token=token),
+            user=user,
+        )
 
 
 def send_sign_in_link(email: str) -> None:

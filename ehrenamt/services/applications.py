@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
@@ -105,6 +106,8 @@ class ApplicationInput:
     town: str
     email: str
     consent_version: str
+    #: The language the form was filled in; the applicant's mails follow it.
+    language: str = "de"
     phone: str | None = None
     password: str | None = None
     qualification: Qualification | None = None
@@ -162,6 +165,7 @@ def _create_application(data: ApplicationInput, signed_in: User | None) -> Submi
             UserRole.VOLUNTEER,
             password=data.password or None,
             display_name=f"{data.first_name} {data.last_name}",
+            language=data.language,
         )
         db.session.flush()
 
@@ -351,15 +355,17 @@ def _notify_applicant(application: Application) -> None:
     subject = STATUS_SUBJECTS.get(application.state)
     if subject is None:
         return
-    mail.queue_mail(
-        application.applicant.email,
-        str(subject),
-        "application_status",
-        application=application,
-        office=application.office,
-        account_link=external_url("account.index"),
-        reason_label=rejection_reason_label(application.rejection_reason),
-    )
+    # In the applicant's language, whoever's request (a German clerk's) sends it.
+    with force_locale(application.applicant.language):
+        mail.queue_mail(
+            application.applicant.email,
+            str(subject),
+            "application_status",
+            application=application,
+            office=application.office,
+            account_link=external_url("account.index"),
+            reason_label=rejection_reason_label(application.rejection_reason),
+        )
 
 
 def approve(
@@ -448,25 +454,28 @@ def _send_confirmation_request(engagement: Engagement, *, reminder: bool) -> Non
     engagement.token_expires_at = now + timedelta(days=rules.confirmation_link_days)
     engagement.request_sent_at = now
     engagement.confirmation_state = ConfirmationState.PENDING
-    subject = (
-        _(
-            "Erinnerung: Bitte bestätigen Sie das Engagement von %(name)s",
-            name=application.full_name,
+    # Organisations are German clubs and associations: their request is in German,
+    # whatever language the applicant uses.
+    with force_locale("de"):
+        subject = (
+            _(
+                "Erinnerung: Bitte bestätigen Sie das Engagement von %(name)s",
+                name=application.full_name,
+            )
+            if reminder
+            else _("Bitte bestätigen Sie das Engagement von %(name)s", name=application.full_name)
         )
-        if reminder
-        else _("Bitte bestätigen Sie das Engagement von %(name)s", name=application.full_name)
-    )
-    mail.queue_mail(
-        engagement.contact_email,
-        subject,
-        "organisation_request",
-        engagement=engagement,
-        applicant_name=application.full_name,
-        office=application.office,
-        link=external_url("confirm.respond", token=token),
-        expires_at=engagement.token_expires_at,
-        reminder=reminder,
-    )
+        mail.queue_mail(
+            engagement.contact_email,
+            subject,
+            "organisation_request",
+            engagement=engagement,
+            applicant_name=application.full_name,
+            office=application.office,
+            link=external_url("confirm.respond", token=token),
+            expires_at=engagement.token_expires_at,
+            reminder=reminder,
+        )
 
 
 def resend_confirmation(engagement: Engagement, acting: Acting) -> None:
