@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Response, send_file
+from collections.abc import Callable
 
-from ehrenamt.models import Upload
+from flask import Response, abort, send_file
+
+from ehrenamt.extensions import db
+from ehrenamt.models import Application, Upload
 from ehrenamt.services import uploads
+
+
+def send_attached_upload(upload_id: int, may_see: Callable[[Application], bool]) -> Response:
+    """The proof of an application the caller may see; 404 for anything else."""
+    upload = db.session.get(Upload, upload_id)
+    if upload is None or upload.application is None or not may_see(upload.application):
+        abort(404)
+    return send_upload(upload)
 
 
 def send_upload(upload: Upload) -> Response:

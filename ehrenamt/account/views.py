@@ -11,11 +11,11 @@ from ehrenamt.account.forms import AnswerForm, WithdrawForm
 from ehrenamt.auth import sign_in, volunteer_required
 from ehrenamt.auth.forms import SetPasswordForm
 from ehrenamt.extensions import db
-from ehrenamt.models import Application, Upload
+from ehrenamt.models import Application
 from ehrenamt.services import accounts, applications
 from ehrenamt.services.applications import Conflict
 from ehrenamt.services.audit import Acting
-from ehrenamt.uploads_view import send_upload
+from ehrenamt.uploads_view import send_attached_upload
 from ehrenamt.workflow import Actor, ApplicationState, IllegalTransition
 
 bp = Blueprint("account", __name__, url_prefix="/konto")
@@ -105,14 +105,7 @@ def withdraw(public_id: str) -> Response:
 @volunteer_required
 def download_upload(upload_id: int) -> Response:
     """The applicant's own uploaded proof."""
-    upload = db.session.get(Upload, upload_id)
-    if (
-        upload is None
-        or upload.application is None
-        or upload.application.applicant_id != current_user.id
-    ):
-        abort(404)
-    return send_upload(upload)
+    return send_attached_upload(upload_id, lambda app: app.applicant_id == current_user.id)
 
 
 @bp.route("/passwort", methods=["POST"])

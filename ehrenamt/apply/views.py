@@ -126,43 +126,41 @@ def _submit(
     try:
         result = applications.submit_application(data, signed_in)
     except AccountExists:
-        form.email.errors = [
-            *form.email.errors,
+        return _refuse_email(
+            form,
+            proof,
             _(
                 "Zu dieser E-Mail-Adresse gibt es schon ein Konto. Bitte melden Sie sich zuerst an "
                 "(auch per Anmeldelink ohne Passwort möglich)."
             ),
-        ]
-        return render_template(
-            "apply/form.html",
-            form=form,
-            offices=_offices(),
-            proof=proof,
-            show_sign_in=True,
-            failed=True,
-        ), 409
+        )
     except AlreadyOpen:
         flash(_("Sie haben bereits einen offenen Antrag bei dieser Ausgabestelle."), "warning")
         if signed_in is not None:
             return redirect(url_for("account.index"))
-        form.email.errors = [
-            *form.email.errors,
-            _("Zu dieser E-Mail-Adresse gibt es bereits einen offenen Antrag."),
-        ]
-        return render_template(
-            "apply/form.html",
-            form=form,
-            offices=_offices(),
-            proof=proof,
-            show_sign_in=True,
-            failed=True,
-        ), 409
+        return _refuse_email(
+            form, proof, _("Zu dieser E-Mail-Adresse gibt es bereits einen offenen Antrag.")
+        )
     if signed_in is None:
         # The form's secret submission key proves it is the same visitor (double click).
         sign_in(result.applicant)
     if result.created:
         flash(_("Vielen Dank! Ihr Antrag ist eingegangen."), "success")
     return redirect(url_for("account.application", public_id=result.application.public_id))
+
+
+def _refuse_email(form: ApplicationForm, proof: Upload | None, message: str) -> tuple[str, int]:
+    """The form again, everything kept, with ``message`` at the e-mail address."""
+    form.email.errors = [*form.email.errors, message]
+    html = render_template(
+        "apply/form.html",
+        form=form,
+        offices=_offices(),
+        proof=proof,
+        show_sign_in=True,
+        failed=True,
+    )
+    return html, 409
 
 
 def _engagement_input(form: EngagementForm) -> EngagementInput:

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from ehrenamt.auth import staff_required
 from ehrenamt.extensions import db
-from ehrenamt.models import Application, CardType, Engagement, RejectionReason, Upload
+from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.review.forms import (
     ApproveForm,
     EngagementActionForm,
@@ -24,7 +24,7 @@ from ehrenamt.review.forms import (
 from ehrenamt.services import applications, eligibility
 from ehrenamt.services.applications import Conflict, QueueFilter
 from ehrenamt.services.audit import Acting
-from ehrenamt.uploads_view import send_upload
+from ehrenamt.uploads_view import send_attached_upload
 from ehrenamt.workflow import Actor, ApplicationState, IllegalTransition, allowed_actions
 
 bp = Blueprint("review", __name__, url_prefix="/verwaltung")
@@ -235,11 +235,4 @@ def engagement_action(public_id: str) -> str | Response:
 @staff_required
 def download_upload(upload_id: int) -> Response:
     """An uploaded proof of an application of this office."""
-    upload = db.session.get(Upload, upload_id)
-    if (
-        upload is None
-        or upload.application is None
-        or upload.application.office_id != current_user.office_id
-    ):
-        abort(404)
-    return send_upload(upload)
+    return send_attached_upload(upload_id, lambda app: app.office_id == current_user.office_id)
