@@ -171,6 +171,12 @@ def _fresh_state(app: Flask, mailbox: Mailbox, celery_worker: object) -> Iterato
         db.session.remove()
         _empty_tables()
     mailbox.clear()
+    # Extra apps a test built (create_app) are freed later by the cyclic garbage
+    # collector; close their connections now, while they are still reachable.
+    for other, engines in list(db._app_engines.items()):
+        if other is not app:
+            for engine in engines.values():
+                engine.dispose()
 
 
 def _wait_for_outbox(app: Flask, timeout: float = 10.0) -> None:
