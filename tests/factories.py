@@ -217,3 +217,20 @@ def submit_application_for(
         applicant,
     )
     return result.application
+
+
+#: The text fields of an engagement row of the application form.
+ENGAGEMENT_TEXT_FIELDS = (
+    "organisation_name",
+    "organisation_postcode",
+    "contact_name",
+    "contact_email",
+    "activity",
+    "hours",
+    "engaged_since",
+)
+
+
+def blank_engagement_row(index: int = 0) -> dict[str, str]:
+    """Form data that leaves engagement row ``index`` empty (an unused row)."""
+    return {f"engagements-{index}-{field}": "" for field in ENGAGEMENT_TEXT_FIELDS}

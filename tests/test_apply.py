@@ -25,7 +25,13 @@ from ehrenamt.models import (
     utcnow,
 )
 from ehrenamt.workflow import ApplicationState
-from tests.factories import application_form_data, make_application, make_office, make_user
+from tests.factories import (
+    application_form_data,
+    blank_engagement_row,
+    make_application,
+    make_office,
+    make_user,
+)
 from tests.helpers import csrf_token, page_text, post, sign_in
 from tests.mailbox import Mailbox, links_in, path_of
 
@@ -281,18 +287,7 @@ BAD_INPUT = [
     ("engagements-0-organisation_postcode", {"engagements-0-organisation_postcode": "12"}, "fünf"),
     (
         "engagements-0-organisation_name",
-        {
-            f"engagements-0-{name}": ""
-            for name in (
-                "organisation_name",
-                "organisation_postcode",
-                "contact_name",
-                "contact_email",
-                "activity",
-                "hours",
-                "engaged_since",
-            )
-        },
+        blank_engagement_row(),
         "mindestens eine Organisation",
     ),
     ("proof", {"qualification": "juleica"}, "Nachweis der Qualifikation"),

@@ -19,7 +19,13 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, Office, Upload, User, UserRole
 from ehrenamt.services import uploads
 from ehrenamt.workflow import ApplicationState
-from tests.factories import application_form_data, make_application, make_office, make_user
+from tests.factories import (
+    application_form_data,
+    blank_engagement_row,
+    make_application,
+    make_office,
+    make_user,
+)
 from tests.helpers import csrf_token, page_text, sign_in
 from tests.test_apply import FORM, FormPage, count
 
@@ -94,18 +100,7 @@ def with_proof(
         application_form_data(
             office,
             qualification="juleica",
-            **{
-                f"engagements-0-{field}": ""
-                for field in (
-                    "organisation_name",
-                    "organisation_postcode",
-                    "contact_name",
-                    "contact_email",
-                    "activity",
-                    "hours",
-                    "engaged_since",
-                )
-            },
+            **blank_engagement_row(),
             **changes,
         )
     )
