@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ehrenamt import ROOT, create_app
 from ehrenamt.extensions import db
-from ehrenamt.models import Application, OutboxMessage, UserRole
+from ehrenamt.models import Application, OutboxMessage, User, UserRole, utcnow
 from ehrenamt.services import applications, mail, outbox
 from ehrenamt.services.audit import Acting
 from ehrenamt.workflow import Actor, ApplicationState
@@ -239,13 +239,17 @@ def test_approval_does_not_hang_when_the_broker_hangs(app: Flask) -> None:
         listener.close()
 
 
+def queued_mail(volunteer: User, subject: str, link: str = "http://x/y") -> OutboxMessage:
+    """A sign-in mail committed to the outbox but not handed to the broker yet."""
+    message = mail.queue_mail(volunteer.email, subject, "sign_in_link", link=link, user=volunteer)
+    db.session.commit()
+    return message
+
+
 def test_a_mail_handed_over_twice_is_sent_once(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     """The dispatcher handing a message over twice (redelivery) sends one mail."""
     volunteer = make_user(UserRole.VOLUNTEER)
-    message = mail.queue_mail(
-        volunteer.email, "Doppelt?", "sign_in_link", link="http://x/y", user=volunteer
-    )
-    db.session.commit()  # committed, but not handed over yet
+    message = queued_mail(volunteer, "Doppelt?")
     assert outbox.dispatch([message.id]) == 1
     outbox.dispatch([message.id])  # again, while the worker may be sending it
     mailbox.wait_for(to=volunteer.email, subject="Doppelt?")
@@ -259,10 +263,7 @@ def test_a_mail_handed_over_twice_is_sent_once(app: Flask, ctx: None, mailbox: M
 def test_two_simultaneous_deliveries_send_one_mail(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     """Two workers running the same message at the same moment: one sends, one skips."""
     volunteer = make_user(UserRole.VOLUNTEER)
-    message = mail.queue_mail(
-        volunteer.email, "Gleichzeitig", "sign_in_link", link="http://x/y", user=volunteer
-    )
-    db.session.commit()
+    message = queued_mail(volunteer, "Gleichzeitig")
     message_id = message.id
     barrier = threading.Barrier(2)
     results: list[bool] = []
@@ -287,10 +288,7 @@ def test_two_simultaneous_deliveries_send_one_mail(app: Flask, ctx: None, mailbo
 def test_a_sent_mail_keeps_no_body(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     """Once sent, the outbox keeps who got what, not the body with its secret link."""
     volunteer = make_user(UserRole.VOLUNTEER)
-    message = mail.queue_mail(
-        volunteer.email, "Geheim", "sign_in_link", link="http://x/secret-token", user=volunteer
-    )
-    db.session.commit()
+    message = queued_mail(volunteer, "Geheim", link="http://x/secret-token")
     assert mail.deliver(message.id) is True
     db.session.rollback()
     stored = db.session.get(OutboxMessage, message.id, populate_existing=True)
@@ -315,12 +313,7 @@ def test_dispatch_pending_resends_stale_unfinished_messages(
 ) -> None:
     """A message the broker lost (dispatched long ago, never completed) is sent again."""
     volunteer = make_user(UserRole.VOLUNTEER)
-    message = mail.queue_mail(
-        volunteer.email, "Verloren", "sign_in_link", link="http://x/y", user=volunteer
-    )
-    db.session.commit()
-    from ehrenamt.models import utcnow
-
+    message = queued_mail(volunteer, "Verloren")
     message.dispatched_at = utcnow() - app.config["OUTBOX_REDISPATCH_AFTER"] * 2
     message.dispatch_attempts = 1
     db.session.commit()

@@ -55,7 +55,7 @@ def application(public_id: str) -> str:
 
 @bp.route("/antrag/<public_id>/antworten", methods=["POST"])
 @volunteer_required
-def answer(public_id: str) -> str | Response:
+def answer(public_id: str) -> tuple[str, int] | Response:
     """Answer the clerk's question."""
     item = _own(public_id)
     form = AnswerForm()
@@ -66,7 +66,7 @@ def answer(public_id: str) -> str | Response:
             history=applications.history(item),
             answer_form=form,
             withdraw_form=WithdrawForm(),
-        ), 400  # type: ignore[return-value]
+        ), 400
     if item.state != ApplicationState.NEEDS_INFORMATION:
         flash(_("Zu diesem Antrag ist keine Rückfrage offen."), "warning")
         return redirect(url_for("account.application", public_id=public_id))
@@ -110,7 +110,7 @@ def download_upload(upload_id: int) -> Response:
 
 @bp.route("/passwort", methods=["POST"])
 @volunteer_required
-def set_password() -> str | Response:
+def set_password() -> tuple[str, int] | Response:
     """Set a password, so signing in works without an e-mailed link."""
     form = SetPasswordForm()
     if form.validate_on_submit():
@@ -122,4 +122,4 @@ def set_password() -> str | Response:
         "account/index.html",
         applications=applications.applications_of(current_user.id),
         password_form=form,
-    ), 400  # type: ignore[return-value]
+    ), 400

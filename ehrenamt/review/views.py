@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from ehrenamt.auth import staff_required
@@ -15,6 +16,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.review.forms import (
     ApproveForm,
+    DecisionForm,
     EngagementActionForm,
     QueueFilterForm,
     RejectForm,
@@ -71,15 +73,17 @@ def queue() -> str:
 
 @bp.route("/antrag/<public_id>")
 @staff_required
-def detail(public_id: str) -> str:
+def detail(public_id: str) -> tuple[str, int]:
     """The eligibility check rule by rule, confirmations, uploads, history, actions."""
     application = _application_or_404(public_id)
     return _render_detail(application)
 
 
-def _render_detail(application: Application, status: int = 200, **forms: object) -> str:
+def _render_detail(
+    application: Application, status: int = 200, **forms: FlaskForm
+) -> tuple[str, int]:
     version = str(application.version)
-    defaults = {
+    defaults: dict[str, FlaskForm] = {
         "approve_form": ApproveForm(version=version, formdata=None),
         "reject_form": RejectForm(version=version, formdata=None),
         "info_form": RequestInformationForm(version=version, formdata=None),
@@ -88,7 +92,7 @@ def _render_detail(application: Application, status: int = 200, **forms: object)
     }
     defaults.update(forms)
     for form in defaults.values():
-        if hasattr(form, "version"):
+        if isinstance(form, DecisionForm):
             form.version.data = version
     html = render_template(
         "review/detail.html",
@@ -98,13 +102,12 @@ def _render_detail(application: Application, status: int = 200, **forms: object)
         actions={a.value for a in allowed_actions(application.state, _acting().actor)},
         **defaults,
     )
-    return html if status == 200 else (html, status)  # type: ignore[return-value]
+    return html, status
 
 
-def _expected_version(form: object) -> int:
-    raw = getattr(form, "version").data  # noqa: B009
+def _expected_version(form: DecisionForm) -> int:
     try:
-        return int(raw)
+        return int(form.version.data)
     except (TypeError, ValueError):
         abort(400)
 
@@ -112,12 +115,12 @@ def _expected_version(form: object) -> int:
 def _decide(
     public_id: str,
     form_name: str,
-    form: object,
+    form: DecisionForm,
     operation: Callable[[Application, int], None],
-) -> str | Response:
+) -> tuple[str, int] | Response:
     """Run a decision; a clerk who acted on an old page gets a clear conflict message."""
     application = _application_or_404(public_id)
-    if not form.validate_on_submit():  # type: ignore[attr-defined]
+    if not form.validate_on_submit():
         return _render_detail(application, 400, **{form_name: form})
     try:
         operation(application, _expected_version(form))
@@ -140,7 +143,7 @@ def _decide(
 
 @bp.route("/antrag/<public_id>/bewilligen", methods=["POST"])
 @staff_required
-def approve(public_id: str) -> str | Response:
+def approve(public_id: str) -> tuple[str, int] | Response:
     """Approve; the card goes to the workers through the outbox."""
     form = ApproveForm()
     return _decide(
@@ -153,7 +156,7 @@ def approve(public_id: str) -> str | Response:
 
 @bp.route("/antrag/<public_id>/ablehnen", methods=["POST"])
 @staff_required
-def reject(public_id: str) -> str | Response:
+def reject(public_id: str) -> tuple[str, int] | Response:
     """Reject with a reason; the applicant is told by e-mail."""
     form = RejectForm()
     return _decide(
@@ -168,7 +171,7 @@ def reject(public_id: str) -> str | Response:
 
 @bp.route("/antrag/<public_id>/rueckfrage", methods=["POST"])
 @staff_required
-def request_information(public_id: str) -> str | Response:
+def request_information(public_id: str) -> tuple[str, int] | Response:
     """Ask the applicant; they answer in their account."""
     form = RequestInformationForm()
     return _decide(
@@ -183,7 +186,7 @@ def request_information(public_id: str) -> str | Response:
 
 @bp.route("/antrag/<public_id>/pruefung-beginnen", methods=["POST"])
 @staff_required
-def start_review(public_id: str) -> str | Response:
+def start_review(public_id: str) -> tuple[str, int] | Response:
     """Start reviewing before every organisation answered."""
     form = StartReviewForm()
     return _decide(
@@ -196,7 +199,7 @@ def start_review(public_id: str) -> str | Response:
 
 @bp.route("/antrag/<public_id>/organisation", methods=["POST"])
 @staff_required
-def engagement_action(public_id: str) -> str | Response:
+def engagement_action(public_id: str) -> tuple[str, int] | Response:
     """Re-send an organisation's link, or confirm in its place."""
     application = _application_or_404(public_id)
     form = EngagementActionForm()

@@ -163,13 +163,11 @@ def record_failure(message_id: int, error: BaseException) -> None:
     db.session.commit()
 
 
-def pending_count(older_than: timedelta | None = None) -> int:
-    """Messages not yet completed (optionally only those older than ``older_than``)."""
+def pending_count() -> int:
+    """Messages not yet completed."""
     query = (
         select(db.func.count())
         .select_from(OutboxMessage)
         .where(OutboxMessage.completed_at.is_(None))
     )
-    if older_than is not None:
-        query = query.where(OutboxMessage.created_at < utcnow() - older_than)
     return int(db.session.scalar(query) or 0)

@@ -39,11 +39,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def tokens_equal(a: str, b: str) -> bool:
-    """Constant-time comparison."""
-    return hmac.compare_digest(a, b)
-
-
 def local_path(target: str) -> str | None:
     r"""``target`` if it is a path on this site, else None: redirects never leave the site.
 
