@@ -41,6 +41,18 @@ def celery_config(app: Flask) -> dict[str, Any]:
                 "task": "ehrenamt.remind_organisations",
                 "schedule": app.config["REMINDER_INTERVAL_SECONDS"],
             },
+            "expire-cards": {
+                "task": "ehrenamt.expire_cards",
+                "schedule": app.config["CARD_JOBS_INTERVAL_SECONDS"],
+            },
+            "remind-card-holders": {
+                "task": "ehrenamt.remind_card_holders",
+                "schedule": app.config["CARD_JOBS_INTERVAL_SECONDS"],
+            },
+            "issue-pending-cards": {
+                "task": "ehrenamt.issue_pending_cards",
+                "schedule": app.config["CARD_JOBS_INTERVAL_SECONDS"],
+            },
         },
         "timezone": "Europe/Berlin",
         "worker_hijack_root_logger": False,

@@ -23,8 +23,11 @@ SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 #: which needs no server (good for trying it out, not for production).
 BROKER_URL: str | None = None
 #: Seconds after which a message a dead worker held is handed out again (Redis broker).
-#: Must exceed the longest task: healthy tasks running longer would run twice.
-BROKER_VISIBILITY_TIMEOUT = 3600
+#: Must exceed the longest task plus the longest retry delay (a retry waiting for its
+#: time is held unacknowledged too), or healthy tasks would run twice: tasks take
+#: seconds (a card about 0.1 s, a mail at most a few SMTP timeouts) and retries wait at
+#: most 10 minutes (RETRY_BACKOFF_MAX in workers/tasks.py).
+BROKER_VISIBILITY_TIMEOUT = 900
 
 #: Where rate-limit counters live; ``redis://…`` when several web processes run.
 RATELIMIT_STORAGE_URI = "memory://"
@@ -96,3 +99,9 @@ CARD_SIGNING_KEY_ID: str | None = None
 #: A private signing key as PEM text, usually from ``EHRENAMT_CARD_SIGNING_KEY`` (a secret
 #: store) instead of a file; its public key is published with the folder's keys.
 CARD_SIGNING_KEY: str | None = None
+
+#: Holders are reminded this many days before their card ends (once per validity), with
+#: a link to a renewal application filled in from the card.
+CARD_EXPIRY_REMINDER_DAYS = 42
+#: How often the card jobs run (expire, remind, re-request unfinished cards), in seconds.
+CARD_JOBS_INTERVAL_SECONDS = 3600.0

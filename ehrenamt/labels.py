@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from ehrenamt.models import CardType, ConfirmationState, RejectionReason
+from ehrenamt.models import (
+    CardState,
+    CardType,
+    ConfirmationState,
+    RejectionReason,
+    RevocationReason,
+)
 from ehrenamt.workflow import Action, ApplicationState
 
 #: What the applicant reads about their application.
@@ -70,6 +76,31 @@ REJECTION_LABELS = {
     RejectionReason.OTHER: _l("Sonstiges"),
 }
 
+CARD_STATE_LABELS = {
+    CardState.ISSUING: _l("wird erstellt"),
+    CardState.ACTIVE: _l("gültig"),
+    CardState.EXPIRED: _l("abgelaufen"),
+    CardState.REVOKED: _l("gesperrt"),
+}
+
+REVOCATION_LABELS = {
+    RevocationReason.LOST: _l("verloren oder gestohlen"),
+    RevocationReason.MISUSE: _l("Missbrauch"),
+    RevocationReason.NOT_ELIGIBLE: _l("Voraussetzungen entfallen"),
+    RevocationReason.HOLDER_REQUEST: _l("auf Wunsch der Karteninhaberin oder des Karteninhabers"),
+}
+
+#: The card's history, as staff read it.
+CARD_ACTION_LABELS = {
+    "create": _l("Karte angelegt"),
+    "issue": _l("Karte ausgestellt"),
+    "render": _l("Karte neu erstellt"),
+    "reissue": _l("Neu ausstellen angefordert"),
+    "extend": _l("Verlängert"),
+    "revoke": _l("Gesperrt"),
+    "expire": _l("Abgelaufen"),
+}
+
 
 def register(app: Flask) -> None:
     """Make the label tables available in every template."""
@@ -80,4 +111,7 @@ def register(app: Flask) -> None:
         CARD_TYPE_SHORT=CARD_TYPE_SHORT,
         CONFIRMATION_LABELS=CONFIRMATION_LABELS,
         REJECTION_LABELS=REJECTION_LABELS,
+        CARD_STATE_LABELS=CARD_STATE_LABELS,
+        REVOCATION_LABELS=REVOCATION_LABELS,
+        CARD_ACTION_LABELS=CARD_ACTION_LABELS,
     )

@@ -1,9 +1,10 @@
 """Run the whole service on one machine: web server, Celery worker and beat.
 
 ``python -m ehrenamt.launch`` (what ``make run`` calls) creates the instance folder, a
-secret key, the database (migrations) and demo data, picks Redis if it answers on
-127.0.0.1:6379 and otherwise a broker that needs no server, then starts a Celery worker
-with beat and the web server. Ctrl-C stops both. Not for production (see README).
+secret key, the database (migrations), demo data and a card signing key, picks Redis
+if it answers on 127.0.0.1:6379 and otherwise a broker that needs no server, then
+starts a Celery worker with beat and the web server. Ctrl-C stops both. Not for
+production (see README).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def main() -> int:
 
         upgrade()
         seed_demo()
+        ensure_card_key()
         mail_note = (
             f"E-Mails landen als Textdateien in {app.config['MAIL_FOLDER']}"
             if app.config["MAIL_BACKEND"] == "file"
@@ -126,6 +128,17 @@ def main() -> int:
     finally:
         stop_worker(worker)
     return 0
+
+
+def ensure_card_key() -> None:
+    """A card signing key in the instance folder, made once, so demo cards can be issued."""
+    from ehrenamt.services import signing
+
+    try:
+        signing.load_key_ring().signing_key()
+    except signing.NoSigningKey:
+        key = signing.generate_key(signing.keys_folder())
+        log.info("card signing key %s created in %s", key.kid, signing.keys_folder())
 
 
 def stop_worker(worker: subprocess.Popen[bytes]) -> None:

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from ehrenamt import labels
 from ehrenamt.extensions import db
 from ehrenamt.forms import CONTROL_CHARACTERS
+from ehrenamt.services import card_numbers
 
 #: Pages allow nothing from other origins; inline scripts are not allowed at all.
 CONTENT_SECURITY_POLICY = (
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = _format_date
     app.jinja_env.filters["datetime"] = _format_datetime
     app.jinja_env.filters["number"] = _format_number
+    app.jinja_env.filters["card_number"] = card_numbers.format_card_number
     app.context_processor(_template_globals)
     labels.register(app)
 

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from ehrenamt import create_app
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import Base, OutboxMessage
+from ehrenamt.services import signing
 from tests.mailbox import Mailbox
 
 DATABASE = os.environ.get("EHRENAMT_TEST_DATABASE", "sqlite")
@@ -95,6 +96,7 @@ def app_settings(
         "MAIL_PORT": mailbox.port,
         "MAIL_TIMEOUT": 5,
         "UPLOAD_FOLDER": str(instance / "uploads"),
+        "CARD_KEYS_FOLDER": str(instance / "card-keys"),
         "BASE_URL": "http://testserver.local",
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
@@ -122,7 +124,10 @@ def app(
     instance = tmp_path_factory.mktemp("instance")
     os.environ["EHRENAMT_INSTANCE_PATH"] = str(instance)
     queue = f"ehrenamt-test-{uuid.uuid4().hex[:8]}"
-    application = create_app(app_settings(database_url, mailbox, instance, queue))
+    settings = app_settings(database_url, mailbox, instance, queue)
+    # The key that signs this session's cards, as `flask ehrenamt keys generate` makes it.
+    signing.generate_key(Path(str(settings["CARD_KEYS_FOLDER"])))
+    application = create_app(settings)
     application.config["TEST_QUEUE"] = queue
     application.test_client_class = IsolatedClient
     with application.app_context():
@@ -179,8 +184,13 @@ def _fresh_state(app: Flask, mailbox: Mailbox, celery_worker: object) -> Iterato
                 engine.dispose()
 
 
+#: Tasks whose work a test may have started: they finish before the tables are emptied,
+#: so no card or mail of one test turns up in the next.
+_AWAITED_TASKS = ("ehrenamt.send_mail", "ehrenamt.issue_card")
+
+
 def _wait_for_outbox(app: Flask, timeout: float = 10.0) -> None:
-    """Let mails already handed to the worker finish, so none leaks into the next test."""
+    """Let mails and cards already handed to the worker finish, so none leaks."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pending = db.session.scalar(
@@ -189,7 +199,7 @@ def _wait_for_outbox(app: Flask, timeout: float = 10.0) -> None:
             .where(
                 OutboxMessage.completed_at.is_(None),
                 OutboxMessage.dispatched_at.is_not(None),
-                OutboxMessage.task == "ehrenamt.send_mail",
+                OutboxMessage.task.in_(_AWAITED_TASKS),
             )
         )
         db.session.rollback()

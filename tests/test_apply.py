@@ -291,6 +291,8 @@ BAD_INPUT = [
         "mindestens eine Organisation",
     ),
     ("proof", {"qualification": "juleica"}, "Nachweis der Qualifikation"),
+    # The name is printed on the card; its typeface has Latin, Greek and Cyrillic only.
+    ("last_name", {"last_name": "山田"}, "nicht gedruckt werden: 山 田"),
 ]
 
 #: Typed values that must survive any error (unless their own field is the bad one).

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pyotp
+import pypdfium2
 import pytest
+import zxingcpp
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
@@ -72,7 +74,8 @@ def only_link(mailbox: Mailbox, to: str, subject: str, part: str) -> str:
 def test_apply_confirm_review_approve_journey(
     app: Flask, live_server: str, browser: Browser, page: Page, mailbox: Mailbox
 ) -> None:
-    """Apply → confirm e-mail → organisation confirms → clerk approves with TOTP → status."""
+    """Apply → confirm e-mail → organisation confirms → clerk approves with TOTP → status →
+    the worker makes the card → the volunteer downloads the PDF from the account."""
     with app.app_context():
         office = make_office()
         clerk = make_user(
@@ -150,3 +153,26 @@ def test_apply_confirm_review_approve_journey(
     page.reload()
     expect(page.locator("#application-status")).to_have_text("Bewilligt – Karte wird erstellt")
     mailbox.wait_for(to=volunteer_email, subject="bewilligt")
+
+    # The worker makes the card; the volunteer downloads it from the account.
+    mailbox.wait_for(to=volunteer_email, subject="Ehrenamtskarte ist da", timeout=30)
+    page.goto(f"{live_server}/konto/")
+    expect(page.locator("[data-card-state]")).to_have_attribute("data-card-state", "active")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Karte als PDF zum Ausdrucken").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("ehrenamtskarte-")
+    assert download.suggested_filename.endswith(".pdf")
+    pdf = pypdfium2.PdfDocument(download.path())
+    try:
+        assert len(pdf) == 2
+        width, height = pdf[0].get_size()
+        assert (round(width / 72 * 25.4, 1), round(height / 72 * 25.4, 1)) == (85.6, 54.0)
+        front = pdf[0].get_textpage().get_text_range()
+        assert "Erika Ehrenamt" in front
+        # The back's QR code holds the card's URL on this service.
+        back = pdf[1].render(scale=8).to_pil()
+        [code] = zxingcpp.read_barcodes(back)
+        assert code.text.startswith(f"{live_server}/karte#")
+    finally:
+        pdf.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -45,6 +46,10 @@ def test_launcher_runs_web_and_worker_without_redis(tmp_path: Path) -> None:
         assert "file-system broker" in text
         assert DEMO_ACCOUNTS[0][0] in text and "Passwort" in text  # credentials printed
         assert (tmp_path / "config.py").stat().st_mode & 0o077 == 0  # secret key private
+        [card_key] = (tmp_path / "card-keys").glob("*.key")  # cards can be signed
+        assert card_key.stat().st_mode & 0o077 == 0
+        keys = json.loads(opener_get(f"{base}/.well-known/ehrenamtskarte-keys.json"))
+        assert [key["kid"] for key in keys["keys"]] == [card_key.stem]
 
         # A sign-in link request: web → outbox → file broker → worker → mail file.
         opener = urllib.request.build_opener(
@@ -66,6 +71,11 @@ def test_launcher_runs_web_and_worker_without_redis(tmp_path: Path) -> None:
             launcher.kill()
             raise
     assert code == 0, log.read_text()[-3000:]
+
+
+def opener_get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - local URL
+        return response.read().decode()
 
 
 def _wait_until_up(

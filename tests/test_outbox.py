@@ -6,10 +6,7 @@ ones), so they can stop the broker without disturbing anything else.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,61 +16,17 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ehrenamt import ROOT, create_app
+from ehrenamt import create_app
 from ehrenamt.extensions import db
 from ehrenamt.models import Application, OutboxMessage, User, UserRole, utcnow
-from ehrenamt.services import applications, mail, outbox
+from ehrenamt.services import applications, cards, mail, outbox
 from ehrenamt.services.audit import Acting
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import make_application, make_office, make_user
-from tests.mailbox import Mailbox, free_port
+from tests.mailbox import Mailbox
+from tests.processes import RedisServer, WorkerProcess, settings_for
 
 pytestmark = pytest.mark.worker
-
-
-class RedisServer:
-    """A private redis-server on a fixed free port that a test can stop and start."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.fixture
@@ -84,89 +37,21 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
-def settings_for(app: Flask, **overrides: object) -> dict[str, object]:
-    """The test app's settings with some changed (same database, SMTP server)."""
-    keys = (
-        "SECRET_KEY",
-        "DATABASE_URL",
-        "MAIL_BACKEND",
-        "MAIL_SERVER",
-        "MAIL_PORT",
-        "MAIL_TIMEOUT",
-        "UPLOAD_FOLDER",
-        "BASE_URL",
-        "SESSION_COOKIE_SECURE",
-    )
-    settings: dict[str, object] = {key: app.config[key] for key in keys}
-    settings["TESTING"] = True
-    settings.update(overrides)
-    return settings
-
-
 @pytest.fixture
 def worker_process(
     app: Flask, redis_server: RedisServer, tmp_path: Path
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> Iterator[WorkerProcess]:
     """A real worker process with beat, on the private Redis, dispatching every second."""
-    queue = f"outbox-test-{os.getpid()}-{time.monotonic_ns()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
-    for key, value in settings_for(
-        app, BROKER_URL=redis_server.url, CELERY_QUEUE=queue, OUTBOX_DISPATCH_INTERVAL_SECONDS=1.0
-    ).items():
-        env[f"EHRENAMT_{key}"] = value if isinstance(value, str) else _json(value)
-    env["EHRENAMT_INSTANCE_PATH"] = str(tmp_path)
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.app:celery_app",
-                "worker",
-                "-B",
-                "--pool=threads",
-                "-c",
-                "2",
-                "-Q",
-                queue,
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel=INFO",
-                "-n",
-                f"{queue}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while b"ready." not in log.read_bytes():
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-    process.queue = queue  # type: ignore[attr-defined]
-    yield process
-    print(log.read_text(errors="replace")[:5000])  # shown when the test failed
-    os.killpg(process.pid, 15)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
-        process.wait(5)
-
-
-def _json(value: object) -> str:
-    import json
-
-    return json.dumps(value)
+    worker = WorkerProcess(
+        app, redis_server.url, tmp_path, beat=True, OUTBOX_DISPATCH_INTERVAL_SECONDS=1.0
+    )
+    yield worker
+    print(worker.log_text()[:5000])  # shown when the test failed
+    worker.stop()
 
 
 def test_mail_survives_redis_being_down_during_approval(
-    app: Flask, redis_server: RedisServer, worker_process: subprocess.Popen[bytes], mailbox: Mailbox
+    app: Flask, redis_server: RedisServer, worker_process: WorkerProcess, mailbox: Mailbox
 ) -> None:
     """Broker stopped, clerk approves, broker back: the approval mail arrives."""
     web = create_app(
@@ -185,7 +70,7 @@ def test_mail_survives_redis_being_down_during_approval(
         approved = db.session.get(Application, application_id)
         assert approved is not None and approved.state == ApplicationState.APPROVED
         messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
-        assert {m.task for m in messages} == {mail.SEND_MAIL_TASK, applications.ISSUE_CARD_TASK}
+        assert {m.task for m in messages} == {mail.SEND_MAIL_TASK, cards.ISSUE_CARD_TASK}
         assert all(m.dispatched_at is None and m.last_error for m in messages), (
             "nothing can have left"
         )

@@ -18,6 +18,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
     AuditEntry,
+    Card,
     CardType,
     ConfirmationState,
     Office,
@@ -26,9 +27,10 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.services import applications
-from ehrenamt.services.applications import ISSUE_CARD_TASK, Conflict
+from ehrenamt.services import applications, cards
+from ehrenamt.services.applications import Conflict
 from ehrenamt.services.audit import Acting
+from ehrenamt.services.cards import ISSUE_CARD_TASK
 from ehrenamt.workflow import Actor, ApplicationState, IllegalTransition
 from tests.factories import PASSWORD, make_application, make_office, make_user
 from tests.helpers import csrf_token, page_text, post, sign_in
@@ -506,7 +508,9 @@ def test_approve_through_the_web(
     assert "Gespeichert." in page_text(client.get(path))
     assert _state_of(application.id) == S.APPROVED
     [message] = _issue_card_messages()
-    assert message.payload == {"application_id": application.id}
+    card = cards.card_for_application(application.id)
+    assert card is not None
+    assert message.payload == {"card_id": card.id, "generation": 1}
     mailbox.wait_for(to=application.applicant.email, subject="bewilligt")
 
 
@@ -835,4 +839,5 @@ def test_two_clerks_approve_at_the_same_time_in_the_services(app: Flask, ctx: No
     assert _state_of(application_id) == S.APPROVED
     assert _audit_actions(application_id) == ["approve"]
     [message] = _issue_card_messages()
-    assert message.payload == {"application_id": application_id}
+    [card] = db.session.scalars(select(Card).where(Card.application_id == application_id))
+    assert message.payload == {"card_id": card.id, "generation": 1}

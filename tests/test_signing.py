@@ -667,9 +667,9 @@ def test_well_known_keys_verify_a_card_offline(keys_app: Flask, key_folder: Path
     assert verify_token(token, keys_from_jwks(document), NOW).kid == key.kid
 
 
-def test_well_known_keys_without_keys_is_an_empty_set(client: Any) -> None:
+def test_well_known_keys_without_keys_is_an_empty_set(keys_app: Flask) -> None:
     """A fresh installation publishes an empty key set, not an error."""
-    response = client.get("/.well-known/ehrenamtskarte-keys.json")
+    response = keys_app.test_client().get("/.well-known/ehrenamtskarte-keys.json")
     assert response.status_code == 200
     assert response.json == {"keys": []}
 

@@ -14,15 +14,17 @@ from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
     AuditEntry,
+    CardState,
     Office,
     OutboxMessage,
     RejectionReason,
     User,
     UserRole,
 )
-from ehrenamt.services import applications
-from ehrenamt.services.applications import ISSUE_CARD_TASK, NotPermitted
+from ehrenamt.services import applications, cards
+from ehrenamt.services.applications import NotPermitted
 from ehrenamt.services.audit import Acting
+from ehrenamt.services.cards import ISSUE_CARD_TASK
 from ehrenamt.workflow import (
     Action,
     Actor,
@@ -296,7 +298,9 @@ def test_approve_queues_card_and_account_shows_it(
     applications.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
 
     [message] = _issue_card_messages()
-    assert message.payload == {"application_id": application.id}
+    card = cards.card_for_application(application.id)
+    assert card is not None and card.state == CardState.ISSUING
+    assert message.payload == {"card_id": card.id, "generation": 1}
     assert application.decided_at is not None
     mailbox.wait_for(to=application.applicant.email, subject="bewilligt")
 

@@ -1,19 +1,27 @@
-"""Thin, idempotent tasks: they receive ids, call a service, and retry with backoff."""
+"""Thin, idempotent tasks: they receive ids, call a service, and retry with backoff.
+
+Every task may run twice (a redelivery after a worker died, the dispatcher sending a
+message again); the services make the second run do nothing.
+"""
 
 from __future__ import annotations
 
 import smtplib
 
-from celery import shared_task
+from celery import Task, shared_task
+from sqlalchemy.exc import OperationalError
 
-from ehrenamt.services import applications, mail, outbox
+from ehrenamt.services import applications, cards, mail, outbox, signing
+
+#: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
+RETRY_BACKOFF_MAX = 600
 
 
 @shared_task(
     name=mail.SEND_MAIL_TASK,
     autoretry_for=(smtplib.SMTPException, OSError),
     retry_backoff=5,
-    retry_backoff_max=600,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
     retry_jitter=True,
     max_retries=8,
 )
@@ -26,6 +34,39 @@ def send_mail(message_id: int) -> bool:
         raise
 
 
+class CardBusy(Exception):
+    """Another worker is producing this card right now; look again shortly."""
+
+
+@shared_task(
+    bind=True,
+    name=cards.ISSUE_CARD_TASK,
+    # A missing key waits for an administrator; a busy card or a database hiccup
+    # resolves itself. Anything else is a bug: recorded on the outbox message, and the
+    # periodic job requests the card again later.
+    autoretry_for=(CardBusy, signing.NoSigningKey, OperationalError),
+    retry_backoff=2,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=10,
+)
+def issue_card(self: Task, message_id: int) -> str:
+    """Sign and render a card (its current generation), store it, mail the holder."""
+    message = outbox.load(message_id)
+    if message is None or message.completed_at is not None:
+        return "done"
+    try:
+        result = cards.produce(int(message.payload["card_id"]))
+    except Exception as error:
+        outbox.record_failure(message_id, error)
+        raise
+    if result == cards.Produced.BUSY:
+        raise CardBusy(message.payload["card_id"])
+    outbox.complete(message_id)
+    outbox.commit()
+    return result.value
+
+
 @shared_task(name="ehrenamt.dispatch_outbox")
 def dispatch_outbox() -> int:
     """Periodic: hand over what the outbox still holds (broker was down, process died)."""
@@ -36,3 +77,21 @@ def dispatch_outbox() -> int:
 def remind_organisations() -> int:
     """Periodic: remind organisations that have not answered in time."""
     return applications.remind_organisations()
+
+
+@shared_task(name="ehrenamt.expire_cards")
+def expire_cards() -> int:
+    """Periodic: cards past their last day become expired."""
+    return cards.expire_cards()
+
+
+@shared_task(name="ehrenamt.remind_card_holders")
+def remind_card_holders() -> int:
+    """Periodic: remind holders before their card ends, with a renewal link."""
+    return cards.remind_expiring()
+
+
+@shared_task(name="ehrenamt.issue_pending_cards")
+def issue_pending_cards() -> int:
+    """Periodic: request again the cards the outbox gave up on."""
+    return cards.issue_pending()

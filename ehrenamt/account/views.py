@@ -10,9 +10,10 @@ from werkzeug.wrappers import Response
 from ehrenamt.account.forms import AnswerForm, WithdrawForm
 from ehrenamt.auth import sign_in, volunteer_required
 from ehrenamt.auth.forms import SetPasswordForm
+from ehrenamt.cards_view import send_card_document
 from ehrenamt.extensions import db
 from ehrenamt.models import Application
-from ehrenamt.services import accounts, applications
+from ehrenamt.services import accounts, applications, cards
 from ehrenamt.services.applications import Conflict
 from ehrenamt.services.audit import Acting
 from ehrenamt.uploads_view import send_attached_upload
@@ -24,11 +25,16 @@ bp = Blueprint("account", __name__, url_prefix="/konto")
 @bp.route("/")
 @volunteer_required
 def index() -> str:
-    """The applicant's applications and where each stands."""
+    """The applicant's cards and applications, and where each stands."""
+    return _index(SetPasswordForm())
+
+
+def _index(password_form: SetPasswordForm) -> str:
     return render_template(
         "account/index.html",
+        cards=cards.cards_of(current_user.id),
         applications=applications.applications_of(current_user.id),
-        password_form=SetPasswordForm(),
+        password_form=password_form,
     )
 
 
@@ -108,6 +114,13 @@ def download_upload(upload_id: int) -> Response:
     return send_attached_upload(upload_id, lambda app: app.applicant_id == current_user.id)
 
 
+@bp.route("/karte/<public_id>/<any(pdf, png):kind>")
+@volunteer_required
+def download_card(public_id: str, kind: str) -> Response:
+    """The holder's own card as PDF (to print) or PNG (for the phone)."""
+    return send_card_document(cards.get_for_holder(current_user.id, public_id), kind)
+
+
 @bp.route("/passwort", methods=["POST"])
 @volunteer_required
 def set_password() -> tuple[str, int] | Response:
@@ -118,8 +131,4 @@ def set_password() -> tuple[str, int] | Response:
         sign_in(current_user)
         flash(_("Ihr Passwort ist gespeichert."), "success")
         return redirect(url_for("account.index"))
-    return render_template(
-        "account/index.html",
-        applications=applications.applications_of(current_user.id),
-        password_form=form,
-    ), 400
+    return _index(form), 400

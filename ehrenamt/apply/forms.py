@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -15,7 +16,9 @@ from wtforms import (
     DateField,
     DecimalField,
     EmailField,
+    Field,
     FieldList,
+    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -39,6 +42,7 @@ from wtforms.validators import (
 
 from ehrenamt.forms import choices
 from ehrenamt.models import CardType, Qualification
+from ehrenamt.services import card_render
 
 POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine fünfstellige Postleitzahl an."))
 
@@ -59,6 +63,21 @@ CARD_TYPE_LABELS = {
         "Jubiläums-Ehrenamtskarte (unbefristet, ab 25 Jahren Engagement oder nach staatlicher Ehrung)"  # noqa: E501 (one message for translators)
     ),
 }
+
+
+class PrintableOnCard:
+    """The name is printed on the card: refuse letters its typeface cannot show."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        missing = card_render.unprintable_characters(field.data or "")
+        if missing:
+            raise ValidationError(
+                _(
+                    "Diese Zeichen können auf der Karte nicht gedruckt werden: %(chars)s. "
+                    "Bitte schreiben Sie den Namen in lateinischer Schrift.",
+                    chars=" ".join(sorted(missing)),
+                )
+            )
 
 
 class EngagementForm(FlaskForm):
@@ -171,12 +190,12 @@ class ApplicationForm(FlaskForm):
     )
     first_name = StringField(
         _l("Vorname"),
-        validators=[DataRequired(), Length(max=100)],
+        validators=[DataRequired(), Length(max=100), PrintableOnCard()],
         render_kw={"autocomplete": "given-name"},
     )
     last_name = StringField(
         _l("Nachname"),
-        validators=[DataRequired(), Length(max=100)],
+        validators=[DataRequired(), Length(max=100), PrintableOnCard()],
         render_kw={"autocomplete": "family-name"},
     )
     birth_date = DateField(

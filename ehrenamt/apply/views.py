@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 import secrets
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,8 +27,8 @@ from ehrenamt.apply.forms import ApplicationForm, EngagementForm
 from ehrenamt.auth import sign_in
 from ehrenamt.extensions import db
 from ehrenamt.forms import choices
-from ehrenamt.models import CardType, Office, Qualification, Upload, UserRole
-from ehrenamt.services import applications, uploads
+from ehrenamt.models import Application, CardType, Office, Qualification, Upload, UserRole
+from ehrenamt.services import applications, cards, uploads
 from ehrenamt.services.applications import (
     AccountExists,
     AlreadyOpen,
@@ -56,6 +66,22 @@ def form() -> str | Response | tuple[str, int]:
         form.office.data = offices[0].id
         if current_user.is_authenticated:
             form.email.data = current_user.email
+        renew = request.args.get("erneuern")
+        if renew:
+            # The renewal link of the reminder mail: the holder's old card fills the form.
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            card = cards.get_for_holder(current_user.id, renew)
+            if card is None:
+                abort(404)
+            _prefill_from(form, card.application)
+            flash(
+                _(
+                    "Das Formular ist mit den Angaben Ihrer bisherigen Karte ausgefüllt. "
+                    "Bitte prüfen und ergänzen Sie es."
+                ),
+                "info",
+            )
     elif not SUBMISSION_KEY.fullmatch(form.submission_key.data or ""):
         # Missing or tampered with (too long for its column, or a NUL: a 500 on
         # PostgreSQL): a fresh key still guards this form, re-rendered or sent, against a
@@ -161,6 +187,35 @@ def _refuse_email(form: ApplicationForm, proof: Upload | None, message: str) -> 
         failed=True,
     )
     return html, 409
+
+
+def _prefill_from(form: ApplicationForm, previous: Application) -> None:
+    """A renewal starts from the previous application: person, place and engagements."""
+    form.office.data = previous.office_id
+    form.card_type.data = previous.card_type.value
+    for name in ("first_name", "last_name", "birth_date", "street", "postcode", "town", "phone"):
+        form[name].data = getattr(previous, name)
+    form.qualification.data = previous.qualification.value if previous.qualification else ""
+    form.honour.data = previous.honour or ""
+    while form.engagements.entries:
+        form.engagements.pop_entry()
+    for engagement in previous.engagements[: form.engagements.max_entries]:
+        per_week = engagement.hours_per_week is not None
+        form.engagements.append_entry(
+            SimpleNamespace(
+                organisation_name=engagement.organisation_name,
+                organisation_postcode=engagement.organisation_postcode or "",
+                contact_name=engagement.contact_name,
+                contact_email=engagement.contact_email,
+                activity=engagement.activity,
+                hours=engagement.hours_per_week if per_week else engagement.hours_per_year,
+                hours_unit="week" if per_week else "year",
+                engaged_since=engagement.engaged_since,
+                allowance=engagement.allowance_euros_per_year,
+            )
+        )
+    if not form.engagements.entries:
+        form.engagements.append_entry()
 
 
 def _engagement_input(form: EngagementForm) -> EngagementInput:

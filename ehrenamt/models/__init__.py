@@ -11,6 +11,14 @@ from ehrenamt.models.application import (
 )
 from ehrenamt.models.audit import AuditEntry
 from ehrenamt.models.base import Base, utcnow
+from ehrenamt.models.card import (
+    Card,
+    CardBatch,
+    CardDocument,
+    CardState,
+    DocumentKind,
+    RevocationReason,
+)
 from ehrenamt.models.office import Office, PlaceRule, Programme, ProgrammeRules, Qualification
 from ehrenamt.models.outbox import OutboxMessage
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
@@ -22,8 +30,13 @@ __all__ = [
     "Application",
     "AuditEntry",
     "Base",
+    "Card",
+    "CardBatch",
+    "CardDocument",
+    "CardState",
     "CardType",
     "ConfirmationState",
+    "DocumentKind",
     "Engagement",
     "LinkPurpose",
     "Office",
@@ -34,6 +47,7 @@ __all__ = [
     "ProgrammeRules",
     "Qualification",
     "RejectionReason",
+    "RevocationReason",
     "Upload",
     "User",
     "UserRole",

@@ -24,6 +24,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
     AuditEntry,
+    CardBatch,
     CardType,
     ConfirmationState,
     Engagement,
@@ -35,7 +36,7 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.services import accounts, audit, mail, outbox, security
+from ehrenamt.services import accounts, audit, cards, mail, outbox, security
 from ehrenamt.services.audit import Acting
 from ehrenamt.urls import external_url
 from ehrenamt.workflow import (
@@ -46,10 +47,6 @@ from ehrenamt.workflow import (
     ApplicationState,
     next_state,
 )
-
-#: Celery task that produces the card for an approved application (see the cards
-#: feature); the approval writes it to the outbox.
-ISSUE_CARD_TASK = "ehrenamt.issue_card"
 
 
 class ApplicationError(Exception):
@@ -369,13 +366,28 @@ def _notify_applicant(application: Application) -> None:
 
 
 def approve(
-    application: Application, acting: Acting, expected_version: int, note: str = ""
+    application: Application,
+    acting: Acting,
+    expected_version: int,
+    note: str = "",
+    *,
+    batch: CardBatch | None = None,
 ) -> None:
-    """Approve; the card is then produced by a worker (through the outbox)."""
+    """Approve; the card is then produced by a worker (through the outbox).
+
+    ``batch`` is the bulk issuing the approval is part of; its card joins it.
+    """
     _transition(
         application, Action.APPROVE, acting, reason=note or None, expected_version=expected_version
     )
-    outbox.enqueue(ISSUE_CARD_TASK, application_id=application.id)
+    try:
+        # The card row (state "issuing") is created with the approval; its unique index
+        # on the approval makes it the only one. A worker then makes the documents.
+        cards.create_for_approval(application, acting, batch=batch)
+    except (StaleDataError, IntegrityError):
+        # Creating the card flushed the approval: another clerk decided first.
+        outbox.rollback()
+        raise Conflict(application.public_id) from None
     _commit_decision(application)
 
 

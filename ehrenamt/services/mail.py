@@ -17,7 +17,7 @@ from typing import Any
 from flask import current_app, render_template
 
 from ehrenamt.extensions import db
-from ehrenamt.models import OutboxMessage
+from ehrenamt.models import CardDocument, OutboxMessage
 from ehrenamt.services import outbox
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,27 @@ log = logging.getLogger(__name__)
 SEND_MAIL_TASK = "ehrenamt.send_mail"
 
 
-def queue_mail(to: str, subject: str, template: str, **context: Any) -> OutboxMessage:
-    """Render ``templates/emails/<template>.txt`` and ``.html`` and queue the mail."""
+def queue_mail(
+    to: str,
+    subject: str,
+    template: str,
+    *,
+    attachments: list[dict[str, Any]] | None = None,
+    **context: Any,
+) -> OutboxMessage:
+    """Render ``templates/emails/<template>.txt`` and ``.html`` and queue the mail.
+
+    ``attachments`` refer to stored card documents (``document_id``, ``filename``,
+    ``content_type``); the worker reads their bytes when it sends, so the outbox holds
+    no files.
+    """
     context.setdefault("office", None)
     text = render_template(f"emails/{template}.txt", subject=subject, **context)
     html = render_template(f"emails/{template}.html", subject=subject, **context)
-    return outbox.enqueue(SEND_MAIL_TASK, to=to, subject=subject, text=text, html=html)
+    payload: dict[str, Any] = {"to": to, "subject": subject, "text": text, "html": html}
+    if attachments:
+        payload["attachments"] = attachments
+    return outbox.enqueue(SEND_MAIL_TASK, **payload)
 
 
 def build_message(payload: dict[str, Any], message_id: int) -> EmailMessage:
@@ -45,6 +60,14 @@ def build_message(payload: dict[str, Any], message_id: int) -> EmailMessage:
     message["Message-ID"] = make_msgid(idstring=f"outbox{message_id}", domain=domain)
     message.set_content(payload["text"])
     message.add_alternative(payload["html"], subtype="html")
+    for attachment in payload.get("attachments", []):
+        document = db.session.get(CardDocument, attachment["document_id"])
+        if document is None:  # the card was deleted meanwhile: send the text alone
+            continue
+        maintype, subtype = attachment["content_type"].split("/", 1)
+        message.add_attachment(
+            document.content, maintype=maintype, subtype=subtype, filename=attachment["filename"]
+        )
     return message
 
 

@@ -108,6 +108,11 @@ def dispatch_pending(limit: int = 500) -> int:
     return dispatch(ids) if ids else 0
 
 
+def load(message_id: int) -> OutboxMessage | None:
+    """The message as it is now in the database (for tasks that need no claim)."""
+    return db.session.get(OutboxMessage, message_id, populate_existing=True)
+
+
 #: How long a task may work on a message before another delivery may take it over.
 CLAIM_LEASE = timedelta(minutes=5)
 

@@ -1,0 +1,200 @@
+"""Issuing survives the failures of real processes: a killed worker, a stopped broker.
+
+These tests run Celery worker processes on a Redis server of their own, so they can
+kill the one and stop the other without disturbing the rest of the suite.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from ehrenamt import create_app
+from ehrenamt.extensions import db
+from ehrenamt.models import AuditEntry, Card, CardState, OutboxMessage, UserRole
+from ehrenamt.services import applications, cards
+from ehrenamt.services.audit import Acting
+from ehrenamt.workflow import Actor
+from tests.factories import make_application, make_office, make_user
+from tests.mailbox import Mailbox
+from tests.processes import RedisServer, WorkerProcess, settings_for
+
+pytestmark = pytest.mark.worker
+
+#: Redelivery of what a dead worker held, fast enough for a test: the message becomes
+#: visible again after 2 s and a worker looks for such messages every second.
+FAST_REDELIVERY = {
+    "broker_transport_options": {
+        "visibility_timeout": 2,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": 1,
+        "socket_timeout": 5,
+    }
+}
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@contextmanager
+def writes_blocked(app: Flask) -> Iterator[None]:
+    """Hold a lock that makes storing a card's documents wait, as a slow disk would."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(url.database or "", isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")  # other writers wait (busy_timeout)
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+    else:
+        with psycopg.connect(url.set(drivername="postgresql").render_as_string(False)) as conn:
+            conn.execute("LOCK TABLE card_document IN SHARE ROW EXCLUSIVE MODE")
+            yield
+            conn.rollback()
+
+
+def wait_for_card(card_id: int, timeout: float = 60.0) -> Card:
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.rollback()
+        card = db.session.get(Card, card_id, populate_existing=True)
+        assert card is not None
+        if card.state == CardState.ACTIVE:
+            return card
+        assert time.monotonic() < deadline, f"card still {card.state}"
+        time.sleep(0.1)
+
+
+def issue_audit(card_id: int) -> list[str]:
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.subject_type == "card", AuditEntry.subject_id == card_id)
+            .order_by(AuditEntry.id)
+        )
+    )
+
+
+def test_worker_killed_mid_task_the_card_is_issued_once_after_redelivery(
+    app: Flask, redis_server: RedisServer, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    """SIGKILL the worker while it stores the card: another worker gets the message
+    again from Redis and issues the card, exactly once."""
+    queue = f"kill-test-{time.monotonic_ns()}"
+    web = create_app(settings_for(app, BROKER_URL=redis_server.url, CELERY_QUEUE=queue))
+    first: WorkerProcess | None = None
+    second: WorkerProcess | None = None
+    try:
+        with web.app_context():
+            office = make_office()
+            application = make_application(office)
+            clerk = make_user(UserRole.CLERK, office)
+            holder_email = application.applicant.email
+            applications.approve(
+                application, Acting.user_as(clerk, Actor.CLERK), application.version
+            )
+            card = cards.card_for_application(application.id)
+            assert card is not None
+            card_id = card.id
+            db.session.rollback()
+            with writes_blocked(app):
+                # The job waits in Redis; this worker takes it and gets stuck storing.
+                # (Two processes: the approval's mail to the applicant is in the queue too.)
+                first = WorkerProcess(
+                    app,
+                    redis_server.url,
+                    tmp_path,
+                    queue=queue,
+                    pool="prefork",
+                    concurrency=2,
+                    CELERY=FAST_REDELIVERY,
+                )
+                first.wait_for_log("Task ehrenamt.issue_card[")
+                time.sleep(1.5)  # signed and rendered; now waiting to store
+                first.kill()
+            db.session.rollback()
+            card = db.session.get(Card, card_id, populate_existing=True)
+            assert card is not None and card.state == CardState.ISSUING
+            assert not card.documents, "the killed worker must not have stored anything"
+            db.session.rollback()
+
+            second = WorkerProcess(
+                app,
+                redis_server.url,
+                tmp_path,
+                queue=queue,
+                pool="prefork",
+                concurrency=1,
+                CELERY=FAST_REDELIVERY,
+            )
+            card = wait_for_card(card_id)
+            assert issue_audit(card_id) == ["create", "issue"]
+            assert len(card.documents) == 2
+            mailbox.wait_for(to=holder_email, subject="Ehrenamtskarte ist da")
+            time.sleep(3)  # a second issuing, if there were one, would mail again
+            ready = mailbox.matching(
+                lambda m: holder_email in str(m["To"]) and "ist da" in str(m["Subject"])
+            )
+            assert [str(m["Subject"]) for m in ready] == ["Ihre Ehrenamtskarte ist da"]
+            db.session.remove()
+    finally:
+        for worker in (first, second):
+            if worker is not None:
+                print(worker.log_text()[-3000:])
+                worker.stop()
+
+
+def test_card_is_issued_after_redis_was_down_during_the_approval(
+    app: Flask, redis_server: RedisServer, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    """Broker stopped, clerk approves, broker back: beat hands the card job over."""
+    worker = WorkerProcess(
+        app, redis_server.url, tmp_path, beat=True, OUTBOX_DISPATCH_INTERVAL_SECONDS=1.0
+    )
+    web = create_app(settings_for(app, BROKER_URL=redis_server.url, CELERY_QUEUE=worker.queue))
+    try:
+        with web.app_context():
+            office = make_office()
+            application = make_application(office)
+            clerk = make_user(UserRole.CLERK, office)
+            holder_email = application.applicant.email
+
+            redis_server.stop()
+            applications.approve(
+                application, Acting.user_as(clerk, Actor.CLERK), application.version
+            )
+            card = cards.card_for_application(application.id)
+            assert card is not None and card.state == CardState.ISSUING
+            card_id = card.id
+            [job] = db.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.task == cards.ISSUE_CARD_TASK)
+            ).all()
+            assert job.dispatched_at is None and job.last_error
+            db.session.rollback()
+
+            redis_server.start()
+            card = wait_for_card(card_id)
+            assert issue_audit(card_id) == ["create", "issue"]
+            mailbox.wait_for(to=holder_email, subject="Ehrenamtskarte ist da", timeout=30)
+            db.session.remove()
+    finally:
+        print(worker.log_text()[-3000:])
+        worker.stop()
