@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     from ehrenamt.auth.views import bp as auth_bp
     from ehrenamt.confirm.views import bp as confirm_bp
     from ehrenamt.public.views import bp as public_bp
+    from ehrenamt.register.views import bp as register_bp
     from ehrenamt.review.views import bp as review_bp
     from ehrenamt.wellknown.views import bp as wellknown_bp
 
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(confirm_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(register_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(wellknown_bp)
 

@@ -23,7 +23,7 @@ from ehrenamt.review.forms import (
     RequestInformationForm,
     StartReviewForm,
 )
-from ehrenamt.services import applications, eligibility
+from ehrenamt.services import applications, cards, eligibility
 from ehrenamt.services.applications import Conflict, QueueFilter
 from ehrenamt.services.audit import Acting
 from ehrenamt.uploads_view import send_attached_upload
@@ -97,6 +97,7 @@ def _render_detail(
     html = render_template(
         "review/detail.html",
         application=application,
+        card=cards.card_for_application(application.id),
         checks=eligibility.check_application(application, application.office.rules, date.today()),
         history=applications.history(application),
         actions={a.value for a in allowed_actions(application.state, _acting().actor)},
