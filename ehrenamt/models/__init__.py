@@ -21,20 +21,33 @@ from ehrenamt.models.card import (
 )
 from ehrenamt.models.office import Office, PlaceRule, Programme, ProgrammeRules, Qualification
 from ehrenamt.models.outbox import OutboxMessage
+from ehrenamt.models.partner import (
+    ApiKey,
+    Benefit,
+    Category,
+    Partner,
+    PartnerMember,
+    PartnerState,
+    Verification,
+    VerificationChannel,
+)
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
 from ehrenamt.models.user import STAFF_ROLES, User, UserRole
 
 __all__ = [
     "ANSWERED_CONFIRMATION_STATES",
     "STAFF_ROLES",
+    "ApiKey",
     "Application",
     "AuditEntry",
     "Base",
+    "Benefit",
     "Card",
     "CardBatch",
     "CardDocument",
     "CardState",
     "CardType",
+    "Category",
     "ConfirmationState",
     "DocumentKind",
     "Engagement",
@@ -42,6 +55,9 @@ __all__ = [
     "Office",
     "OneTimeLink",
     "OutboxMessage",
+    "Partner",
+    "PartnerMember",
+    "PartnerState",
     "PlaceRule",
     "Programme",
     "ProgrammeRules",
@@ -51,5 +67,7 @@ __all__ = [
     "Upload",
     "User",
     "UserRole",
+    "Verification",
+    "VerificationChannel",
     "utcnow",
 ]
