@@ -105,3 +105,6 @@ CARD_SIGNING_KEY: str | None = None
 CARD_EXPIRY_REMINDER_DAYS = 42
 #: How often the card jobs run (expire, remind, re-request unfinished cards), in seconds.
 CARD_JOBS_INTERVAL_SECONDS = 3600.0
+
+#: Records of online card checks are deleted after this many days (DSGVO).
+VERIFICATION_RETENTION_DAYS = 90

@@ -75,3 +75,26 @@ def roles_required(*roles: UserRole) -> Callable[[F], F]:
 staff_required = roles_required(UserRole.CLERK, UserRole.ADMIN)
 admin_required = roles_required(UserRole.ADMIN)
 volunteer_required = roles_required(UserRole.VOLUNTEER)
+partner_role_required = roles_required(UserRole.PARTNER)
+
+
+def partner_required(view: F) -> F:
+    """A partner account whose partner is approved; ``g.partner`` is that partner.
+
+    A partner still pending (or declined) sees only its own registration: 403 here.
+    """
+    from ehrenamt.models import PartnerState
+    from ehrenamt.services import partner_access
+
+    @roles_required(UserRole.PARTNER)
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        from flask import g
+
+        partner = partner_access.partner_of(current_user)
+        if partner is None or partner.state != PartnerState.APPROVED:
+            abort(403)
+        g.partner = partner
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
