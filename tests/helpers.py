@@ -69,3 +69,15 @@ def sign_in(client: FlaskClient, user: User, password: str = PASSWORD) -> TestRe
 def page_text(response: TestResponse) -> str:
     """The response body as text."""
     return response.get_data(as_text=True)
+
+
+def qr_texts(image: Any) -> list[str]:
+    """The texts of the QR codes zxing-cpp finds in a PIL image.
+
+    Only QR codes are looked for: the card's printed text can otherwise pass for a 1D
+    barcode now and then, depending on the random card number.
+    """
+    import zxingcpp
+
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return [str(result.text) for result in found]

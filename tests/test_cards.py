@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
-import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
@@ -34,7 +33,7 @@ from ehrenamt.services.audit import Acting
 from ehrenamt.services.cards import CheckStatus, Produced
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import make_application, make_office, make_user
-from tests.helpers import page_text, sign_in
+from tests.helpers import page_text, qr_texts, sign_in
 from tests.mailbox import Mailbox, text_of
 from tests.test_signing import keys_from_jwks
 
@@ -103,8 +102,8 @@ def card_mails(card: Card) -> list[OutboxMessage]:
 
 
 def decode_qr(png: bytes) -> str:
-    [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    return barcode.text
+    [text] = qr_texts(Image.open(io.BytesIO(png)))
+    return text
 
 
 def attachments_of(message: EmailMessage) -> dict[str, bytes]:
@@ -270,6 +269,8 @@ def test_the_task_delivered_twice_makes_the_card_once(
     time.sleep(1.0)  # time for the second delivery to do (nothing)
     assert card_audit(card.id) == ["create", "issue"]
     assert len(mailbox.matching(lambda m: "Ehrenamtskarte ist da" in str(m["Subject"]))) == 1
+    db.session.refresh(message)
+    assert message.completed_at is not None  # completed with the card, in its transaction
 
 
 def test_without_a_signing_key_the_card_waits_and_nothing_breaks(

@@ -21,6 +21,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ehrenamt import labels
@@ -178,18 +179,29 @@ class Produced(enum.StrEnum):
     SKIPPED = "skipped"
 
 
-def produce(card_id: int) -> Produced:
+def produce(card_id: int, message_id: int | None = None) -> Produced:
     """Sign the card and make its PDF and PNG, once per generation; mail the holder.
 
     On PostgreSQL the card row is locked while the documents are made (``SKIP LOCKED``:
     a second delivery running at the same time returns BUSY instead of waiting); the
     lock goes with the worker's connection if the worker dies. The version column makes
-    a second writer fail on any database, so only one result is ever committed.
+    a second writer fail on any database, so only one result is ever committed. The
+    outbox message ``message_id`` that asked for it is completed in the same transaction.
     """
     session = db.session
-    query = select(Card).where(Card.id == card_id).execution_options(populate_existing=True)
+    query = (
+        select(Card)
+        .where(Card.id == card_id)
+        .options(
+            # What the documents and the mail need, in the one locking query.
+            joinedload(Card.office, innerjoin=True).joinedload(Office.programme, innerjoin=True),
+            joinedload(Card.holder, innerjoin=True),
+            selectinload(Card.documents),
+        )
+        .execution_options(populate_existing=True)
+    )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=Card)
     card = session.scalar(query)
     if card is None:
         gone = not session.scalar(select(exists().where(Card.id == card_id)))
@@ -203,8 +215,12 @@ def produce(card_id: int) -> Produced:
         return Produced.ALREADY
     try:
         _make_documents(card)
+        if message_id is not None:
+            outbox.complete(message_id)
         outbox.commit()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
+        # Another worker stored this generation first (version column, or the unique
+        # documents of the card on SQLite, where the rows are not locked).
         outbox.rollback()
         log.info("card %s was produced by another worker meanwhile", card_id)
         return Produced.ALREADY
