@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import click
 import pyotp
 from sqlalchemy import select
@@ -9,7 +11,7 @@ from sqlalchemy import select
 from ehrenamt.extensions import db
 from ehrenamt.keys_cli import keys
 from ehrenamt.models import Office, Programme, User, UserRole
-from ehrenamt.services import accounts, outbox
+from ehrenamt.services import accounts, outbox, partners
 from ehrenamt.services.rules import PRESETS, rules_from_preset
 from ehrenamt.workflow import mermaid_diagram
 
@@ -108,7 +110,36 @@ def seed_demo() -> bool:
             email_confirmed=True,
         )
     db.session.commit()
+    _seed_demo_partner(office)
     return True
+
+
+def _seed_demo_partner(office: Office) -> None:
+    """The demo partner account's approved partner, with two benefits."""
+    categories = {c.slug: c.id for c in partners.ensure_categories()}
+    account = accounts.find_user("partner@demo.example.org")
+    assert account is not None  # created from DEMO_ACCOUNTS just before
+    partners.create_approved_partner(
+        office,
+        partners.PartnerInput(
+            name="Stadtmuseum Dessau (Demo)",
+            category_id=categories["bildung-kultur-unterhaltung"],
+            street="Askanische Straße 32",
+            postcode="06842",
+            town="Dessau-Roßlau",
+            email="partner@demo.example.org",
+            website="https://example.org/stadtmuseum",
+            latitude=Decimal("51.834000"),
+            longitude=Decimal("12.245000"),
+        ),
+        [
+            partners.BenefitInput("Freier Eintritt in die Dauerausstellung"),
+            partners.BenefitInput(
+                "10 % Rabatt im Museumsshop", conditions="Gegen Vorlage der Ehrenamtskarte"
+            ),
+        ],
+        account,
+    )
 
 
 def demo_credentials() -> str:

@@ -47,9 +47,9 @@ def test_readme_diagram_is_generated_from_the_workflow_table() -> None:
 
 
 def test_partner_sign_in_lands_on_a_page_they_may_see(client: FlaskClient, ctx: None) -> None:
-    """Partners have no area yet; signing in must not end on a 403."""
+    """Signing in must not end on a 403, even for an account without a partner."""
     office = make_office()
     partner = make_user(UserRole.PARTNER, office)
     response = sign_in(client, partner)
-    assert response.headers["Location"] == "/"
-    assert client.get("/").status_code == 200
+    assert response.headers["Location"] == "/partner/"
+    assert client.get("/partner/").status_code == 200

@@ -55,8 +55,7 @@ def home_for(user: User) -> str:
     if user.role in STAFF_ROLES:
         return url_for("review.queue")
     if user.role == UserRole.PARTNER:
-        # The partner area (benefits, verification) is not built yet.
-        return url_for("public.index")
+        return url_for("partners.area")
     return url_for("account.index")
 
 

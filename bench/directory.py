@@ -1,0 +1,217 @@
+"""Benchmark of the public directory, :func:`ehrenamt.services.partners.search_directory`.
+
+Creates a fresh PostgreSQL database with the migrations (so the trigram index of 0004 is
+there), fills it with N approved partners with about two benefits each by set-based SQL,
+times typical searches (text, category, place, distance, a deep page) through the real
+service function and prints medians. Run it from the project root::
+
+    python -m bench.directory --partners 10000
+
+The database URL comes from ``EHRENAMT_BENCH_DATABASE_URL`` (default: a database
+``ehrenamt_bench_directory`` on the local server). The database is dropped and created
+again at the start, and dropped at the end unless ``--keep`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.engine import URL, make_url
+
+from ehrenamt import create_app
+from ehrenamt.extensions import db
+from ehrenamt.models import Benefit, Category, Partner
+from ehrenamt.services import partners
+from ehrenamt.services.partners import DirectoryQuery, search_directory
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ehrenamt_bench_directory"
+URL_VARIABLE = "EHRENAMT_BENCH_DATABASE_URL"
+PAGE_SIZE = 25
+WARMUP_RUNS = 3
+
+#: Words the generated benefit titles are made of; the text search looks for one of them.
+WORDS = (
+    "Eintritt",
+    "Rabatt",
+    "Kaffee",
+    "Museum",
+    "Schwimmbad",
+    "Fahrrad",
+    "Kino",
+    "Theater",
+    "Buch",
+    "Friseur",
+)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.directory", description="Time directory searches."
+    )
+    parser.add_argument("--partners", type=int, default=10_000, help="partners (default 10000)")
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per search (default 30)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args(argv)
+    if args.partners < 1 or args.runs < 1:
+        parser.error("--partners and --runs must be at least 1")
+    return args
+
+
+def _admin_engine(url: URL) -> Engine:
+    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _recreate(url: URL, create: bool) -> None:
+    engine = _admin_engine(url)
+    name = engine.dialect.identifier_preparer.quote(url.database or "")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if create:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+
+
+def fill(count: int, office_id: int) -> None:
+    """Approved partners spread over Saxony-Anhalt, two or three benefits each."""
+    words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
+    db.session.execute(text("SELECT setseed(0.42)"))
+    db.session.execute(
+        text(
+            f"""
+            INSERT INTO partner (public_id, office_id, state, name, category_id, street,
+                postcode, town, latitude, longitude, email, created_at)
+            SELECT 'p' || n, :office, 'approved',
+                   ({words})[1 + n % 10] || ' Laden ' || n,
+                   (SELECT id FROM category ORDER BY position OFFSET n % 10 LIMIT 1),
+                   'Straße ' || n,
+                   lpad((6000 + n % 900)::text, 5, '0'),
+                   'Ort ' || (n % 300),
+                   51.0 + random() * 2.0, 11.0 + random() * 2.0,
+                   'p' || n || '@example.org', now()
+            FROM generate_series(1, :count) AS n
+            """
+        ),
+        {"office": office_id, "count": count},
+    )
+    db.session.execute(
+        text(
+            f"""
+            INSERT INTO benefit (public_id, partner_id, title, description, published,
+                unpublished_by_staff, category_id, postcode, search_text, created_at,
+                updated_at)
+            SELECT 'b' || p.id || '-' || k, p.id,
+                   ({words})[1 + (p.id + k) % 10] || ' ' || (5 + k * 5) || ' % günstiger',
+                   'für Inhaber der Ehrenamtskarte', true, false, p.category_id,
+                   p.postcode,
+                   lower(({words})[1 + (p.id + k) % 10] || ' ' || (5 + k * 5)
+                         || ' % günstiger für inhaber der ehrenamtskarte '
+                         || p.name || ' ' || p.town),
+                   now(), now()
+            FROM partner p
+            CROSS JOIN generate_series(1, 3) AS k
+            WHERE k <= 2 OR p.id % 3 = 0
+            """
+        )
+    )
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE partner")
+        conn.exec_driver_sql("VACUUM ANALYZE benefit")
+
+
+def time_search(criteria: DirectoryQuery, page: int, runs: int) -> tuple[float, float, int]:
+    """Median and p95 in ms of ``runs`` searches, and the rows of the last."""
+    rows = 0
+    for _ in range(WARMUP_RUNS):
+        search_directory(criteria, page, PAGE_SIZE)
+        db.session.rollback()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = search_directory(criteria, page, PAGE_SIZE)
+        samples.append((time.perf_counter() - started) * 1000)
+        rows = len(result.items)
+        db.session.rollback()
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    return statistics.median(samples), p95, rows
+
+
+def run(url: URL, args: argparse.Namespace) -> None:
+    """Migrate, fill, time."""
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
+            "MAIL_BACKEND": "console",
+        }
+    )
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from ehrenamt.cli import create_office
+
+        upgrade()
+        partners.ensure_categories()
+        office = create_office("Bench", "bench", "bench@example.org", "dessau_rosslau")
+        db.session.commit()
+        office_id: int = office.id
+        started = time.perf_counter()
+        fill(args.partners, office_id)
+        print(f"== Database {url.database}: fill {time.perf_counter() - started:.1f} s")
+        print(f"partners: {db.session.scalar(select(func.count()).select_from(Partner))}")
+        print(f"benefits: {db.session.scalar(select(func.count()).select_from(Benefit))}")
+        category_id = db.session.scalar(
+            select(Category.id).where(Category.slug == "bildung-kultur-unterhaltung")
+        )
+        scenarios = [
+            ("first page, no filter", DirectoryQuery(), 1),
+            ("text 'schwimm'", DirectoryQuery(text="schwimm"), 1),
+            ("text 'laden 4711' (rare)", DirectoryQuery(text="laden 4711"), 1),
+            ("category", DirectoryQuery(category_id=category_id), 1),
+            ("place: postcode prefix '064'", DirectoryQuery(place="064"), 1),
+            ("place: town 'ort 17'", DirectoryQuery(place="ort 17"), 1),
+            ("distance from Dessau, 50 km", DirectoryQuery(latitude=51.83, longitude=12.24), 1),
+            (
+                "text + category + distance",
+                DirectoryQuery(
+                    text="kino", category_id=category_id, latitude=51.83, longitude=12.24
+                ),
+                1,
+            ),
+            ("page 100, no filter", DirectoryQuery(), 100),
+        ]
+        print(f"\n== search_directory(page_size={PAGE_SIZE}), {args.runs} timed runs each")
+        print(f"{'search':<36}{'rows':>6}{'median ms':>12}{'p95 ms':>10}")
+        for label, criteria, page in scenarios:
+            median, p95, rows = time_search(criteria, page, args.runs)
+            print(f"{label:<36}{rows:>6}{median:>12.2f}{p95:>10.2f}")
+        db.session.remove()
+        db.engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m bench.directory``."""
+    args = parse_args(argv)
+    url = make_url(os.environ.get(URL_VARIABLE, DEFAULT_URL))
+    if url.get_backend_name() != "postgresql" or not url.database:
+        print(f"{URL_VARIABLE} must name a PostgreSQL database", file=sys.stderr)
+        return 2
+    _recreate(url, create=True)
+    try:
+        run(url, args)
+    finally:
+        if not args.keep:
+            _recreate(url, create=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

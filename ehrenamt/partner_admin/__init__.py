@@ -1,0 +1,1 @@
+"""Staff: partner registrations of the office, their benefits, CSV import and export."""
