@@ -20,7 +20,7 @@ def celery_config(app: Flask) -> dict[str, Any]:
         # message to be delivered again; tasks are idempotent for that reason.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 1,
+        "worker_prefetch_multiplier": app.config["WORKER_PREFETCH_MULTIPLIER"],
         "task_default_queue": app.config.get("CELERY_QUEUE", "ehrenamt"),
         # Publishing must not hang a web request when the broker is down: the outbox
         # keeps the message and the dispatcher sends it later.
@@ -52,6 +52,10 @@ def celery_config(app: Flask) -> dict[str, Any]:
             "issue-pending-cards": {
                 "task": "ehrenamt.issue_pending_cards",
                 "schedule": app.config["CARD_JOBS_INTERVAL_SECONDS"],
+            },
+            "delete-verification-records": {
+                "task": "ehrenamt.delete_verification_records",
+                "schedule": app.config["VERIFICATION_CLEANUP_INTERVAL_SECONDS"],
             },
         },
         "timezone": "Europe/Berlin",

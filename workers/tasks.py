@@ -11,7 +11,7 @@ import smtplib
 from celery import Task, shared_task
 from sqlalchemy.exc import OperationalError
 
-from ehrenamt.services import applications, cards, mail, outbox, signing
+from ehrenamt.services import applications, cards, mail, outbox, signing, verification
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
 RETRY_BACKOFF_MAX = 600
@@ -56,14 +56,16 @@ def issue_card(self: Task, message_id: int) -> str:
     if message is None or message.completed_at is not None:
         return "done"
     try:
-        result = cards.produce(int(message.payload["card_id"]))
+        # A card made now completes the message in its own transaction.
+        result = cards.produce(int(message.payload["card_id"]), message_id=message_id)
     except Exception as error:
         outbox.record_failure(message_id, error)
         raise
     if result == cards.Produced.BUSY:
         raise CardBusy(message.payload["card_id"])
-    outbox.complete(message_id)
-    outbox.commit()
+    if result != cards.Produced.MADE:
+        outbox.complete(message_id)
+        outbox.commit()
     return result.value
 
 
@@ -95,3 +97,9 @@ def remind_card_holders() -> int:
 def issue_pending_cards() -> int:
     """Periodic: request again the cards the outbox gave up on."""
     return cards.issue_pending()
+
+
+@shared_task(name="ehrenamt.delete_verification_records")
+def delete_verification_records() -> int:
+    """Periodic: delete records of card checks past VERIFICATION_RETENTION_DAYS."""
+    return verification.delete_expired_records()

@@ -1,0 +1,286 @@
+"""The API for till systems: verify a card, fetch the revocation list, read the API's
+description.
+
+Every answer is JSON; every error, whatever raised it (routing, the body parser, the rate
+limits, a bug), is an RFC 9457 problem document, never an HTML page. Problem texts are
+in English and not translated: they are read by the developers of till systems, and
+clients act on the status code and ``type``, not on the words.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from limits import RateLimitItem, parse_many
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from ehrenamt.api import openapi
+from ehrenamt.extensions import csrf, db, limiter
+from ehrenamt.forms import CONTROL_CHARACTERS
+from ehrenamt.models import ApiKey, Benefit, VerificationChannel
+from ehrenamt.services import api_keys, card_numbers, verification
+from ehrenamt.services.cards import CheckStatus
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+#: Results that count towards RATELIMIT_API_FAILED_CODES: codes that are not a card of
+#: ours. Expired and revoked cards are real cards shown at a till, not probing.
+FAILED_RESULTS = frozenset({CheckStatus.UNKNOWN, CheckStatus.INVALID})
+#: ``type`` of the problem when too many unknown or forged codes were sent.
+TOO_MANY_FAILED_CODES = "urn:ehrenamtskarte:problem:too-many-failed-codes"
+
+
+class Problem(HTTPException):
+    """An API error with its RFC 9457 fields; raised anywhere in a request."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(description=detail)
+        self.code = status
+        self.problem_type = type_
+        self.extra_headers = headers or {}
+
+
+def problem_response(
+    status: int,
+    detail: str | None,
+    *,
+    type_: str = "about:blank",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The RFC 9457 document for ``status``."""
+    body: dict[str, Any] = {"type": type_, "title": HTTPStatus(status).phrase, "status": status}
+    if detail:
+        body["detail"] = detail
+    response = jsonify(body)
+    response.status_code = status
+    response.content_type = PROBLEM_MEDIA_TYPE
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _problem_for(error: HTTPException) -> Response:
+    status = error.code or 500
+    if isinstance(error, Problem):
+        return problem_response(
+            status, error.description, type_=error.problem_type, headers=error.extra_headers
+        )
+    headers = {}
+    if status == 405 and (allowed := dict(error.get_headers()).get("Allow")):
+        headers["Allow"] = allowed
+    if status == 429:
+        headers["Retry-After"] = "60"
+    # Werkzeug's descriptions are written for HTML pages; a short one is enough here.
+    detail = None if status == 500 else error.description
+    return problem_response(status, detail, headers=headers)
+
+
+@bp.record_once
+def _problems_for_every_api_error(state: BlueprintSetupState) -> None:
+    """Under ``/api/``, errors become problem documents; the pages keep their handler.
+
+    A blueprint's own error handler never sees 404 and 405 (the URL matched no route of
+    it), so this is an application handler that hands other paths to the one before it.
+    """
+    app = state.app
+    previous: Callable[[HTTPException], Any] | None = app.error_handler_spec[None][None].get(
+        HTTPException
+    )
+
+    def handle(error: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return _problem_for(error)
+        return previous(error) if previous is not None else error
+
+    app.register_error_handler(HTTPException, handle)
+
+
+# --- rate limits -----------------------------------------------------------------------------
+
+
+def _limits(setting: str) -> list[RateLimitItem]:
+    return parse_many(current_app.config[setting])
+
+
+def _retry_after(item: RateLimitItem, *identifiers: str) -> str:
+    reset_at, _ = limiter.limiter.get_window_stats(item, *identifiers)
+    return str(max(1, int(reset_at - time.time()) + 1))
+
+
+def _hit(setting: str, *identifiers: str) -> None:
+    """Count one request against ``setting``; 429 once any of its limits is used up."""
+    if not limiter.enabled:
+        return
+    for item in _limits(setting):
+        if not limiter.limiter.hit(item, setting, *identifiers):
+            raise Problem(
+                429,
+                f"Rate limit of {item} exceeded.",
+                headers={"Retry-After": _retry_after(item, setting, *identifiers)},
+            )
+
+
+def _refuse_if_too_many_failed(partner_id: int) -> None:
+    if not limiter.enabled:
+        return
+    setting = "RATELIMIT_API_FAILED_CODES"
+    for item in _limits(setting):
+        if not limiter.limiter.test(item, setting, str(partner_id)):
+            raise Problem(
+                429,
+                f"Too many unknown or invalid codes (limit {item}); wait before checking again.",
+                type_=TOO_MANY_FAILED_CODES,
+                headers={"Retry-After": _retry_after(item, setting, str(partner_id))},
+            )
+
+
+def _count_failed(partner_id: int) -> None:
+    if limiter.enabled:
+        for item in _limits("RATELIMIT_API_FAILED_CODES"):
+            limiter.limiter.hit(item, "RATELIMIT_API_FAILED_CODES", str(partner_id))
+
+
+# --- authentication --------------------------------------------------------------------------
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="ehrenamtskarte"'})
+
+
+@bp.before_request
+def _authenticate() -> None:
+    """Per-IP limit first (so guessing keys is throttled), then the key, then the partner's."""
+    request.max_content_length = current_app.config["API_MAX_REQUEST_BYTES"]
+    if request.endpoint == "api.openapi":
+        return
+    _hit("RATELIMIT_API_PER_IP", request.remote_addr or "")
+    scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not bearer.strip():
+        raise _unauthorized("Send the API key as 'Authorization: Bearer <key>'.")
+    key = api_keys.authenticate(bearer.strip())
+    if key is None:
+        db.session.rollback()
+        raise _unauthorized("The API key is unknown or was revoked.")
+    g.api_key = key
+    _hit("RATELIMIT_API_PER_PARTNER", str(key.partner_id))
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    if request.endpoint != "api.openapi":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise Problem(415, "Send the request body as application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(400, "The body must be a JSON object.")
+    return body
+
+
+def _code_of(body: dict[str, Any]) -> str:
+    code = body.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise Problem(400, "'code' must be a non-empty string (QR content or card number).")
+    if len(code) > current_app.config["API_MAX_CODE_LENGTH"]:
+        raise Problem(400, "'code' is too long.")
+    if CONTROL_CHARACTERS.search(code):
+        raise Problem(400, "'code' must not contain control characters.")
+    return code
+
+
+def _benefit_of(body: dict[str, Any], key: ApiKey) -> Benefit | None:
+    if body.get("benefit") is None:
+        return None
+    public_id = body["benefit"]
+    if (
+        not isinstance(public_id, str)
+        or len(public_id) > 32
+        or CONTROL_CHARACTERS.search(public_id)
+    ):
+        raise Problem(400, "'benefit' must be the id of one of your benefits.")
+    benefit = verification.benefit_of_partner(key.partner_id, public_id)
+    if benefit is None:
+        raise Problem(400, "'benefit' is not one of your benefits.")
+    return benefit
+
+
+@bp.route("/verify", methods=["POST"])
+def verify() -> Response:
+    """Check a scanned QR content or a typed card number; the check is recorded."""
+    key: ApiKey = g.api_key
+    body = _json_body()
+    code = _code_of(body)
+    benefit = _benefit_of(body, key)
+    _refuse_if_too_many_failed(key.partner_id)
+    verification.defer_record_flush()
+    result = verification.verify(
+        code,
+        channel=VerificationChannel.API,
+        partner=key.partner,
+        api_key=key,
+        benefit=benefit,
+    )
+    if result.status in FAILED_RESULTS:
+        _count_failed(key.partner_id)
+    return jsonify(
+        {
+            "valid": result.valid,
+            "status": result.status.value,
+            "card_number": card_numbers.format_card_number(result.card_number)
+            if result.card_number
+            else None,
+            "holder_name": result.holder_name,
+            "card_type": result.card_type.value if result.card_type else None,
+            "valid_until": result.valid_until.isoformat() if result.valid_until else None,
+        }
+    )
+
+
+@bp.route("/revocations")
+def revocations() -> Response:
+    """Revoked cards as keyed hashes for offline verifiers; ``?since=<version>`` for changes."""
+    since_text = request.args.get("since")
+    since: int | None = None
+    if since_text is not None:
+        if not since_text.isascii() or not since_text.isdigit() or len(since_text) > 18:
+            raise Problem(400, "'since' must be a version number from an earlier answer.")
+        since = int(since_text)
+    listing = verification.revocation_list(since)
+    db.session.commit()  # the key's last use
+    return jsonify(
+        {
+            "version": listing.version,
+            "full": listing.full,
+            "algorithm": verification.REVOCATION_HASH_ALGORITHM,
+            "salt": listing.salt,
+            "revoked": listing.hashes,
+        }
+    )
+
+
+@bp.route("/openapi.json", endpoint="openapi")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi.document())
