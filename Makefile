@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-sqlite test-postgresql lint bench-queue translations
+.PHONY: run test test-sqlite test-postgresql lint bench-queue bench-issuing translations
 
 $(VENV)/.run-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,17 @@ CATALOGUE := ehrenamt/translations/en/LC_MESSAGES/messages
 $(CATALOGUE).mo: $(CATALOGUE).po $(VENV)/.run-installed
 	$(PY) -m babel.messages.frontend compile -d ehrenamt/translations
 
+# The QR decoder the verification page serves itself (no CDN): installed from the npm
+# registry at the version pinned in package-lock.json, copied into the static folder.
+JSQR := ehrenamt/static/vendor/jsQR.js
+node_modules/jsqr/dist/jsQR.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(JSQR): node_modules/jsqr/dist/jsQR.js
+	mkdir -p $(dir $@)
+	cp $< $@
+
 ## Re-extract the German messages and merge them into the English catalogue; then
 ## translate every new or fuzzy entry in $(CATALOGUE).po (tests/test_i18n.py checks).
 translations: $(VENV)/.run-installed
@@ -32,17 +43,17 @@ translations: $(VENV)/.run-installed
 		-d ehrenamt/translations --ignore-obsolete
 
 ## Run the whole service: web server, Celery worker and beat, with embedded defaults.
-run: $(VENV)/.run-installed $(CATALOGUE).mo
+run: $(VENV)/.run-installed $(CATALOGUE).mo $(JSQR)
 	$(PY) -m ehrenamt.launch
 
 ## Run the tests on SQLite, then on PostgreSQL (needs PostgreSQL, Redis and Chromium;
 ## .ci/run installs and starts them on a fresh machine).
 test: test-sqlite test-postgresql
 
-test-sqlite: $(VENV)/.dev-installed $(CATALOGUE).mo
+test-sqlite: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR)
 	EHRENAMT_TEST_DATABASE=sqlite $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgresql: $(VENV)/.dev-installed $(CATALOGUE).mo
+test-postgresql: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR)
 	EHRENAMT_TEST_DATABASE=postgresql $(PY) -m pytest $(PYTEST_ARGS)
 
 ## Lint and type checks (CI runs them before the tests).
@@ -54,3 +65,6 @@ lint: $(VENV)/.dev-installed
 ## Benchmarks (see bench/README.md).
 bench-queue: $(VENV)/.dev-installed
 	$(PY) -m bench.queue
+
+bench-issuing: $(VENV)/.dev-installed $(CATALOGUE).mo
+	$(PY) -m bench.issuing

@@ -85,12 +85,18 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
     from ehrenamt.account.views import bp as account_bp
     from ehrenamt.admin.views import bp as admin_bp
+    from ehrenamt.api.keys import bp as api_keys_bp
+    from ehrenamt.api.views import bp as api_bp
     from ehrenamt.apply.views import bp as apply_bp
     from ehrenamt.auth.views import bp as auth_bp
     from ehrenamt.confirm.views import bp as confirm_bp
+    from ehrenamt.directory.views import bp as directory_bp
+    from ehrenamt.partner_admin.views import bp as partner_admin_bp
+    from ehrenamt.partners.views import bp as partners_bp
     from ehrenamt.public.views import bp as public_bp
     from ehrenamt.register.views import bp as register_bp
     from ehrenamt.review.views import bp as review_bp
+    from ehrenamt.verify.views import bp as verify_bp
     from ehrenamt.wellknown.views import bp as wellknown_bp
 
     app.register_blueprint(public_bp)
@@ -102,6 +108,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(register_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(wellknown_bp)
+    app.register_blueprint(partners_bp)
+    app.register_blueprint(partner_admin_bp)
+    app.register_blueprint(directory_bp)
+    app.register_blueprint(verify_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_keys_bp)
 
 
 def register_cli(app: Flask) -> None:

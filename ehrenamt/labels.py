@@ -31,7 +31,7 @@ STATE_SHORT = {
     ApplicationState.AWAITING_CONFIRMATION: _l("Wartet auf Organisation"),
     ApplicationState.IN_REVIEW: _l("In Prüfung"),
     ApplicationState.NEEDS_INFORMATION: _l("Rückfrage offen"),
-    ApplicationState.APPROVED: _l("Bewilligt, Karte ausstehend"),
+    ApplicationState.APPROVED: _l("Bewilligt"),
     ApplicationState.REJECTED: _l("Abgelehnt"),
     ApplicationState.WITHDRAWN: _l("Zurückgezogen"),
 }

@@ -1,0 +1,1 @@
+"""Checking cards in the browser: the partner's scan page and the public check page."""

@@ -1,0 +1,215 @@
+"""The partner's check page (camera or typed number), its history, and the public check.
+
+The partner's page sends the scanned QR content (or a typed number) to the server, which
+checks and records it. The public page (``/karte#<digits>``) verifies the signature in
+the visitor's browser with the published keys; the token stays in the URL fragment and
+never reaches the server, which is asked only whether the card number is revoked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from ehrenamt import labels
+from ehrenamt.auth import partner_required
+from ehrenamt.extensions import db, limiter
+from ehrenamt.forms import CONTROL_CHARACTERS
+from ehrenamt.models import Benefit, Verification, VerificationChannel
+from ehrenamt.services import card_numbers, partner_access, signing, verification
+from ehrenamt.services.cards import CardCheck, CheckStatus
+from ehrenamt.verify.forms import MAX_CODE_LENGTH, CheckForm
+
+bp = Blueprint("verify", __name__)
+
+#: The answer in one word, with a symbol, so that it never depends on colour alone.
+STATUS_TEXT = {
+    CheckStatus.VALID: _l("gültig"),
+    CheckStatus.EXPIRED: _l("abgelaufen"),
+    CheckStatus.REVOKED: _l("gesperrt"),
+    CheckStatus.INVALID: _l("nicht echt"),
+    CheckStatus.UNKNOWN: _l("unbekannt"),
+}
+STATUS_SYMBOL = {
+    CheckStatus.VALID: "✔",
+    CheckStatus.EXPIRED: "⌛",
+    CheckStatus.REVOKED: "✖",
+    CheckStatus.INVALID: "✖",
+    CheckStatus.UNKNOWN: "?",
+}
+STATUS_EXPLANATION = {
+    CheckStatus.VALID: _l("Die Karte ist echt und gültig."),
+    CheckStatus.EXPIRED: _l("Die Karte ist echt, aber nicht mehr gültig."),
+    CheckStatus.REVOKED: _l("Die Karte wurde gesperrt und ist nicht mehr gültig."),
+    CheckStatus.INVALID: _l("Das ist keine echte Ehrenamtskarte."),
+    CheckStatus.UNKNOWN: _l("Zu dieser Nummer gibt es keine Karte."),
+}
+
+#: Checks per page of the partner's history.
+HISTORY_PAGE_SIZE = 50
+MAX_HISTORY_PAGE = 100_000
+
+
+def _page_limit() -> str:
+    return str(current_app.config.get("RATELIMIT_VERIFY_PAGE", "60 per minute"))
+
+
+def _partner_key() -> str:
+    """Checks count per partner, whichever colleague, device or form (typed or scanned)."""
+    partner = partner_access.partner_of(current_user) if current_user.is_authenticated else None
+    return f"partner:{partner.id}" if partner else get_remote_address()
+
+
+def _public_limit() -> str:
+    return str(current_app.config.get("RATELIMIT_PUBLIC_CHECK", "30 per minute"))
+
+
+@bp.app_context_processor
+def _verdict_texts() -> dict[str, Any]:
+    return {
+        "CHECK_STATUSES": list(CheckStatus),
+        "CHECK_STATUS_TEXT": STATUS_TEXT,
+        "CHECK_STATUS_SYMBOL": STATUS_SYMBOL,
+        "CHECK_STATUS_EXPLANATION": STATUS_EXPLANATION,
+    }
+
+
+def _check_form() -> CheckForm:
+    form = CheckForm()
+    benefit_choices = [("", str(_l("— keine Angabe —")))]
+    benefit_choices += [(benefit.public_id, benefit.title) for benefit in g.partner.benefits]
+    form.benefit.choices = benefit_choices
+    return form
+
+
+def _own_benefit(public_id: str | None) -> Benefit | None:
+    # A NUL would end in a PostgreSQL error; no id of ours is longer than 32 characters.
+    if not public_id or len(public_id) > 32 or CONTROL_CHARACTERS.search(public_id):
+        return None
+    return db.session.scalar(
+        select(Benefit).where(Benefit.public_id == public_id, Benefit.partner_id == g.partner.id)
+    )
+
+
+@bp.route("/pruefen/", methods=["GET", "POST"])
+@limiter.shared_limit(_page_limit, "check-page", methods=["POST"])
+@limiter.shared_limit(_page_limit, "check-page-partner", methods=["POST"], key_func=_partner_key)
+@partner_required
+def scan() -> str:
+    """Scan the QR code with the camera, or type the number (also without JavaScript)."""
+    form = _check_form()
+    result = None
+    if form.validate_on_submit():
+        result = verification.verify(
+            form.code.data or "",
+            channel=VerificationChannel.PAGE,
+            partner=g.partner,
+            benefit=_own_benefit(form.benefit.data),
+        )
+        form.code.data = ""
+    return render_template("verify/scan.html", form=form, result=result)
+
+
+@bp.route("/pruefen/ergebnis", methods=["POST"])
+@limiter.shared_limit(_page_limit, "check-page")
+@limiter.shared_limit(_page_limit, "check-page-partner", key_func=_partner_key)
+@partner_required
+def result_json() -> Response | tuple[Response, int]:
+    """The scan page's script: ``{code, benefit?}`` in, the answer as JSON out."""
+    data = request.get_json(silent=True)
+    code = data.get("code") if isinstance(data, dict) else None
+    benefit = data.get("benefit") if isinstance(data, dict) else None
+    if (
+        not isinstance(code, str)
+        or not code.strip()
+        or len(code) > MAX_CODE_LENGTH
+        or CONTROL_CHARACTERS.search(code)
+        or not (benefit is None or isinstance(benefit, str))
+    ):
+        return jsonify({"error": "bad_request"}), 400
+    result = verification.verify(
+        code,
+        channel=VerificationChannel.PAGE,
+        partner=g.partner,
+        benefit=_own_benefit(benefit),
+    )
+    return jsonify(_result_json(result))
+
+
+def _result_json(result: CardCheck) -> dict[str, Any]:
+    """What the page shows: the status and only what the card itself shows."""
+    shows_card = result.card_number is not None
+    return {
+        "status": result.status.value,
+        "holder_name": result.holder_name if shows_card else None,
+        "card_type": str(labels.CARD_TYPE_SHORT[result.card_type])
+        if shows_card and result.card_type is not None
+        else None,
+        "valid_until": (
+            format_date(result.valid_until)
+            if result.valid_until is not None
+            else str(_l("ohne Ablaufdatum"))
+        )
+        if shows_card
+        else None,
+    }
+
+
+@bp.route("/pruefen/verlauf")
+@partner_required
+def history() -> str:
+    """The partner's own checks, newest first, with counts per result."""
+    # Bounded, so that the offset always fits the database's integer.
+    page = min(max(request.args.get("seite", 1, type=int) or 1, 1), MAX_HISTORY_PAGE)
+    own = Verification.partner_id == g.partner.id
+    counts = dict(
+        db.session.execute(
+            select(Verification.result, func.count()).where(own).group_by(Verification.result)
+        ).all()
+    )
+    total = sum(counts.values())
+    checks = db.session.scalars(
+        select(Verification)
+        .where(own)
+        .order_by(Verification.at.desc(), Verification.id.desc())
+        .offset((page - 1) * HISTORY_PAGE_SIZE)
+        .limit(HISTORY_PAGE_SIZE)
+    ).all()
+    return render_template(
+        "verify/history.html",
+        checks=checks,
+        counts={status: counts.get(status.value, 0) for status in CheckStatus},
+        total=total,
+        page=page,
+        has_next=page * HISTORY_PAGE_SIZE < total,
+    )
+
+
+@bp.route("/karte")
+def public_check() -> str:
+    """The page a phone's camera opens from the QR code; its script does the checking."""
+    return render_template("verify/card.html", card_type_codes=signing.CARD_TYPE_CODES)
+
+
+@bp.route("/karte/gesperrt")
+@limiter.limit(_public_limit)
+def revoked() -> Response | tuple[Response, int]:
+    """Whether the card with this number is revoked: the public page's only question."""
+    number = request.args.get("nummer", "")
+    if len(number) > 40 or not card_numbers.is_valid(number):
+        return jsonify({"error": "bad_request"}), 400
+    canonical = card_numbers.normalise_card_number(number)
+    result = verification.verify(canonical, channel=VerificationChannel.PUBLIC)
+    return jsonify(
+        {
+            "revoked": result.status == CheckStatus.REVOKED,
+            "known": result.status != CheckStatus.UNKNOWN,
+        }
+    )
