@@ -127,15 +127,7 @@ def _new_card(
     )
     db.session.add(card)
     db.session.flush()  # the id, for the audit row and the task
-    audit.record(
-        acting,
-        subject_type="card",
-        subject_id=card.id,
-        action="create",
-        office_id=card.office_id,
-        to_state=CardState.ISSUING.value,
-        reason=reason,
-    )
+    _audit(card, acting, "create", None, CardState.ISSUING, reason)
     _request_documents(card)
     return card
 
@@ -156,6 +148,27 @@ def create_for_approval(
         valid_from=start,
         valid_until=default_valid_until(application.office, application.card_type, start),
         batch=batch,
+    )
+
+
+def _audit(
+    card: Card,
+    acting: Acting,
+    action: str,
+    from_state: CardState | None,
+    to_state: CardState,
+    reason: str | None = None,
+) -> None:
+    """One audit row for a change of the card."""
+    audit.record(
+        acting,
+        subject_type="card",
+        subject_id=card.id,
+        action=action,
+        office_id=card.office_id,
+        from_state=from_state.value if from_state else None,
+        to_state=to_state.value,
+        reason=reason,
     )
 
 
@@ -257,15 +270,13 @@ def _make_documents(card: Card) -> None:
     card.issued_at = issued_at
     card.rendered_generation = card.generation
     card.state = CardState.ACTIVE
-    audit.record(
+    _audit(
+        card,
         Acting.system(),
-        subject_type="card",
-        subject_id=card.id,
-        action="issue" if first else "render",
-        office_id=card.office_id,
-        from_state=(CardState.ISSUING if first else CardState.ACTIVE).value,
-        to_state=CardState.ACTIVE.value,
-        reason=f"generation {card.generation}, key {key.kid}",
+        "issue" if first else "render",
+        CardState.ISSUING if first else CardState.ACTIVE,
+        CardState.ACTIVE,
+        f"generation {card.generation}, key {key.kid}",
     )
     db.session.flush()  # the documents' ids, for the mail's attachments
     _mail_holder_card(card)
@@ -353,7 +364,8 @@ def document_for_download(card: Card, kind: DocumentKind) -> CardDocument | None
 # --- staff actions -------------------------------------------------------------------------
 
 
-def _check_staff(card: Card, acting: Acting) -> None:
+def _check_staff(card: Card | Application, acting: Acting) -> None:
+    """Only staff of the card's (or application's) office act on it."""
     user = acting.user
     if user is None or not user.is_staff or user.office_id != card.office_id:
         raise NotPermitted(card.public_id)
@@ -395,15 +407,13 @@ def _revoke(card: Card, acting: Acting, reason: RevocationReason, note: str) -> 
     card.revoked_at = utcnow()
     card.revocation_reason = reason
     card.revocation_note = note or None
-    audit.record(
+    _audit(
+        card,
         acting,
-        subject_type="card",
-        subject_id=card.id,
-        action="revoke",
-        office_id=card.office_id,
-        from_state=from_state.value,
-        to_state=CardState.REVOKED.value,
-        reason=f"{reason.value}: {note}" if note else reason.value,
+        "revoke",
+        from_state,
+        CardState.REVOKED,
+        f"{reason.value}: {note}" if note else reason.value,
     )
     with force_locale(card.holder.language), db.session.no_autoflush:
         mail.queue_mail(
@@ -450,15 +460,7 @@ def reissue(card: Card, acting: Acting, *, expected_version: int | None = None) 
     if card.state != CardState.ACTIVE:
         raise CardError(_("Nur eine gültige Karte kann neu ausgestellt werden."))
     card.generation += 1
-    audit.record(
-        acting,
-        subject_type="card",
-        subject_id=card.id,
-        action="reissue",
-        office_id=card.office_id,
-        from_state=card.state.value,
-        to_state=card.state.value,
-    )
+    _audit(card, acting, "reissue", card.state, card.state)
     _request_documents(card)
     _commit(card)
 
@@ -482,15 +484,13 @@ def extend(
     card.state = CardState.ACTIVE
     card.expiry_reminder_sent_at = None
     card.generation += 1
-    audit.record(
+    _audit(
+        card,
         acting,
-        subject_type="card",
-        subject_id=card.id,
-        action="extend",
-        office_id=card.office_id,
-        from_state=from_state.value,
-        to_state=CardState.ACTIVE.value,
-        reason=f"{old.isoformat()} → {valid_until.isoformat()}",
+        "extend",
+        from_state,
+        CardState.ACTIVE,
+        f"{old.isoformat()} → {valid_until.isoformat()}",
     )
     _request_documents(card)
     _commit(card)
@@ -511,15 +511,7 @@ def expire_cards(limit: int = 1000) -> int:
     cards = list(db.session.scalars(query))
     for card in cards:
         card.state = CardState.EXPIRED
-        audit.record(
-            Acting.system(),
-            subject_type="card",
-            subject_id=card.id,
-            action="expire",
-            office_id=card.office_id,
-            from_state=CardState.ACTIVE.value,
-            to_state=CardState.EXPIRED.value,
-        )
+        _audit(card, Acting.system(), "expire", CardState.ACTIVE, CardState.EXPIRED)
     db.session.commit()
     if cards:
         log.info("expired %d cards", len(cards))
@@ -580,16 +572,7 @@ def issue_pending(limit: int = 500) -> int:
         _request_documents(card)
     outbox.commit()
     created = 0
-    without_card = db.session.scalars(
-        select(Application)
-        .where(
-            Application.state == ApplicationState.APPROVED,
-            ~exists().where(Card.application_id == Application.id),
-        )
-        .order_by(Application.id)
-        .limit(limit)
-    ).all()
-    for application in without_card:
+    for application in approved_without_card(None, limit):
         try:
             create_for_approval(application, Acting.system())
             outbox.commit()
@@ -624,6 +607,8 @@ class CardCheck:
     holder_name: str | None = None
     card_type: CardType | None = None
     valid_until: date | None = None
+    #: Our card's database id, for the record of the check; never shown to a verifier.
+    card_id: int | None = None
 
     @property
     def valid(self) -> bool:
@@ -644,31 +629,23 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
         verified = signing.verify_token(
             token, signing.load_key_ring().public_keys(), now=now or datetime.now(UTC)
         )
+        claims, status = verified.claims, CheckStatus.VALID
     except signing.Expired as expired:
-        claims = expired.card.claims
-        card = _card_by_number(claims.card_number)
-        if card is None:
-            return CardCheck(CheckStatus.UNKNOWN)
-        status = CheckStatus.REVOKED if card.state == CardState.REVOKED else CheckStatus.EXPIRED
-        return _answer(status, claims)
+        claims, status = expired.card.claims, CheckStatus.EXPIRED
     except signing.InvalidToken:
         return CardCheck(CheckStatus.INVALID)
-    claims = verified.claims
     card = _card_by_number(claims.card_number)
     if card is None:
         return CardCheck(CheckStatus.UNKNOWN)
     if card.state == CardState.REVOKED:
-        return _answer(CheckStatus.REVOKED, claims)
-    return _answer(CheckStatus.VALID, claims)
-
-
-def _answer(status: CheckStatus, claims: signing.CardClaims) -> CardCheck:
+        status = CheckStatus.REVOKED
     return CardCheck(
         status,
         card_number=claims.card_number,
         holder_name=claims.name,
         card_type=claims.card_type,
         valid_until=claims.valid_until,
+        card_id=card.id,
     )
 
 
@@ -695,25 +672,23 @@ def _check_number(number: str, now: datetime | None) -> CardCheck:
         holder_name=card.holder_name,
         card_type=card.card_type,
         valid_until=card.valid_until,
+        card_id=card.id,
     )
 
 
 # --- bulk issuing --------------------------------------------------------------------------
 
 
-def approved_without_card(office_id: int, limit: int) -> list[Application]:
-    """Approved applications of the office that have no card yet (oldest first)."""
+def approved_without_card(office_id: int | None, limit: int) -> list[Application]:
+    """Approved applications (of one office, or of all) that have no card yet, oldest first."""
+    query = select(Application).where(
+        Application.state == ApplicationState.APPROVED,
+        ~exists().where(Card.application_id == Application.id),
+    )
+    if office_id is not None:
+        query = query.where(Application.office_id == office_id)
     return list(
-        db.session.scalars(
-            select(Application)
-            .where(
-                Application.office_id == office_id,
-                Application.state == ApplicationState.APPROVED,
-                ~exists().where(Card.application_id == Application.id),
-            )
-            .order_by(Application.decided_at, Application.id)
-            .limit(limit)
-        )
+        db.session.scalars(query.order_by(Application.decided_at, Application.id).limit(limit))
     )
 
 
@@ -820,9 +795,7 @@ def issue_for_approved(
     Raises :class:`Conflict` if the application changed since the clerk saw it or got
     its card meanwhile, :class:`NotPermitted` for staff of another office.
     """
-    user = acting.user
-    if user is None or not user.is_staff or user.office_id != application.office_id:
-        raise NotPermitted(application.public_id)
+    _check_staff(application, acting)
     if (
         application.version != expected_version
         or application.state != ApplicationState.APPROVED

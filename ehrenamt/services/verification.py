@@ -46,9 +46,6 @@ def verify(
 ) -> CardCheck:
     """Check ``code`` (QR content or typed card number), record the check, commit."""
     result = cards.check(code)
-    card_id = None
-    if result.card_number is not None:
-        card_id = db.session.scalar(select(Card.id).where(Card.number == result.card_number))
     if benefit is not None and (partner is None or benefit.partner_id != partner.id):
         benefit = None  # a partner records only its own benefits
     db.session.add(
@@ -57,7 +54,7 @@ def verify(
             api_key_id=api_key.id if api_key else None,
             channel=channel,
             result=result.status.value,
-            card_id=card_id,
+            card_id=result.card_id,
             benefit_id=benefit.id if benefit else None,
         )
     )
