@@ -103,6 +103,9 @@ CARD_SIGNING_KEY_ID: str | None = None
 #: A private signing key as PEM text, usually from ``EHRENAMT_CARD_SIGNING_KEY`` (a secret
 #: store) instead of a file; its public key is published with the folder's keys.
 CARD_SIGNING_KEY: str | None = None
+#: Seconds a process keeps the public keys in memory for checking cards before reading the
+#: key folder again (a key new in the folder is picked up at once when a card uses it).
+CARD_KEYS_CACHE_SECONDS = 60
 
 #: Holders are reminded this many days before their card ends (once per validity), with
 #: a link to a renewal application filled in from the card.
@@ -112,6 +115,10 @@ CARD_JOBS_INTERVAL_SECONDS = 3600.0
 
 #: Records of online card checks are deleted after this many days (DSGVO).
 VERIFICATION_RETENTION_DAYS = 90
+#: The till API's check records are written in batches, this often (seconds), by each web
+#: process; at most this many wait in a process while the database cannot be reached.
+VERIFICATION_RECORD_FLUSH_SECONDS = 1.0
+VERIFICATION_RECORD_MAX_PENDING = 50_000
 
 #: The till API (``/api/v1``). Rate limits in the notation of Flask-Limiter: per partner
 #: (all its keys together), per client IP address (checked before the key, so guessing
@@ -123,6 +130,9 @@ RATELIMIT_API_FAILED_CODES = "20 per minute"
 #: Largest request body the API accepts, in bytes, and the longest code.
 API_MAX_REQUEST_BYTES = 8 * 1024
 API_MAX_CODE_LENGTH = 2000
+#: Seconds a web process keeps an API key it found valid in memory: a revoked key stops
+#: working at once in the process that revoked it, and after this long in all others.
+API_KEY_CACHE_SECONDS = 10
 #: Key of the revocation list's hashes. Published with the list (it only makes the hashes
 #: of this deployment differ from others'); ``None`` derives it from SECRET_KEY.
 REVOCATION_LIST_SALT: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -153,9 +154,7 @@ def test_a_key_authenticates_until_it_is_revoked(app: Flask, ctx: None) -> None:
     assert plaintext.startswith(f"ek_{key.prefix}_")
     assert plaintext not in key.key_hash and len(key.key_hash) == 64
     found = api_keys.authenticate(plaintext)
-    assert found is not None and found.id == key.id
-    db.session.commit()
-    assert db.session.get(ApiKey, key.id, populate_existing=True).last_used_at is not None  # type: ignore[union-attr]
+    assert found == api_keys.KeyHolder(key_id=key.id, partner_id=partner.id)
     for wrong in (
         plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B"),
         plaintext + "x",
@@ -169,6 +168,35 @@ def test_a_key_authenticates_until_it_is_revoked(app: Flask, ctx: None) -> None:
     assert api_keys.revoke_key(other, key.id) is None  # not its key
     assert api_keys.authenticate(plaintext) is not None
     assert api_keys.revoke_key(partner, key.id) is not None
+    assert api_keys.authenticate(plaintext) is None
+
+
+def test_a_key_revoked_in_another_process_stops_working_within_the_cache_time(
+    app: Flask, ctx: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "API_KEY_CACHE_SECONDS", 0.3)
+    monkeypatch.delitem(app.extensions, "ehrenamt.api_key_cache", raising=False)
+    partner, _ = make_partner()
+    key, plaintext = api_keys.create_key(partner, "Kasse 1", None)
+    assert api_keys.authenticate(plaintext) is not None
+    # Another web process revokes it: this one's memory is not told.
+    db.session.execute(
+        ApiKey.__table__.update().where(ApiKey.id == key.id).values(revoked_at=utcnow())
+    )
+    db.session.commit()
+    assert api_keys.authenticate(plaintext) is not None  # still in memory here
+    deadline = time.monotonic() + 5
+    while api_keys.authenticate(plaintext) is not None:
+        assert time.monotonic() < deadline, "the revoked key is still accepted"
+        time.sleep(0.05)
+    db.session.rollback()
+
+
+def test_keys_of_a_partner_that_is_not_approved_do_not_authenticate(app: Flask, ctx: None) -> None:
+    partner, _ = make_partner()
+    partner.state = PartnerState.PENDING
+    db.session.commit()
+    _, plaintext = api_keys.create_key(partner, "Kasse 1", None)
     assert api_keys.authenticate(plaintext) is None
 
 
@@ -278,6 +306,7 @@ def test_every_check_is_recorded_with_partner_key_and_benefit(
     foreign = make_benefit(other)
     assert_problem(check(client, key, card.number, benefit=foreign.public_id), 400)
     assert_problem(check(client, key, card.number, benefit=7), 400)
+    assert verification.record_writer().flush() == 2
     db.session.rollback()
     records = list(db.session.scalars(select(Verification).order_by(Verification.id)))
     assert [(r.result, r.card_id, r.benefit_id) for r in records] == [
@@ -286,6 +315,8 @@ def test_every_check_is_recorded_with_partner_key_and_benefit(
     ]
     assert {(r.partner_id, r.channel) for r in records} == {(partner.id, VerificationChannel.API)}
     assert records[0].api_key_id is not None
+    used = db.session.get_one(ApiKey, records[0].api_key_id).last_used_at
+    assert used is not None and used >= records[-1].at
 
 
 # --- problems -------------------------------------------------------------------------------
@@ -311,6 +342,7 @@ def test_missing_bad_and_revoked_keys_are_401(app: Flask, ctx: None, client: Fla
     [row] = api_keys.keys_of(partner.id)
     api_keys.revoke_key(partner, row.id)
     assert_problem(check(client, key, "x"), 401)
+    verification.record_writer().flush()
     assert db.session.scalar(select(func.count()).select_from(Verification)) == 1
 
 
@@ -338,7 +370,9 @@ def test_malformed_requests_get_problems(
     key = new_key(partner)
     response = client.post(VERIFY, headers=bearer(key), **body)
     assert_problem(response, status)
-    assert db.session.scalar(select(func.count()).select_from(Verification)) == 0
+    assert verification.record_writer().pending() == 0
+    assert check(client, key, "x").status_code == 200  # the same key and client, well-formed
+    assert verification.record_writer().flush() == 1
 
 
 def test_other_http_errors_under_api_are_problems_too(
@@ -422,6 +456,7 @@ def test_repeated_unknown_codes_are_throttled(
         assert check(client, key, code).status_code == 200  # a valid card does not count
     body = assert_problem(check(client, key, card.number), 429)
     assert body["type"] == "urn:ehrenamtskarte:problem:too-many-failed-codes"
+    verification.record_writer().flush()
     assert db.session.scalar(select(func.count()).select_from(Verification)) == 4
 
 
@@ -525,6 +560,7 @@ def test_history_and_counts_are_the_partners_own(
     for code in (card.number, "garbage", card.number):
         check(client, key, code)
     check(client, other_key, card.number)
+    assert verification.record_writer().flush() == 4
     page = verification.verification_history(partner.id, 1, 2)
     assert (page.total, page.pages, len(page.items)) == (3, 2, 2)
     assert page.items[0].result == "valid" and page.items[1].result == "invalid"

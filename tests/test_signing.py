@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import stat
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -536,6 +537,7 @@ def key_folder(tmp_path: Path) -> Path:
 def keys_app(app: Flask, key_folder: Path) -> Iterator[Flask]:
     """An app whose key folder is this test's."""
     yield create_app(settings_for(app, CARD_KEYS_FOLDER=str(key_folder)))
+    app.extensions["celery"].set_current()  # create_app made its own the current one
 
 
 def test_generated_key_files_are_private(key_folder: Path) -> None:
@@ -589,6 +591,50 @@ def test_rotation_keeps_old_cards_valid(keys_app: Flask, key_folder: Path) -> No
     assert set(published) == {key_a.kid, key_b.kid}
     assert verify_token(old_card, published, NOW).kid == key_a.kid
     assert verify_token(new_card, published, NOW).kid == key_b.kid
+
+
+def test_checks_keep_the_published_keys_in_memory(
+    keys_app: Flask, key_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check does not read the key folder each time; a key new in the folder is used at
+    once; a key removed from it stops verifying after CARD_KEYS_CACHE_SECONDS."""
+    keys_app.config["CARD_KEYS_CACHE_SECONDS"] = 0.3
+    read = signing.load_key_ring
+    reads: list[None] = []
+
+    def counted() -> signing.KeyRing:
+        reads.append(None)
+        return read()
+
+    monkeypatch.setattr(signing, "load_key_ring", counted)
+    with keys_app.app_context():
+        first = signing.generate_key(key_folder)
+        card_a = signing.sign_card(make_claims(), private_of(read()))
+        for _ in range(5):
+            assert signing.verify_with_published_keys(card_a, NOW).kid == first.kid
+        assert len(reads) == 1
+        forged = signing.sign_card(make_claims(), Ed25519PrivateKey.generate())
+        for _ in range(3):
+            with pytest.raises(UnknownKey):
+                signing.verify_with_published_keys(forged, NOW)
+        assert len(reads) == 1  # a key that is not in the folder costs no reading
+
+        second = signing.generate_key(key_folder)  # e.g. on another machine
+        card_b = signing.sign_card(make_claims(), private_of(read()))
+        assert signing.verify_with_published_keys(card_b, NOW).kid == second.kid
+        assert len(reads) == 2
+
+        # Removed outright (not retired, which keeps the public key published).
+        (key_folder / f"{first.kid}.pub").unlink()
+        (key_folder / f"{first.kid}.key").unlink()
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                signing.verify_with_published_keys(card_a, NOW)
+            except UnknownKey:
+                break
+            assert time.monotonic() < deadline, "a removed key still verifies"
+            time.sleep(0.05)
 
 
 def test_environment_key_signs_and_is_published(

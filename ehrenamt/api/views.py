@@ -21,9 +21,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from ehrenamt.api import openapi
-from ehrenamt.extensions import csrf, db, limiter
+from ehrenamt.extensions import csrf, limiter
 from ehrenamt.forms import CONTROL_CHARACTERS
-from ehrenamt.models import ApiKey, Benefit, VerificationChannel
+from ehrenamt.models import Benefit, VerificationChannel
 from ehrenamt.services import api_keys, card_numbers, verification
 from ehrenamt.services.cards import CheckStatus
 
@@ -174,7 +174,6 @@ def _authenticate() -> None:
         raise _unauthorized("Send the API key as 'Authorization: Bearer <key>'.")
     key = api_keys.authenticate(bearer.strip())
     if key is None:
-        db.session.rollback()
         raise _unauthorized("The API key is unknown or was revoked.")
     g.api_key = key
     _hit("RATELIMIT_API_PER_PARTNER", str(key.partner_id))
@@ -210,7 +209,7 @@ def _code_of(body: dict[str, Any]) -> str:
     return code
 
 
-def _benefit_of(body: dict[str, Any], key: ApiKey) -> Benefit | None:
+def _benefit_of(body: dict[str, Any], key: api_keys.KeyHolder) -> Benefit | None:
     if body.get("benefit") is None:
         return None
     public_id = body["benefit"]
@@ -229,18 +228,18 @@ def _benefit_of(body: dict[str, Any], key: ApiKey) -> Benefit | None:
 @bp.route("/verify", methods=["POST"])
 def verify() -> Response:
     """Check a scanned QR content or a typed card number; the check is recorded."""
-    key: ApiKey = g.api_key
+    key: api_keys.KeyHolder = g.api_key
     body = _json_body()
     code = _code_of(body)
     benefit = _benefit_of(body, key)
     _refuse_if_too_many_failed(key.partner_id)
-    verification.defer_record_flush()
     result = verification.verify(
         code,
         channel=VerificationChannel.API,
-        partner=key.partner,
-        api_key=key,
+        partner_id=key.partner_id,
+        api_key_id=key.key_id,
         benefit=benefit,
+        wait_for_record=False,
     )
     if result.status in FAILED_RESULTS:
         _count_failed(key.partner_id)
@@ -268,7 +267,7 @@ def revocations() -> Response:
             raise Problem(400, "'since' must be a version number from an earlier answer.")
         since = int(since_text)
     listing = verification.revocation_list(since)
-    db.session.commit()  # the key's last use
+    verification.record_writer().note_key_use(g.api_key.key_id)
     return jsonify(
         {
             "version": listing.version,

@@ -11,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from cachetools import TTLCache
+from flask import current_app
+from sqlalchemy import or_, select, update
 
 from ehrenamt.extensions import db
-from ehrenamt.models import ApiKey, Partner, User, utcnow
+from ehrenamt.models import ApiKey, Partner, PartnerState, User, utcnow
 
 #: Every key starts with this, so a leaked key is recognisable (e.g. by secret scanners).
 KEY_MARKER = "ek_"
@@ -46,35 +49,89 @@ def create_key(partner: Partner, name: str, created_by: User | None) -> tuple[Ap
     return key, plaintext
 
 
-def authenticate(bearer: str) -> ApiKey | None:
-    """The key a till presented, or None if it is unknown, altered or revoked.
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who presented a valid key: the key and its partner (an approved one)."""
 
-    Records when the key was last used (coarsely); the caller's transaction commits it.
+    key_id: int
+    partner_id: int
+
+
+def _cache() -> tuple[TTLCache[str, KeyHolder], threading.Lock]:
+    """The current app's keys already checked (whole-key hash → holder), with their lock."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("ehrenamt.api_key_cache")
+    if found is None:
+        found = (
+            TTLCache(maxsize=10_000, ttl=float(app.config["API_KEY_CACHE_SECONDS"])),
+            threading.Lock(),
+        )
+        app.extensions["ehrenamt.api_key_cache"] = found
+    return found
+
+
+def authenticate(bearer: str) -> KeyHolder | None:
+    """Who presented ``bearer``, or None if the key is unknown, altered or revoked, or its
+    partner is not (or no longer) approved.
+
+    A till sends its key with every check, so a key found valid is kept in memory for
+    ``API_KEY_CACHE_SECONDS``: revoking a key takes effect at once in the process that
+    revoked it and within that time in every other one. Unknown keys are not kept (they
+    are throttled per IP before they get here).
     """
     if not bearer.startswith(KEY_MARKER) or len(bearer) > 200:
         return None
     prefix, _, secret = bearer[len(KEY_MARKER) :].partition("_")
     if not prefix or not secret:
         return None
-    # The partner comes in the same query: every API request needs it.
-    key = db.session.scalar(
-        select(ApiKey).options(joinedload(ApiKey.partner)).where(ApiKey.prefix == prefix)
-    )
-    if key is None or not hmac.compare_digest(key.key_hash, _hash(bearer)):
+    digest = _hash(bearer)
+    cache, lock = _cache()
+    with lock:
+        holder = cache.get(digest)
+    if holder is not None:
+        return holder
+    row = db.session.execute(
+        select(ApiKey.id, ApiKey.partner_id, ApiKey.key_hash, ApiKey.revoked_at, Partner.state)
+        .join(Partner, Partner.id == ApiKey.partner_id)
+        .where(ApiKey.prefix == prefix)
+    ).one_or_none()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    if key.revoked_at is not None:
+    if row.revoked_at is not None or row.state != PartnerState.APPROVED:
         return None
-    now = utcnow()
-    if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
-        # A conditional UPDATE instead of the ORM: two tills using one key at the same
-        # moment must not make each other's transaction fail on a stale row.
+    holder = KeyHolder(key_id=row.id, partner_id=row.partner_id)
+    with lock:
+        cache[digest] = holder
+    return holder
+
+
+def forget(key: ApiKey) -> None:
+    """Drop ``key`` from this process's memory of checked keys (after revoking it)."""
+    cache, lock = _cache()
+    with lock:
+        cache.pop(key.key_hash, None)
+
+
+def record_use(key_ids: dict[int, datetime]) -> None:
+    """Write when keys were last used (``key id → time``), coarsely; the caller commits.
+
+    One conditional UPDATE per key instead of the ORM: two tills using one key at the
+    same moment must not make each other's transaction fail on a stale row, and a key
+    used within the last ``LAST_USED_RESOLUTION`` is not written again.
+    """
+    for key_id, at in key_ids.items():
         db.session.execute(
             update(ApiKey)
-            .where(ApiKey.id == key.id)
-            .values(last_used_at=now)
+            .where(
+                ApiKey.id == key_id,
+                or_(
+                    ApiKey.last_used_at.is_(None),
+                    ApiKey.last_used_at < at - LAST_USED_RESOLUTION,
+                ),
+            )
+            .values(last_used_at=at)
             .execution_options(synchronize_session=False)
         )
-    return key
 
 
 def keys_of(partner_id: int) -> list[ApiKey]:
@@ -99,4 +156,5 @@ def revoke_key(partner: Partner, key_id: int) -> ApiKey | None:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     db.session.commit()
+    forget(key)
     return key

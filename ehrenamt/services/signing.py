@@ -20,9 +20,12 @@ import functools
 import hashlib
 import itertools
 import logging
+import math
 import os
 import re
-from collections.abc import Mapping
+import threading
+import time as time_module
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -509,6 +512,69 @@ def load_key_ring() -> KeyRing:
     return read_key_ring(
         keys_folder(), config.get("CARD_SIGNING_KEY"), config.get("CARD_SIGNING_KEY_ID")
     )
+
+
+class PublishedKeys:
+    """The public keys of the key ring, kept in memory by each process for verification.
+
+    A check must not read the key folder from disk each time (a till checks many cards a
+    second). The keys are read again after ``CARD_KEYS_CACHE_SECONDS``, and at once when a
+    card names a key that is not in memory but whose file is now in the key folder (a key
+    generated since, on any machine). Forged codes naming random keys cost one ``stat``.
+    """
+
+    def __init__(self, folder: Path, load: Callable[[], dict[str, Ed25519PublicKey]], ttl: float):
+        self._folder = folder
+        self._load = load
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._loaded_at = -math.inf
+
+    def keys(self) -> dict[str, Ed25519PublicKey]:
+        """The keys, read again once they are older than the TTL."""
+        if time_module.monotonic() - self._loaded_at >= self._ttl:
+            self._reload(lambda: time_module.monotonic() - self._loaded_at >= self._ttl)
+        return self._keys
+
+    def key(self, kid: str) -> Ed25519PublicKey | None:
+        """The key ``kid``, reading the folder again if its file appeared since."""
+        keys = self.keys()
+        if kid not in keys and (self._folder / f"{kid}.pub").is_file():
+            self._reload(lambda: kid not in self._keys)
+        return self._keys.get(kid)
+
+    def _reload(self, still_needed: Callable[[], bool]) -> None:
+        with self._lock:  # one thread reads the folder; the others use its result
+            if still_needed():
+                self._keys = self._load()
+                self._loaded_at = time_module.monotonic()
+
+
+def published_keys() -> PublishedKeys:
+    """The current app's in-memory copy of the public keys (one per app and process)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache: PublishedKeys | None = app.extensions.get("ehrenamt.published_keys")
+    if cache is None:
+
+        def load() -> dict[str, Ed25519PublicKey]:
+            with app.app_context():
+                return load_key_ring().public_keys()
+
+        cache = PublishedKeys(keys_folder(), load, float(app.config["CARD_KEYS_CACHE_SECONDS"]))
+        app.extensions["ehrenamt.published_keys"] = cache
+    return cache
+
+
+def verify_with_published_keys(token: bytes, now: datetime | None = None) -> VerifiedCard:
+    """:func:`verify_token` against this service's published keys (kept in memory)."""
+    cache = published_keys()
+    try:
+        return verify_token(token, cache.keys(), now)
+    except UnknownKey as unknown:
+        if cache.key(unknown.kid) is None:
+            raise
+        return verify_token(token, cache.keys(), now)
 
 
 def read_key_ring(

@@ -110,7 +110,7 @@ def scan() -> str:
         result = verification.verify(
             form.code.data or "",
             channel=VerificationChannel.PAGE,
-            partner=g.partner,
+            partner_id=g.partner.id,
             benefit=_own_benefit(form.benefit.data),
         )
         form.code.data = ""
@@ -137,7 +137,7 @@ def result_json() -> Response | tuple[Response, int]:
     result = verification.verify(
         code,
         channel=VerificationChannel.PAGE,
-        partner=g.partner,
+        partner_id=g.partner.id,
         benefit=_own_benefit(benefit),
     )
     return jsonify(_result_json(result))
