@@ -40,6 +40,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _derive_settings(app: Flask) -> None:
     """Fill settings whose defaults depend on the instance folder or on each other."""
+    from ehrenamt.extensions import READS_BIND
+
     instance = Path(app.instance_path)
     config = app.config
     if not config.get("SECRET_KEY"):
@@ -56,6 +58,18 @@ def _derive_settings(app: Flask) -> None:
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # SQLite serialises writers; wait for a lock instead of failing at once.
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    # The same database once more, for the single-query reads of a card check: without a
+    # transaction and without a ping per checkout (extensions.read_one retries instead).
+    config.setdefault("SQLALCHEMY_BINDS", {})
+    config["SQLALCHEMY_BINDS"].setdefault(
+        READS_BIND,
+        {
+            **config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "url": config["SQLALCHEMY_DATABASE_URI"],
+            "pool_pre_ping": False,
+            "isolation_level": "AUTOCOMMIT",
+        },
+    )
     config.setdefault("UPLOAD_FOLDER", None)
     config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(instance / "uploads")
     config["MAIL_FOLDER"] = config.get("MAIL_FOLDER") or str(instance / "mail")

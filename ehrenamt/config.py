@@ -113,6 +113,12 @@ CARD_EXPIRY_REMINDER_DAYS = 42
 #: How often the card jobs run (expire, remind, re-request unfinished cards), in seconds.
 CARD_JOBS_INTERVAL_SECONDS = 3600.0
 
+#: Each web process keeps, for checking scanned cards, the ids of this many recently
+#: checked cards and all revoked card numbers, read again after this many seconds (a
+#: revocation reaches the other processes within that time; services/card_index.py).
+CARD_INDEX_SIZE = 100_000
+CARD_REVOCATIONS_REFRESH_SECONDS = 2.0
+
 #: Records of online card checks are deleted after this many days (DSGVO).
 VERIFICATION_RETENTION_DAYS = 90
 #: The till API's check records are written in batches, this often (seconds), by each web

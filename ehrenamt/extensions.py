@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import request
 from flask_babel import Babel
@@ -13,12 +14,14 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Executable, Row, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from ehrenamt.models.base import Base
 
 db = SQLAlchemy(model_class=Base)
+T = TypeVar("T")
 
 
 @event.listens_for(Engine, "connect")
@@ -30,6 +33,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+#: The bind of the hot single-query reads (see :func:`read_one`).
+READS_BIND = "reads"
+
+
+def read_one(statement: Executable, parameters: dict[str, Any] | None = None) -> Row[Any] | None:
+    """The one row ``statement`` selects (or None), read outside any transaction.
+
+    For the till API, where a check is a single indexed read: the ``reads`` bind runs in
+    autocommit (no BEGIN and ROLLBACK around it) and does not ping each connection it
+    takes from the pool. A connection the server dropped (a restart) fails once; the pool
+    then discards its connections and the read is tried once more on a fresh one.
+    """
+    return _read(lambda connection: connection.execute(statement, parameters).one_or_none())
+
+
+def read_all(statement: Executable, parameters: dict[str, Any] | None = None) -> list[Row[Any]]:
+    """All rows ``statement`` selects, read as :func:`read_one` reads."""
+    return _read(lambda connection: list(connection.execute(statement, parameters)))
+
+
+def _read(run: Callable[[Connection], T]) -> T:
+    engine = db.engines[READS_BIND]
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as connection:
+                return run(connection)
+        except DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 migrate = Migrate()

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from werkzeug.test import TestResponse
 
 from ehrenamt.extensions import db, limiter
@@ -317,6 +317,27 @@ def test_every_check_is_recorded_with_partner_key_and_benefit(
     assert records[0].api_key_id is not None
     used = db.session.get_one(ApiKey, records[0].api_key_id).last_used_at
     assert used is not None and used >= records[-1].at
+
+
+def test_checks_go_on_after_the_database_dropped_the_pooled_connections(
+    app: Flask, ctx: None, client: FlaskClient
+) -> None:
+    """The card read has no ping per checkout: a connection the server closed (a restart)
+    must cost a retry, not an error."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("terminating server connections is a PostgreSQL test")
+    partner, _ = make_partner()
+    key = new_key(partner)
+    card = _make_active(make_application(make_office()))
+    assert check(client, key, card.number).get_json()["status"] == "valid"
+    reads = db.engines["reads"]
+    with reads.connect() as connection:
+        pooled = connection.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+    db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pooled})
+    db.session.commit()
+    assert check(client, key, card.number).get_json()["status"] == "valid"
+    with reads.connect() as connection:
+        assert connection.connection.dbapi_connection.info.backend_pid != pooled  # type: ignore[union-attr]
 
 
 # --- problems -------------------------------------------------------------------------------

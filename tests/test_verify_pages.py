@@ -27,23 +27,25 @@ from ehrenamt.models import (
     Benefit,
     Card,
     CardDocument,
-    CardState,
     Category,
     DocumentKind,
     Office,
     Partner,
     PartnerMember,
     PartnerState,
+    RevocationReason,
     User,
     UserRole,
     Verification,
     VerificationChannel,
 )
 from ehrenamt.services import card_numbers, cards
+from ehrenamt.services.audit import Acting
 from ehrenamt.services.cards import Produced
+from ehrenamt.workflow import Actor
 from tests.factories import make_application, make_office, make_user
 from tests.helpers import csrf_token, page_text, post, qr_texts, sign_in
-from tests.test_cards import approve_without_worker
+from tests.test_cards import approve_without_worker, clerk_of
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -98,8 +100,10 @@ def make_card(office: Office, *, revoked: bool = False) -> Card:
     card = db.session.get(Card, card.id, populate_existing=True)
     assert card is not None
     if revoked:
-        card.state = CardState.REVOKED
-        db.session.commit()
+        cards.revoke(
+            card, Acting.user_as(clerk_of(card.application), Actor.CLERK), RevocationReason.LOST
+        )
+        db.session.rollback()
     return card
 
 

@@ -20,13 +20,13 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ehrenamt import labels
-from ehrenamt.extensions import db
+from ehrenamt.extensions import db, read_one
 from ehrenamt.models import (
     Application,
     AuditEntry,
@@ -42,6 +42,7 @@ from ehrenamt.models import (
 )
 from ehrenamt.services import audit, card_numbers, card_render, mail, outbox, signing
 from ehrenamt.services.audit import Acting
+from ehrenamt.services.card_index import card_index
 from ehrenamt.urls import external_url
 from ehrenamt.workflow import ApplicationState
 
@@ -398,6 +399,7 @@ def revoke(
     _check_version(card, expected_version)
     _revoke(card, acting, reason, note)
     _commit(card)
+    card_index().revocations_changed()
 
 
 def _revoke(card: Card, acting: Acting, reason: RevocationReason, note: str) -> None:
@@ -451,6 +453,7 @@ def replace_lost(
         outbox.rollback()
         raise Conflict(card.public_id) from None
     _commit(card)
+    card_index().revocations_changed()
     return replacement
 
 
@@ -620,7 +623,8 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
     """Check a scanned QR content (URL or digits) or a typed card number online.
 
     The signature decides whether a QR code is genuine and until when it is valid; the
-    database adds revocation. A typed number is looked up in the database alone.
+    database adds whether the card is ours and revoked (through the process's
+    :mod:`~ehrenamt.services.card_index`). A typed number is looked up in the database.
     """
     text = code.strip()
     if card_numbers.is_valid(text) and not text.isdigit():
@@ -633,10 +637,11 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
         claims, status = expired.card.claims, CheckStatus.EXPIRED
     except signing.InvalidToken:
         return CardCheck(CheckStatus.INVALID)
-    card = _card_by_number(claims.card_number)
-    if card is None:
+    index = card_index()
+    card_id = index.card_id(claims.card_number)
+    if card_id is None:
         return CardCheck(CheckStatus.UNKNOWN)
-    if card.state == CardState.REVOKED:
+    if index.is_revoked(claims.card_number):
         status = CheckStatus.REVOKED
     return CardCheck(
         status,
@@ -644,23 +649,20 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
         holder_name=claims.name,
         card_type=claims.card_type,
         valid_until=claims.valid_until,
-        card_id=card.id,
+        card_id=card_id,
     )
 
 
+#: What a check needs of a card, by its number; built once (a till checks many cards a
+#: second, and building and caching the statement each time costs more than running it).
+_CARD_BY_NUMBER = select(
+    Card.id, Card.state, Card.number, Card.holder_name, Card.card_type, Card.valid_until
+).where(Card.number == bindparam("number"))
+
+
 def _card_by_number(number: str) -> Any:
-    """What a check needs of the card numbered ``number`` (columns, not an entity: a till
-    checks many cards a second, and an entity costs more to load than the query)."""
-    return db.session.execute(
-        select(
-            Card.id,
-            Card.state,
-            Card.number,
-            Card.holder_name,
-            Card.card_type,
-            Card.valid_until,
-        ).where(Card.number == number)
-    ).one_or_none()
+    """The row of :data:`_CARD_BY_NUMBER` for ``number``, or None."""
+    return read_one(_CARD_BY_NUMBER, {"number": number})
 
 
 def _check_number(number: str, now: datetime | None) -> CardCheck:
