@@ -12,11 +12,13 @@ from typing import Any
 
 import jsonschema
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from werkzeug.test import TestResponse
 
+from ehrenamt.api import limits
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import (
     ApiKey,
@@ -36,8 +38,10 @@ from ehrenamt.models import (
 from ehrenamt.services import api_keys, card_numbers, cards, signing, verification
 from ehrenamt.services.audit import Acting
 from ehrenamt.workflow import Actor
+from tests.conftest import REDIS_URL
 from tests.factories import make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
+from tests.mailbox import free_port
 from tests.test_cards import _make_active, approve_without_worker, clerk_of
 
 VERIFY = "/api/v1/verify"
@@ -432,8 +436,35 @@ def test_a_bug_is_a_problem_document_too(
 # --- rate limits ----------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["storage", "redis"])
+def counters(request: pytest.FixtureRequest, app: Flask, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The API's counters: Flask-Limiter's storage (memory here), or one Lua script on
+    the real Redis (as production with EHRENAMT_RATELIMIT_STORAGE_URI=redis://...)."""
+    if request.param == "redis":
+        redis_counters = limits._RedisCounters(REDIS_URL)
+        monkeypatch.setitem(app.extensions, "ehrenamt.api_limits", redis_counters)
+        request.addfinalizer(_delete_redis_counters)
+    else:
+        monkeypatch.setitem(
+            app.extensions, "ehrenamt.api_limits", limits._StorageCounters(limiter.limiter.storage)
+        )
+    return str(request.param)
+
+
+def _delete_redis_counters() -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{limits.REDIS_KEY_PREFIX}ehrenamt-api/*"):
+        client.delete(key)
+    client.close()
+
+
+def reset_counters() -> None:
+    limiter.reset()
+    _delete_redis_counters()
+
+
 def test_rate_limit_per_partner_answers_429(
-    app: Flask, ctx: None, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    app: Flask, ctx: None, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, counters: str
 ) -> None:
     monkeypatch.setitem(app.config, "RATELIMIT_API_PER_PARTNER", "3 per minute")
     partner, _ = make_partner()
@@ -447,12 +478,28 @@ def test_rate_limit_per_partner_answers_429(
     assert "3 per 1 minute" in body["detail"]
     other, _ = make_partner("Other")
     assert check(client, new_key(other), card.number).status_code == 200
-    limiter.reset()
+    reset_counters()
     assert check(client, first, card.number).status_code == 200
 
 
-def test_rate_limit_per_ip_counts_before_the_key(
+def test_rate_limits_unavailable_are_a_503_problem(
     app: Flask, ctx: None, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis down: the till gets a problem it can retry, never a 500 and never a check
+    that bypasses the limits."""
+    nothing = f"redis://127.0.0.1:{free_port()}/0"
+    monkeypatch.setitem(app.extensions, "ehrenamt.api_limits", limits._RedisCounters(nothing))
+    partner, _ = make_partner()
+    key = new_key(partner)
+    for response in (check(client, key, "x"), check(client, "ek_guess_guess", "x")):
+        body = assert_problem(response, 503)
+        assert response.headers["Retry-After"] == "5"
+        assert "unavailable" in body["detail"]
+    assert verification.record_writer().pending() == 0
+
+
+def test_rate_limit_per_ip_counts_before_the_key(
+    app: Flask, ctx: None, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, counters: str
 ) -> None:
     monkeypatch.setitem(app.config, "RATELIMIT_API_PER_IP", "2 per minute")
     partner, _ = make_partner()
@@ -467,7 +514,7 @@ def test_rate_limit_per_ip_counts_before_the_key(
 
 
 def test_repeated_unknown_codes_are_throttled(
-    app: Flask, ctx: None, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    app: Flask, ctx: None, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, counters: str
 ) -> None:
     monkeypatch.setitem(app.config, "RATELIMIT_API_FAILED_CODES", "3 per minute")
     partner, _ = make_partner()

@@ -9,24 +9,24 @@ clients act on the status code and ``type``, not on the words.
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.blueprints import BlueprintSetupState
-from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from ehrenamt.api import openapi
-from ehrenamt.extensions import csrf, limiter
+from ehrenamt.api import limits, openapi
+from ehrenamt.extensions import csrf
 from ehrenamt.forms import CONTROL_CHARACTERS
 from ehrenamt.models import Benefit, VerificationChannel
 from ehrenamt.services import api_keys, card_numbers, verification
 from ehrenamt.services.cards import CheckStatus
 
+log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
@@ -113,46 +113,49 @@ def _problems_for_every_api_error(state: BlueprintSetupState) -> None:
 # --- rate limits -----------------------------------------------------------------------------
 
 
-def _limits(setting: str) -> list[RateLimitItem]:
-    return parse_many(current_app.config[setting])
+PER_IP = "RATELIMIT_API_PER_IP"
+PER_PARTNER = "RATELIMIT_API_PER_PARTNER"
+FAILED_CODES = "RATELIMIT_API_FAILED_CODES"
 
 
-def _retry_after(item: RateLimitItem, *identifiers: str) -> str:
-    reset_at, _ = limiter.limiter.get_window_stats(item, *identifiers)
-    return str(max(1, int(reset_at - time.time()) + 1))
+def _count(
+    hits: list[tuple[str, str]], reads: list[tuple[str, str]] | None = None
+) -> limits.Exceeded | None:
+    """Count the request (one round trip); 429 if a hit limit is exceeded. Returns the
+    read limit already used up, if any."""
+    try:
+        over, used_up = limits.count(hits, reads or [])
+    except limits.Unavailable as error:
+        log.error("API rate limits unavailable: %s", error)
+        raise Problem(
+            503, "Rate limiting is unavailable; try again shortly.", headers={"Retry-After": "5"}
+        ) from None
+    if over is not None:
+        raise Problem(
+            429,
+            f"Rate limit of {over.item} exceeded.",
+            headers={"Retry-After": str(over.retry_after)},
+        )
+    return used_up
 
 
-def _hit(setting: str, *identifiers: str) -> None:
-    """Count one request against ``setting``; 429 once any of its limits is used up."""
-    if not limiter.enabled:
-        return
-    for item in _limits(setting):
-        if not limiter.limiter.hit(item, setting, *identifiers):
-            raise Problem(
-                429,
-                f"Rate limit of {item} exceeded.",
-                headers={"Retry-After": _retry_after(item, setting, *identifiers)},
-            )
-
-
-def _refuse_if_too_many_failed(partner_id: int) -> None:
-    if not limiter.enabled:
-        return
-    setting = "RATELIMIT_API_FAILED_CODES"
-    for item in _limits(setting):
-        if not limiter.limiter.test(item, setting, str(partner_id)):
-            raise Problem(
-                429,
-                f"Too many unknown or invalid codes (limit {item}); wait before checking again.",
-                type_=TOO_MANY_FAILED_CODES,
-                headers={"Retry-After": _retry_after(item, setting, str(partner_id))},
-            )
+def _refuse_if_too_many_failed() -> None:
+    used_up: limits.Exceeded | None = g.get("failed_codes_used_up")
+    if used_up is not None:
+        raise Problem(
+            429,
+            f"Too many unknown or invalid codes (limit {used_up.item}); "
+            "wait before checking again.",
+            type_=TOO_MANY_FAILED_CODES,
+            headers={"Retry-After": str(used_up.retry_after)},
+        )
 
 
 def _count_failed(partner_id: int) -> None:
-    if limiter.enabled:
-        for item in _limits("RATELIMIT_API_FAILED_CODES"):
-            limiter.limiter.hit(item, "RATELIMIT_API_FAILED_CODES", str(partner_id))
+    try:
+        limits.count([(FAILED_CODES, str(partner_id))])
+    except limits.Unavailable as error:
+        log.error("API rate limits unavailable: %s", error)
 
 
 # --- authentication --------------------------------------------------------------------------
@@ -164,19 +167,27 @@ def _unauthorized(detail: str) -> Problem:
 
 @bp.before_request
 def _authenticate() -> None:
-    """Per-IP limit first (so guessing keys is throttled), then the key, then the partner's."""
+    """Per-IP limit before the key is looked up (so guessing keys is throttled), then the
+    partner's; for a key already known to this process both in one round trip."""
     request.max_content_length = current_app.config["API_MAX_REQUEST_BYTES"]
     if request.endpoint == "api.openapi":
         return
-    _hit("RATELIMIT_API_PER_IP", request.remote_addr or "")
+    ip = request.remote_addr or ""
     scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not bearer.strip():
-        raise _unauthorized("Send the API key as 'Authorization: Bearer <key>'.")
-    key = api_keys.authenticate(bearer.strip())
+    bearer = bearer.strip() if scheme.lower() == "bearer" else ""
+    key = api_keys.known(bearer) if bearer else None
     if key is None:
-        raise _unauthorized("The API key is unknown or was revoked.")
+        _count([(PER_IP, ip)])
+        if not bearer:
+            raise _unauthorized("Send the API key as 'Authorization: Bearer <key>'.")
+        key = api_keys.authenticate(bearer)
+        if key is None:
+            raise _unauthorized("The API key is unknown or was revoked.")
+        hits = [(PER_PARTNER, str(key.partner_id))]
+    else:
+        hits = [(PER_IP, ip), (PER_PARTNER, str(key.partner_id))]
     g.api_key = key
-    _hit("RATELIMIT_API_PER_PARTNER", str(key.partner_id))
+    g.failed_codes_used_up = _count(hits, [(FAILED_CODES, str(key.partner_id))])
 
 
 @bp.after_request
@@ -232,7 +243,7 @@ def verify() -> Response:
     body = _json_body()
     code = _code_of(body)
     benefit = _benefit_of(body, key)
-    _refuse_if_too_many_failed(key.partner_id)
+    _refuse_if_too_many_failed()
     result = verification.verify(
         code,
         channel=VerificationChannel.API,

@@ -79,17 +79,15 @@ def authenticate(bearer: str) -> KeyHolder | None:
     revoked it and within that time in every other one. Unknown keys are not kept (they
     are throttled per IP before they get here).
     """
+    holder = known(bearer)
+    if holder is not None:
+        return holder
     if not bearer.startswith(KEY_MARKER) or len(bearer) > 200:
         return None
     prefix, _, secret = bearer[len(KEY_MARKER) :].partition("_")
     if not prefix or not secret:
         return None
     digest = _hash(bearer)
-    cache, lock = _cache()
-    with lock:
-        holder = cache.get(digest)
-    if holder is not None:
-        return holder
     row = db.session.execute(
         select(ApiKey.id, ApiKey.partner_id, ApiKey.key_hash, ApiKey.revoked_at, Partner.state)
         .join(Partner, Partner.id == ApiKey.partner_id)
@@ -100,9 +98,21 @@ def authenticate(bearer: str) -> KeyHolder | None:
     if row.revoked_at is not None or row.state != PartnerState.APPROVED:
         return None
     holder = KeyHolder(key_id=row.id, partner_id=row.partner_id)
+    cache, lock = _cache()
     with lock:
         cache[digest] = holder
     return holder
+
+
+def known(bearer: str) -> KeyHolder | None:
+    """Who presented ``bearer`` if this process found that key valid within the last
+    ``API_KEY_CACHE_SECONDS``; None otherwise (then :func:`authenticate` asks the database)."""
+    if not bearer.startswith(KEY_MARKER) or len(bearer) > 200:
+        return None
+    cache, lock = _cache()
+    digest = _hash(bearer)
+    with lock:
+        return cache.get(digest)
 
 
 def forget(key: ApiKey) -> None:
