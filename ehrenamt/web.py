@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, Response, abort, render_template, request
+from flask import Flask, Request, Response, abort, render_template, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -23,8 +24,23 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+class NoSessionForTheApi(SecureCookieSessionInterface):
+    """Pages keep Flask's signed-cookie session; the till API (``/api/``) has none.
+
+    Tills authenticate every request with their key and send no cookies, so reading and
+    signing a session there would cost time on every check for nothing. A view under
+    ``/api/`` that tried to write the session would fail loudly (Flask's NullSession).
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/"):
+            return None  # Flask then uses make_null_session and does not save it
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     """Register handlers, headers and template helpers."""
+    app.session_interface = NoSessionForTheApi()
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.before_request(_refuse_control_characters)

@@ -344,6 +344,22 @@ def test_checks_go_on_after_the_database_dropped_the_pooled_connections(
         assert connection.connection.dbapi_connection.info.backend_pid != pooled  # type: ignore[union-attr]
 
 
+def test_the_api_neither_reads_nor_sets_a_session_cookie(
+    app: Flask, ctx: None, make_client: Any
+) -> None:
+    partner, user = make_partner()
+    key = new_key(partner)
+    browser = make_client()
+    sign_in(browser, user)  # a partner signed in on the same device as the till
+    assert browser.get("/partner/api-schluessel/").status_code == 200
+    response = check(browser, key, "garbage")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    # Without the key, the session cookie is no way in.
+    assert_problem(browser.post(VERIFY, json={"code": "x"}), 401)
+    assert_problem(browser.get(REVOCATIONS), 401)
+
+
 # --- problems -------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from ehrenamt.api import limits, openapi
-from ehrenamt.extensions import csrf
+from ehrenamt.extensions import csrf, limiter
 from ehrenamt.forms import CONTROL_CHARACTERS
 from ehrenamt.models import Benefit, VerificationChannel
 from ehrenamt.services import api_keys, card_numbers, verification
@@ -29,6 +29,14 @@ from ehrenamt.services.cards import CheckStatus
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+
+
+@limiter.request_filter
+def _counted_by_the_api_itself() -> bool:
+    """The API counts its own limits (ehrenamt.api.limits) in one round trip; Flask-Limiter's
+    per-request bookkeeping (no limit of its own applies here) would only cost time."""
+    return request.blueprint == bp.name
+
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 #: Results that count towards RATELIMIT_API_FAILED_CODES: codes that are not a card of
