@@ -473,6 +473,16 @@ def _csv_line(name: str, email: str, category: str = "multimedia", postcode: str
     return f"{name},{category},Weg 1,{postcode},Dessau,{email},,,,51.83,12.24,,{name} Rabatt,"
 
 
+def _import(client: FlaskClient, content: str) -> Any:
+    """Import checked CSV content (the confirmation step after the dry run)."""
+    return post(
+        client,
+        "/verwaltung/partner/import/ausfuehren",
+        {"content": content},
+        page="/verwaltung/partner/import",
+    )
+
+
 def _upload(client: FlaskClient, content: str) -> Any:
     return client.post(
         "/verwaltung/partner/import",
@@ -499,13 +509,7 @@ def test_csv_import_dry_run_then_import(client: FlaskClient, ctx: None) -> None:
     assert checked.status_code == 200
     assert "2 Akzeptanzstellen können importiert werden" in page_text(checked)
     assert db.session.scalar(select(func.count()).select_from(Partner)) == 0  # dry run
-    done = post(
-        client,
-        "/verwaltung/partner/import/ausfuehren",
-        {"content": content},
-        page="/verwaltung/partner/import",
-    )
-    assert done.status_code == 302
+    assert _import(client, content).status_code == 302
     imported = list(db.session.scalars(select(Partner).order_by(Partner.name)))
     assert [p.name for p in imported] == ["Laden Eins", "Laden Zwei"]
     assert all(p.state == PartnerState.APPROVED and p.office_id == office.id for p in imported)
@@ -515,6 +519,53 @@ def test_csv_import_dry_run_then_import(client: FlaskClient, ctx: None) -> None:
     lines = export.get_data(as_text=True).strip().splitlines()
     assert lines[0] == CSV_HEADER and len(lines) == 3
     assert "eins@example.org" in lines[1]
+
+
+def test_staff_invite_an_account_for_an_imported_partner(
+    client: FlaskClient, make_client: Any, ctx: None, mailbox: Mailbox
+) -> None:
+    office = make_office()
+    partners.ensure_categories()
+    clerk = make_user(UserRole.CLERK, office)
+    sign_in(client, clerk)
+    content = "\n".join([CSV_HEADER, _csv_line("Laden Eins", "eins@example.org")])
+    assert _import(client, content).status_code == 302
+    partner = db.session.scalar(select(Partner).where(Partner.name == "Laden Eins"))
+    assert partner is not None and partners.members_of(partner) == []
+    detail = f"/verwaltung/partner/{partner.public_id}"
+    page = page_text(client.get(detail))
+    assert "noch keinen Zugang" in page and 'value="eins@example.org"' in page
+
+    assert client.post(detail + "/zugang", data={"email": "x@example.org"}).status_code == 400
+    bad = post(client, detail + "/zugang", {"email": "kein-name"}, page=detail)
+    assert bad.status_code == 400 and 'value="kein-name"' in page_text(bad)
+    taken = post(client, detail + "/zugang", {"email": clerk.email}, page=detail)
+    assert taken.status_code == 400 and "schon ein Konto" in page_text(taken)
+
+    sent = post(client, detail + "/zugang", {"email": "eins@example.org"}, page=detail)
+    assert sent.status_code == 302
+    [mail] = mailbox.wait_for(to="eins@example.org", subject="Einladung")
+    [link] = [u for u in links_in(mail) if "/partner/einladung/" in u]
+    owner = make_client()
+    used = post(owner, path_of(link), {}, page=path_of(link))
+    assert used.status_code == 302 and used.headers["Location"].endswith("/partner/passwort")
+    assert owner.get("/partner/profil").status_code == 200
+    db.session.expire_all()
+    [member] = partners.members_of(partner)
+    assert member.email == "eins@example.org"
+    assert _audit_actions(partner.id)[-1] == "invite"
+
+    # Staff of another office do not see it; a pending partner gets no account from staff.
+    elsewhere = make_client()
+    sign_in(elsewhere, make_user(UserRole.CLERK, make_office()))
+    assert (
+        post(elsewhere, detail + "/zugang", {"email": "y@example.org"}, page="/").status_code == 404
+    )
+    pending, _ = make_partner(office, approve=False, name="Neu")
+    pending_detail = f"/verwaltung/partner/{pending.public_id}"
+    assert "Zugang einladen" not in page_text(client.get(pending_detail))
+    refused = post(client, pending_detail + "/zugang", {"email": "z@example.org"}, page=detail)
+    assert refused.status_code == 409
 
 
 def test_csv_import_reports_errors_per_line_and_imports_nothing(
@@ -537,13 +588,7 @@ def test_csv_import_reports_errors_per_line_and_imports_nothing(
     assert "Zeile 3:" in html and "gibtsnicht" in html and "Zeile 4:" in html
     assert "Zeile 2:" not in html
     # Posting the bad file straight to the import step changes nothing either.
-    done = post(
-        client,
-        "/verwaltung/partner/import/ausfuehren",
-        {"content": content},
-        page="/verwaltung/partner/import",
-    )
-    assert done.status_code == 400
+    assert _import(client, content).status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Partner)) == 0
 
 

@@ -21,6 +21,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Playwright, expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
+from werkzeug.test import TestResponse
 
 from ehrenamt.extensions import db
 from ehrenamt.models import (
@@ -39,7 +40,7 @@ from ehrenamt.models import (
     Verification,
     VerificationChannel,
 )
-from ehrenamt.services import card_numbers, cards
+from ehrenamt.services import api_keys, card_numbers, cards, verification
 from ehrenamt.services.audit import Acting
 from ehrenamt.services.cards import Produced
 from ehrenamt.workflow import Actor
@@ -318,6 +319,43 @@ def test_checks_are_rate_limited_per_partner(
         else:
             app.config["RATELIMIT_VERIFY_PAGE"] = previous
     assert len(records(partner)) == 3
+
+
+def test_repeated_unknown_codes_are_throttled_on_the_page_and_the_api_together(
+    app: Flask,
+    partner_client: tuple[FlaskClient, Partner],
+    make_client,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(app.config, "RATELIMIT_API_FAILED_CODES", "3 per minute")
+    client, partner = partner_client
+    card = make_card(partner.office)
+    token = csrf_token(client, "/pruefen/")
+
+    def scanned(code: str) -> TestResponse:
+        return client.post("/pruefen/ergebnis", json={"code": code}, headers={"X-CSRFToken": token})
+
+    assert scanned("garbage").get_json()["status"] == "invalid"
+    assert scanned(card.number).get_json()["status"] == "valid"  # a real card does not count
+    assert scanned(card_numbers.new_card_number()).get_json()["status"] == "unknown"
+    _, key = api_keys.create_key(partner, "Kasse", None)
+    till = make_client().post(
+        "/api/v1/verify", json={"code": "more garbage"}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert till.get_json()["status"] == "invalid"  # the third, through the till
+    refused = scanned(card.number)
+    assert refused.status_code == 429
+    assert refused.get_json() == {"error": "too_many_failed_codes"}
+    typed = post(client, "/pruefen/", {"code": card.number}, page="/pruefen/")
+    assert typed.status_code == 429
+    assert "Zu viele unbekannte oder ungültige Codes" in page_text(typed)
+    verification.record_writer().flush()
+    assert records(partner) == [
+        (VerificationChannel.PAGE, "invalid"),
+        (VerificationChannel.PAGE, "valid"),
+        (VerificationChannel.PAGE, "unknown"),
+        (VerificationChannel.API, "invalid"),
+    ]
 
 
 def test_history_shows_only_own_checks_with_counts(

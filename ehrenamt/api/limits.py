@@ -16,6 +16,7 @@ clears them with the others.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -27,6 +28,14 @@ from flask import Flask, current_app
 from limits import RateLimitItem, parse_many
 
 from ehrenamt.extensions import limiter
+
+log = logging.getLogger(__name__)
+
+#: The settings of the limits (config.py); failed codes count per partner, for its till
+#: API and its check page together.
+PER_IP = "RATELIMIT_API_PER_IP"
+PER_PARTNER = "RATELIMIT_API_PER_PARTNER"
+FAILED_CODES = "RATELIMIT_API_FAILED_CODES"
 
 #: Keys of ``limits``' Redis storage start with this; reset() deletes them all.
 REDIS_KEY_PREFIX = "LIMITS:"
@@ -174,3 +183,12 @@ def _exceeded(window: Window | None) -> Exceeded | None:
     if window is None:
         return None
     return Exceeded(window.setting, window.item, window.resets_in)
+
+
+def count_failed_code(partner_id: int) -> None:
+    """Count an unknown or forged code against the partner (FAILED_CODES); if the counters
+    cannot be reached the check has been answered anyway, so this only logs."""
+    try:
+        count([(FAILED_CODES, str(partner_id))])
+    except Unavailable as error:
+        log.error("rate limit counters unavailable: %s", error)

@@ -121,9 +121,7 @@ def _problems_for_every_api_error(state: BlueprintSetupState) -> None:
 # --- rate limits -----------------------------------------------------------------------------
 
 
-PER_IP = "RATELIMIT_API_PER_IP"
-PER_PARTNER = "RATELIMIT_API_PER_PARTNER"
-FAILED_CODES = "RATELIMIT_API_FAILED_CODES"
+PER_IP, PER_PARTNER, FAILED_CODES = limits.PER_IP, limits.PER_PARTNER, limits.FAILED_CODES
 
 
 def _count(
@@ -157,13 +155,6 @@ def _refuse_if_too_many_failed() -> None:
             type_=TOO_MANY_FAILED_CODES,
             headers={"Retry-After": str(used_up.retry_after)},
         )
-
-
-def _count_failed(partner_id: int) -> None:
-    try:
-        limits.count([(FAILED_CODES, str(partner_id))])
-    except limits.Unavailable as error:
-        log.error("API rate limits unavailable: %s", error)
 
 
 # --- authentication --------------------------------------------------------------------------
@@ -261,7 +252,7 @@ def verify() -> Response:
         wait_for_record=False,
     )
     if result.status in FAILED_RESULTS:
-        _count_failed(key.partner_id)
+        limits.count_failed_code(key.partner_id)
     return jsonify(
         {
             "valid": result.valid,

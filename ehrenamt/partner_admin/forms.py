@@ -5,8 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import (
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from ehrenamt.forms import NoControlCharacters
 
@@ -35,6 +42,13 @@ class DeclineForm(FlaskForm):
         validators=[DataRequired(), Length(max=2000), NoControlCharacters()],
     )
     submit = SubmitField(_l("Ablehnen"))
+
+
+class InviteAccountForm(FlaskForm):
+    """Invite an account for the partner (its address by default)."""
+
+    email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Zugang einladen"))
 
 
 class BenefitNoteForm(FlaskForm):

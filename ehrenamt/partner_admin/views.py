@@ -27,6 +27,7 @@ from ehrenamt.partner_admin.forms import (
     DeclineForm,
     ImportConfirmForm,
     ImportUploadForm,
+    InviteAccountForm,
     PartnerFilterForm,
 )
 from ehrenamt.services import partners as service
@@ -92,13 +93,19 @@ def detail(public_id: str) -> str:
 
 
 def _render_detail(
-    partner: Partner, approve_form: ApproveForm, decline_form: DeclineForm, status: int = 200
+    partner: Partner,
+    approve_form: ApproveForm,
+    decline_form: DeclineForm,
+    status: int = 200,
+    invite_form: InviteAccountForm | None = None,
 ) -> tuple[str, int]:
     html = render_template(
         "partner_admin/detail.html",
         partner=partner,
         approve_form=approve_form,
         decline_form=decline_form,
+        invite_form=invite_form or InviteAccountForm(formdata=None, email=partner.email),
+        members=service.members_of(partner),
         note_form=BenefitNoteForm(formdata=None),
         verifications=service.verification_counts([partner.id]).get(partner.id, 0),
         labels=STATE_LABELS,
@@ -121,6 +128,27 @@ def approve(public_id: str) -> Response | tuple[str, int]:
         return _render_detail(partner, form, DeclineForm(formdata=None), 409)
     flash(_("Die Akzeptanzstelle ist bestätigt."), "success")
     return redirect(url_for("partner_admin.detail", public_id=public_id))
+
+
+@bp.route("/<public_id>/zugang", methods=["POST"])
+@staff_required
+def invite_account(public_id: str) -> Response | tuple[str, int]:
+    """Invite an account for an approved partner (e.g. one imported from CSV); audited."""
+    partner = _partner(public_id)
+    form = InviteAccountForm()
+    if form.validate_on_submit():
+        try:
+            service.invite_account_for_partner(partner, _acting(), form.email.data or "")
+        except service.AccountExists:
+            form.email.errors = [_("Für diese E-Mail-Adresse gibt es schon ein Konto.")]
+        except service.NotPermitted:
+            abort(409)
+        else:
+            flash(_("Die Einladung ist verschickt."), "success")
+            return redirect(url_for("partner_admin.detail", public_id=public_id))
+    return _render_detail(
+        partner, ApproveForm(formdata=None), DeclineForm(formdata=None), 400, form
+    )
 
 
 @bp.route("/<public_id>/ablehnen", methods=["POST"])

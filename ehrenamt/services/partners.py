@@ -384,6 +384,28 @@ def invite_member(partner: Partner, inviter: User, email: str, language: str = "
     return user
 
 
+def invite_account_for_partner(partner: Partner, acting: Acting, email: str) -> User:
+    """Staff of the partner's office invite an account for it (audited), e.g. for a
+    partner imported from CSV, which has none, or whose only account left.
+
+    Only an approved partner gets accounts; raises :class:`NotPermitted` for staff of
+    another office or a partner not approved, :class:`AccountExists` for a known address.
+    """
+    if acting.user is None or acting.user.office_id != partner.office_id:
+        raise NotPermitted(partner.public_id)
+    if partner.state != PartnerState.APPROVED:
+        raise NotPermitted(partner.public_id)
+    audit.record(
+        acting,
+        subject_type="partner",
+        subject_id=partner.id,
+        action="invite",
+        office_id=partner.office_id,
+        reason=email.strip().lower(),
+    )
+    return invite_member(partner, acting.user, email, _member_language(partner))
+
+
 def accept_invitation(token: str) -> User:
     """Use an invitation link once; raises :class:`accounts.LinkRejected` otherwise."""
     user = accounts.consume_link(token, LinkPurpose.SIGN_IN)

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from ehrenamt import labels
+from ehrenamt.api import limits
 from ehrenamt.auth import partner_required
 from ehrenamt.extensions import db, limiter
 from ehrenamt.forms import CONTROL_CHARACTERS
@@ -102,19 +103,47 @@ def _own_benefit(public_id: str | None) -> Benefit | None:
 @limiter.shared_limit(_page_limit, "check-page", methods=["POST"])
 @limiter.shared_limit(_page_limit, "check-page-partner", methods=["POST"], key_func=_partner_key)
 @partner_required
-def scan() -> str:
+def scan() -> str | tuple[str, int]:
     """Scan the QR code with the camera, or type the number (also without JavaScript)."""
     form = _check_form()
     result = None
     if form.validate_on_submit():
-        result = verification.verify(
-            form.code.data or "",
-            channel=VerificationChannel.PAGE,
-            partner_id=g.partner.id,
-            benefit=_own_benefit(form.benefit.data),
-        )
+        if _too_many_failed_codes():
+            form.code.errors = [str(TOO_MANY_FAILED_CODES)]
+            return render_template("verify/scan.html", form=form, result=None), 429
+        result = _verify(form.code.data or "", form.benefit.data)
         form.code.data = ""
     return render_template("verify/scan.html", form=form, result=result)
+
+
+#: Results that count as a failed code: not a card of ours (expired and revoked cards are
+#: real cards shown at the counter, not probing). Shared with the till API, per partner.
+FAILED_RESULTS = frozenset({CheckStatus.UNKNOWN, CheckStatus.INVALID})
+TOO_MANY_FAILED_CODES = _l(
+    "Zu viele unbekannte oder ungültige Codes in kurzer Zeit. Bitte warten Sie eine Minute."
+)
+
+
+def _too_many_failed_codes() -> bool:
+    """Whether the partner used up its unknown or forged codes (RATELIMIT_API_FAILED_CODES,
+    counted together with its till API's)."""
+    try:
+        _, used_up = limits.count([], [(limits.FAILED_CODES, str(g.partner.id))])
+    except limits.Unavailable:
+        return False  # the page's own limits (Flask-Limiter) still apply
+    return used_up is not None
+
+
+def _verify(code: str, benefit_id: str | None) -> CardCheck:
+    result = verification.verify(
+        code,
+        channel=VerificationChannel.PAGE,
+        partner_id=g.partner.id,
+        benefit=_own_benefit(benefit_id),
+    )
+    if result.status in FAILED_RESULTS:
+        limits.count_failed_code(g.partner.id)
+    return result
 
 
 @bp.route("/pruefen/ergebnis", methods=["POST"])
@@ -134,13 +163,9 @@ def result_json() -> Response | tuple[Response, int]:
         or not (benefit is None or isinstance(benefit, str))
     ):
         return jsonify({"error": "bad_request"}), 400
-    result = verification.verify(
-        code,
-        channel=VerificationChannel.PAGE,
-        partner_id=g.partner.id,
-        benefit=_own_benefit(benefit),
-    )
-    return jsonify(_result_json(result))
+    if _too_many_failed_codes():
+        return jsonify({"error": "too_many_failed_codes"}), 429
+    return jsonify(_result_json(_verify(code, benefit)))
 
 
 def _result_json(result: CardCheck) -> dict[str, Any]:

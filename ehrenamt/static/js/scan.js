@@ -45,8 +45,20 @@
       body: JSON.stringify(body),
     })
       .then(function (response) {
+        if (response.status === 429) {
+          return response
+            .json()
+            .catch(function () {
+              return {};
+            })
+            .then(function (refusal) {
+              throw new Error(
+                refusal.error === "too_many_failed_codes" ? texts.tooManyFailed : texts.tooMany,
+              );
+            });
+        }
         if (!response.ok) {
-          throw new Error(response.status === 429 ? texts.tooMany : texts.failed);
+          throw new Error(texts.failed);
         }
         return response.json();
       })
@@ -55,7 +67,8 @@
         showVerdict(answer);
       })
       .catch(function (error) {
-        statusLine.textContent = error.message === texts.tooMany ? texts.tooMany : texts.failed;
+        var refused = [texts.tooMany, texts.tooManyFailed].indexOf(error.message) >= 0;
+        statusLine.textContent = refused ? error.message : texts.failed;
       });
   }
 
