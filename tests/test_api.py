@@ -507,7 +507,14 @@ def test_rate_limits_unavailable_are_a_503_problem(
     monkeypatch.setitem(app.extensions, "ehrenamt.api_limits", limits._RedisCounters(nothing))
     partner, _ = make_partner()
     key = new_key(partner)
-    for response in (check(client, key, "x"), check(client, "ek_guess_guess", "x")):
+    for path in ("/verify", "/revocations"):
+        [operation] = _openapi()["paths"][path].values()
+        assert "503" in operation["responses"]
+    for response in (
+        check(client, key, "x"),
+        check(client, "ek_guess_guess", "x"),
+        client.get(REVOCATIONS, headers=bearer(key)),
+    ):
         body = assert_problem(response, 503)
         assert response.headers["Retry-After"] == "5"
         assert "unavailable" in body["detail"]

@@ -32,6 +32,7 @@ def document() -> dict[str, Any]:
         "413": _problem("The body is too large."),
         "415": _problem("The body is not application/json."),
         "429": _problem("Too many requests, or too many unknown or forged codes."),
+        "503": _problem("Rate limiting is unavailable for a moment; retry after Retry-After."),
     }
     return {
         "openapi": "3.1.0",
@@ -98,6 +99,7 @@ def document() -> dict[str, Any]:
                         "400": errors["400"],
                         "401": errors["401"],
                         "429": errors["429"],
+                        "503": errors["503"],
                     },
                 }
             },
