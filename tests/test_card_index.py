@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -29,11 +30,14 @@ def index(app: Flask, monkeypatch: pytest.MonkeyPatch) -> CardIndex:
 
 @pytest.fixture
 def statements(app: Flask, ctx: None) -> Iterator[list[str]]:
-    """Every SQL statement sent on any of the app's engines while the test runs."""
+    """Every SQL statement this test's thread sends on any of the app's engines (the
+    in-process Celery worker's threads use the same engines)."""
     sent: list[str] = []
+    mine = threading.get_ident()
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
+        if threading.get_ident() == mine:
+            sent.append(statement)
 
     engines = list(db.engines.values())
     for engine in engines:
