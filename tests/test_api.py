@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from werkzeug.test import TestResponse
 
+from ehrenamt import create_app
 from ehrenamt.api import limits
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import (
@@ -42,6 +43,7 @@ from tests.conftest import REDIS_URL
 from tests.factories import make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
 from tests.mailbox import free_port
+from tests.processes import settings_for
 from tests.test_cards import _make_active, approve_without_worker, clerk_of
 
 VERIFY = "/api/v1/verify"
@@ -461,9 +463,7 @@ def counters(request: pytest.FixtureRequest, app: Flask, monkeypatch: pytest.Mon
         monkeypatch.setitem(app.extensions, "ehrenamt.api_limits", redis_counters)
         request.addfinalizer(_delete_redis_counters)
     else:
-        monkeypatch.setitem(
-            app.extensions, "ehrenamt.api_limits", limits._StorageCounters(limiter.limiter.storage)
-        )
+        monkeypatch.setitem(app.extensions, "ehrenamt.api_limits", limits._StorageCounters())
     return str(request.param)
 
 
@@ -496,6 +496,23 @@ def test_rate_limit_per_partner_answers_429(
     assert check(client, new_key(other), card.number).status_code == 200
     reset_counters()
     assert check(client, first, card.number).status_code == 200
+
+
+def test_api_counters_are_those_the_limiter_resets(
+    app: Flask, ctx: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Limiter.init_app (another app in the process) replaces the limiter's storage; the
+    API's counters must follow it, or limiter.reset() would not reach them."""
+    monkeypatch.delitem(app.extensions, "ehrenamt.api_limits", raising=False)
+    monkeypatch.setitem(app.config, limits.FAILED_CODES, "1 per minute")
+    limits.count_failed_code(4711)
+    assert limits.count([], [(limits.FAILED_CODES, "4711")])[1] is not None
+    other = create_app(settings_for(app))
+    app.extensions["celery"].set_current()
+    with other.app_context():
+        db.engine.dispose()
+    limiter.reset()
+    assert limits.count([], [(limits.FAILED_CODES, "4711")])[1] is None
 
 
 def test_rate_limits_unavailable_are_a_503_problem(

@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis
 from flask import Flask, current_app
@@ -106,15 +106,14 @@ class _RedisCounters:
 
 
 class _StorageCounters:
-    """Through a ``limits`` storage (memory, or any other it supports), a call each."""
-
-    def __init__(self, storage: Any) -> None:
-        self._storage = storage
+    """Through Flask-Limiter's ``limits`` storage (memory, or any other it supports), a
+    call each. The storage is looked up each time: ``Limiter.init_app`` replaces it."""
 
     def count(self, hits: Sequence[Window], reads: Sequence[Window]) -> list[int]:
+        storage = limiter.limiter.storage
         try:
-            counted = [self._storage.incr(w.key, w.expiry) for w in hits]
-            return counted + [int(self._storage.get(w.key)) for w in reads]
+            counted = [storage.incr(w.key, w.expiry) for w in hits]
+            return counted + [int(storage.get(w.key)) for w in reads]
         except Exception as error:  # the storage's own errors (e.g. memcached down)
             raise Unavailable(str(error)) from error
 
@@ -126,27 +125,27 @@ def _counters(app: Flask) -> _Counters:
         if uri.startswith(("redis://", "rediss://", "unix://")):
             counters = _RedisCounters(uri)
         else:
-            counters = _StorageCounters(limiter.limiter.storage)
+            counters = _StorageCounters()
         app.extensions["ehrenamt.api_limits"] = counters
     return counters
 
 
 @functools.lru_cache(maxsize=32)
-def _parsed(text: str) -> list[RateLimitItem]:
-    """The limits of a setting's text (parsed once: they are checked on every request)."""
-    return parse_many(text)
+def _parsed(text: str) -> list[tuple[RateLimitItem, int, str]]:
+    """The limits of a setting's text, each with its window in seconds and its text
+    (worked out once: they are counted on every request)."""
+    return [(item, int(item.get_expiry()), str(item)) for item in parse_many(text)]
 
 
 def _windows(setting: str, identifier: str, now: float) -> list[Window]:
     windows = []
-    for item in _parsed(current_app.config[setting]):
-        expiry = int(item.get_expiry())
+    for item, expiry, text in _parsed(current_app.config[setting]):
         window = math.floor(now / expiry)
         windows.append(
             Window(
                 setting=setting,
                 item=item,
-                key=f"{REDIS_KEY_PREFIX}ehrenamt-api/{setting}/{identifier}/{item}/{window}",
+                key=f"{REDIS_KEY_PREFIX}ehrenamt-api/{setting}/{identifier}/{text}/{window}",
                 expiry=expiry,
                 resets_in=max(1, math.ceil((window + 1) * expiry - now)),
             )

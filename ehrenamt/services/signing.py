@@ -80,6 +80,8 @@ KEY_ID_BYTES = 8
 _GROUP_BYTES = 7
 _DIGITS_FOR_BYTES = {1: 3, 2: 5, 3: 8, 4: 10, 5: 13, 6: 15, 7: 17}
 _BYTES_FOR_DIGITS = {digits: size for size, digits in _DIGITS_FOR_BYTES.items()}
+#: Digits of a group → (its bytes, the first value too large for them).
+_GROUP_OF_DIGITS = {digits: (size, 256**size) for digits, size in _BYTES_FOR_DIGITS.items()}
 # Far above any real card (about 230 bytes); stops absurd input before any work.
 _MAX_TOKEN_BYTES = 1024
 
@@ -330,15 +332,15 @@ def decode_token(text: str) -> bytes:
     # isdigit() alone accepts other scripts' digits, which int() reads too.
     if not text.isascii() or not text.isdigit() or len(text) > 3 * _MAX_TOKEN_BYTES:
         raise MalformedToken("a card token consists of digits only")
-    result = bytearray()
+    groups = []
     for start in range(0, len(text), width):
         digits = text[start : start + width]
-        size = _BYTES_FOR_DIGITS.get(len(digits))
+        size, limit = _GROUP_OF_DIGITS.get(len(digits), (0, 0))
         value = int(digits)
-        if size is None or value >= 256**size:
+        if value >= limit:
             raise MalformedToken("not a valid digit group")
-        result += value.to_bytes(size, "big")
-    return bytes(result)
+        groups.append(value.to_bytes(size, "big"))
+    return b"".join(groups)
 
 
 def card_url(token: bytes, base_url: str | None = None) -> str:
