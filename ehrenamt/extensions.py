@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import request
+from flask import Flask, current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -33,6 +34,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+_PER_APP_LOCK = threading.Lock()
+
+
+def per_app(name: str, make: Callable[[Flask], T]) -> T:
+    """The current app's ``app.extensions[name]``, made by ``make(app)`` on first use.
+
+    For what a web process keeps in memory per app (caches, the record writer): one per
+    app, made once even if two threads ask at the same moment.
+    """
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get(name)
+    if found is None:
+        with _PER_APP_LOCK:
+            found = app.extensions.get(name)
+            if found is None:
+                found = app.extensions[name] = make(app)
+    return found
 
 
 #: The bind of the hot single-query reads (see :func:`read_one`).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from ehrenamt import create_app
 from ehrenamt.extensions import db, limiter
@@ -223,6 +225,21 @@ def _empty_tables() -> None:
         for table in tables:
             db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our own table names
     db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free port, for the browser tests; mails and QR codes
+    link to it (127.0.0.1 is a secure context, as the camera needs)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    previous = app.config["BASE_URL"]
+    app.config["BASE_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    server.shutdown()
+    app.config["BASE_URL"] = previous
 
 
 @pytest.fixture

@@ -505,7 +505,7 @@ def test_api_counters_are_those_the_limiter_resets(
     API's counters must follow it, or limiter.reset() would not reach them."""
     monkeypatch.delitem(app.extensions, "ehrenamt.api_limits", raising=False)
     monkeypatch.setitem(app.config, limits.FAILED_CODES, "1 per minute")
-    limits.count_failed_code(4711)
+    limits.count_if_failed(4711, cards.CheckStatus.INVALID)
     assert limits.count([], [(limits.FAILED_CODES, "4711")])[1] is not None
     other = create_app(settings_for(app))
     app.extensions["celery"].set_current()

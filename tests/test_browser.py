@@ -7,8 +7,6 @@ volunteer sees the new status. Every mail is read from the real SMTP server.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pyotp
@@ -16,7 +14,6 @@ import pypdfium2
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
-from werkzeug.serving import make_server
 
 from ehrenamt.models import UserRole
 from tests.factories import make_office, make_user
@@ -48,20 +45,6 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dic
 def browser_context_args(browser_context_args: dict[str, object]) -> dict[str, object]:
     """A German browser, as most of our visitors use."""
     return {**browser_context_args, "locale": "de-DE"}
-
-
-@pytest.fixture(scope="session")
-def live_server(app: Flask) -> Iterator[str]:
-    """The app served over HTTP on a free port; mails link to it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    previous = app.config["BASE_URL"]
-    app.config["BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url
-    server.shutdown()
-    app.config["BASE_URL"] = previous
 
 
 def only_link(mailbox: Mailbox, to: str, subject: str, part: str) -> str:

@@ -35,10 +35,9 @@ from ehrenamt.services.cards import CheckStatus, Produced
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import PASSWORD, make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
-from tests.test_browser import (  # noqa: F401 - fixtures: Debian's Chromium, a live server
+from tests.test_browser import (  # noqa: F401 - fixtures: Debian's Chromium
     browser_context_args,
     browser_type_launch_args,
-    live_server,
 )
 from tests.test_cards import approve_without_worker, card_audit, wait_for_card
 from tests.test_i18n import german_words, visible_text
@@ -834,7 +833,7 @@ def test_bulk_page_pages_the_applications_in_review(
 def test_batch_page_updates_itself_in_the_browser(
     app: Flask,
     ctx: None,
-    live_server: str,  # noqa: F811 - the fixture imported above
+    live_server: str,
     page: Page,
 ) -> None:
     """The page's script (allowed by the CSP) shows each card as it is made, without

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import secrets
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,6 @@ from flask.testing import FlaskClient
 from PIL import Image
 from playwright.sync_api import Browser, Playwright, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from ehrenamt.extensions import db
@@ -425,20 +422,6 @@ def test_public_page_works_offline_and_explains_without_script(client: FlaskClie
 
 
 # --- in the browser ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def live_server(app: Flask) -> Iterator[str]:
-    """The app served over HTTP on a free port (127.0.0.1: a secure context for cameras)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    previous = app.config["BASE_URL"]
-    app.config["BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url
-    server.shutdown()
-    app.config["BASE_URL"] = previous
 
 
 def write_y4m(png: bytes, path: Path, width: int = 640, height: int = 480) -> None:

@@ -27,7 +27,8 @@ import redis
 from flask import Flask, current_app
 from limits import RateLimitItem, parse_many
 
-from ehrenamt.extensions import limiter
+from ehrenamt.extensions import limiter, per_app
+from ehrenamt.services.cards import CheckStatus
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 PER_IP = "RATELIMIT_API_PER_IP"
 PER_PARTNER = "RATELIMIT_API_PER_PARTNER"
 FAILED_CODES = "RATELIMIT_API_FAILED_CODES"
+
+#: Results that count towards FAILED_CODES: codes that are not a card of ours. Expired and
+#: revoked cards are real cards shown at a counter, not probing.
+FAILED_RESULTS = frozenset({CheckStatus.UNKNOWN, CheckStatus.INVALID})
 
 #: Keys of ``limits``' Redis storage start with this; reset() deletes them all.
 REDIS_KEY_PREFIX = "LIMITS:"
@@ -118,16 +123,11 @@ class _StorageCounters:
             raise Unavailable(str(error)) from error
 
 
-def _counters(app: Flask) -> _Counters:
-    counters: _Counters | None = app.extensions.get("ehrenamt.api_limits")
-    if counters is None:
-        uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
-        if uri.startswith(("redis://", "rediss://", "unix://")):
-            counters = _RedisCounters(uri)
-        else:
-            counters = _StorageCounters()
-        app.extensions["ehrenamt.api_limits"] = counters
-    return counters
+def _make_counters(app: Flask) -> _Counters:
+    uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if uri.startswith(("redis://", "rediss://", "unix://")):
+        return _RedisCounters(uri)
+    return _StorageCounters()
 
 
 @functools.lru_cache(maxsize=32)
@@ -167,7 +167,7 @@ def count(
     now = time.time()
     hit_windows = [w for setting, ident in hits for w in _windows(setting, ident, now)]
     read_windows = [w for setting, ident in reads for w in _windows(setting, ident, now)]
-    values = _counters(current_app).count(hit_windows, read_windows)
+    values = per_app("ehrenamt.api_limits", _make_counters).count(hit_windows, read_windows)
     hit_values, read_values = values[: len(hit_windows)], values[len(hit_windows) :]
     over = next(
         (w for w, v in zip(hit_windows, hit_values, strict=True) if v > w.item.amount), None
@@ -184,9 +184,11 @@ def _exceeded(window: Window | None) -> Exceeded | None:
     return Exceeded(window.setting, window.item, window.resets_in)
 
 
-def count_failed_code(partner_id: int) -> None:
+def count_if_failed(partner_id: int, status: CheckStatus) -> None:
     """Count an unknown or forged code against the partner (FAILED_CODES); if the counters
     cannot be reached the check has been answered anyway, so this only logs."""
+    if status not in FAILED_RESULTS:
+        return
     try:
         count([(FAILED_CODES, str(partner_id))])
     except Unavailable as error:

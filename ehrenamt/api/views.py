@@ -24,7 +24,6 @@ from ehrenamt.extensions import csrf, limiter
 from ehrenamt.forms import CONTROL_CHARACTERS
 from ehrenamt.models import Benefit, VerificationChannel
 from ehrenamt.services import api_keys, card_numbers, verification
-from ehrenamt.services.cards import CheckStatus
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -39,9 +38,6 @@ def _counted_by_the_api_itself() -> bool:
 
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-#: Results that count towards RATELIMIT_API_FAILED_CODES: codes that are not a card of
-#: ours. Expired and revoked cards are real cards shown at a till, not probing.
-FAILED_RESULTS = frozenset({CheckStatus.UNKNOWN, CheckStatus.INVALID})
 #: ``type`` of the problem when too many unknown or forged codes were sent.
 TOO_MANY_FAILED_CODES = "urn:ehrenamtskarte:problem:too-many-failed-codes"
 
@@ -121,9 +117,6 @@ def _problems_for_every_api_error(state: BlueprintSetupState) -> None:
 # --- rate limits -----------------------------------------------------------------------------
 
 
-PER_IP, PER_PARTNER, FAILED_CODES = limits.PER_IP, limits.PER_PARTNER, limits.FAILED_CODES
-
-
 def _count(
     hits: list[tuple[str, str]], reads: list[tuple[str, str]] | None = None
 ) -> limits.Exceeded | None:
@@ -176,17 +169,17 @@ def _authenticate() -> None:
     bearer = bearer.strip() if scheme.lower() == "bearer" else ""
     key = api_keys.known(bearer) if bearer else None
     if key is None:
-        _count([(PER_IP, ip)])
+        _count([(limits.PER_IP, ip)])
         if not bearer:
             raise _unauthorized("Send the API key as 'Authorization: Bearer <key>'.")
         key = api_keys.authenticate(bearer)
         if key is None:
             raise _unauthorized("The API key is unknown or was revoked.")
-        hits = [(PER_PARTNER, str(key.partner_id))]
+        hits = [(limits.PER_PARTNER, str(key.partner_id))]
     else:
-        hits = [(PER_IP, ip), (PER_PARTNER, str(key.partner_id))]
+        hits = [(limits.PER_IP, ip), (limits.PER_PARTNER, str(key.partner_id))]
     g.api_key = key
-    g.failed_codes_used_up = _count(hits, [(FAILED_CODES, str(key.partner_id))])
+    g.failed_codes_used_up = _count(hits, [(limits.FAILED_CODES, str(key.partner_id))])
 
 
 @bp.after_request
@@ -251,8 +244,7 @@ def verify() -> Response:
         benefit=benefit,
         wait_for_record=False,
     )
-    if result.status in FAILED_RESULTS:
-        limits.count_failed_code(key.partner_id)
+    limits.count_if_failed(key.partner_id, result.status)
     return jsonify(
         {
             "valid": result.valid,

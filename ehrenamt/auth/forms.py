@@ -44,7 +44,7 @@ class ConfirmLinkForm(FlaskForm):
 
 
 class SetPasswordForm(FlaskForm):
-    """Set or change the password (volunteers)."""
+    """Set or change the password (volunteers and partners; staff use TOTP as well)."""
 
     password = PasswordField(
         _l("Neues Passwort"),

@@ -6,16 +6,16 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    EmailField,
     HiddenField,
     IntegerField,
     SelectField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ehrenamt.forms import NoControlCharacters
+from ehrenamt.partners.forms import InviteForm
 
 
 class PartnerFilterForm(FlaskForm):
@@ -44,10 +44,9 @@ class DeclineForm(FlaskForm):
     submit = SubmitField(_l("Ablehnen"))
 
 
-class InviteAccountForm(FlaskForm):
-    """Invite an account for the partner (its address by default)."""
+class InviteAccountForm(InviteForm):
+    """Staff invite an account for the partner (its address by default)."""
 
-    email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Zugang einladen"))
 
 

@@ -151,23 +151,6 @@ class InviteForm(FlaskForm):
     submit = SubmitField(_l("Einladen"))
 
 
-class PasswordForm(FlaskForm):
-    """Set or change the password of a partner account."""
-
-    password = PasswordField(
-        _l("Neues Passwort"),
-        validators=[DataRequired(), Length(min=10, max=200, message=_l("Mindestens 10 Zeichen."))],
-    )
-    confirm = PasswordField(
-        _l("Passwort wiederholen"),
-        validators=[
-            DataRequired(),
-            EqualTo("password", message=_l("Die Passwörter stimmen nicht überein.")),
-        ],
-    )
-    submit = SubmitField(_l("Passwort speichern"))
-
-
 class DeleteForm(FlaskForm):
     """One button with a CSRF token."""
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ehrenamt.auth import partner_required, partner_role_required, sign_in
-from ehrenamt.auth.forms import ConfirmLinkForm
+from ehrenamt.auth.forms import ConfirmLinkForm, SetPasswordForm
 from ehrenamt.extensions import db
 from ehrenamt.forms import choices
 from ehrenamt.models import Benefit, Office, Partner
@@ -19,7 +19,6 @@ from ehrenamt.partners.forms import (
     BenefitForm,
     DeleteForm,
     InviteForm,
-    PasswordForm,
     ProfileForm,
     RegistrationForm,
 )
@@ -207,7 +206,7 @@ def colleagues() -> tuple[str, int] | Response:
 @partner_role_required
 def password() -> tuple[str, int] | Response:
     """Set or change the account's password (an invited colleague starts here)."""
-    form = PasswordForm()
+    form = SetPasswordForm()
     if form.validate_on_submit():
         accounts.set_password(current_user, form.password.data or "")
         # set_password signs out other sessions, this one included: sign in again.

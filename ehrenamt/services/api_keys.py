@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cachetools import TTLCache
-from flask import current_app
 from sqlalchemy import or_, select, update
 
-from ehrenamt.extensions import db
+from ehrenamt.extensions import db, per_app
 from ehrenamt.models import ApiKey, Partner, PartnerState, User, utcnow
 
 #: Every key starts with this, so a leaked key is recognisable (e.g. by secret scanners).
@@ -59,15 +58,13 @@ class KeyHolder:
 
 def _cache() -> tuple[TTLCache[str, KeyHolder], threading.Lock]:
     """The current app's keys already checked (whole-key hash → holder), with their lock."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    found = app.extensions.get("ehrenamt.api_key_cache")
-    if found is None:
-        found = (
+    return per_app(
+        "ehrenamt.api_key_cache",
+        lambda app: (
             TTLCache(maxsize=10_000, ttl=float(app.config["API_KEY_CACHE_SECONDS"])),
             threading.Lock(),
-        )
-        app.extensions["ehrenamt.api_key_cache"] = found
-    return found
+        ),
+    )
 
 
 def authenticate(bearer: str) -> KeyHolder | None:

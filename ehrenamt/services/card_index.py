@@ -19,13 +19,11 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any
 
 from cachetools import LRUCache
-from flask import current_app
 from sqlalchemy import bindparam, select
 
-from ehrenamt.extensions import read_all, read_one
+from ehrenamt.extensions import per_app, read_all, read_one
 from ehrenamt.models import Card, CardState
 
 _ID_BY_NUMBER = select(Card.id).where(Card.number == bindparam("number"))
@@ -73,12 +71,10 @@ class CardIndex:
 
 def card_index() -> CardIndex:
     """The current app's index in this process."""
-    app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
-    index: CardIndex | None = app.extensions.get("ehrenamt.card_index")
-    if index is None:
-        index = CardIndex(
+    return per_app(
+        "ehrenamt.card_index",
+        lambda app: CardIndex(
             int(app.config["CARD_INDEX_SIZE"]),
             float(app.config["CARD_REVOCATIONS_REFRESH_SECONDS"]),
-        )
-        app.extensions["ehrenamt.card_index"] = index
-    return index
+        ),
+    )

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
 
+from ehrenamt.extensions import per_app
 from ehrenamt.models import CardType
 from ehrenamt.services import card_numbers
 
@@ -583,18 +584,16 @@ class PublishedKeys:
 
 def published_keys() -> PublishedKeys:
     """The current app's in-memory copy of the public keys (one per app and process)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    cache: PublishedKeys | None = app.extensions.get("ehrenamt.published_keys")
-    if cache is None:
 
+    def make(app: Any) -> PublishedKeys:
         def load() -> dict[str, Verifier]:
             with app.app_context():
                 keys = load_key_ring().public_keys()
             return {kid: SodiumVerifier(key) for kid, key in keys.items()}
 
-        cache = PublishedKeys(keys_folder(), load, float(app.config["CARD_KEYS_CACHE_SECONDS"]))
-        app.extensions["ehrenamt.published_keys"] = cache
-    return cache
+        return PublishedKeys(keys_folder(), load, float(app.config["CARD_KEYS_CACHE_SECONDS"]))
+
+    return per_app("ehrenamt.published_keys", make)
 
 
 def verify_with_published_keys(token: bytes, now: datetime | None = None) -> VerifiedCard:

@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ehrenamt.extensions import db
+from ehrenamt.extensions import db, per_app
 from ehrenamt.models import (
     AuditEntry,
     Benefit,
@@ -233,16 +233,14 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 def record_writer() -> RecordWriter:
     """The current app's writer of check records (one per app and process)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    writer: RecordWriter | None = app.extensions.get("ehrenamt.verification_records")
-    if writer is None:
-        writer = RecordWriter(
+    return per_app(
+        "ehrenamt.verification_records",
+        lambda app: RecordWriter(
             app,
             float(app.config["VERIFICATION_RECORD_FLUSH_SECONDS"]),
             int(app.config["VERIFICATION_RECORD_MAX_PENDING"]),
-        )
-        app.extensions["ehrenamt.verification_records"] = writer
-    return writer
+        ),
+    )
 
 
 def delete_expired_records() -> int:

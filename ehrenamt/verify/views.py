@@ -116,9 +116,6 @@ def scan() -> str | tuple[str, int]:
     return render_template("verify/scan.html", form=form, result=result)
 
 
-#: Results that count as a failed code: not a card of ours (expired and revoked cards are
-#: real cards shown at the counter, not probing). Shared with the till API, per partner.
-FAILED_RESULTS = frozenset({CheckStatus.UNKNOWN, CheckStatus.INVALID})
 TOO_MANY_FAILED_CODES = _l(
     "Zu viele unbekannte oder ungültige Codes in kurzer Zeit. Bitte warten Sie eine Minute."
 )
@@ -141,8 +138,7 @@ def _verify(code: str, benefit_id: str | None) -> CardCheck:
         partner_id=g.partner.id,
         benefit=_own_benefit(benefit_id),
     )
-    if result.status in FAILED_RESULTS:
-        limits.count_failed_code(g.partner.id)
+    limits.count_if_failed(g.partner.id, result.status)  # with its till API's, per partner
     return result
 
 
