@@ -227,14 +227,7 @@ def create_approved_partner(
         _sync_benefit(benefit, partner)
     db.session.flush()
     db.session.add(PartnerMember(user_id=account.id, partner_id=partner.id))
-    audit.record(
-        Acting.system(),
-        subject_type="partner",
-        subject_id=partner.id,
-        action="create",
-        office_id=office.id,
-        to_state=PartnerState.APPROVED.value,
-    )
+    _audit(partner, Acting.system(), "create", to_state=PartnerState.APPROVED)
     db.session.commit()
     return partner
 
@@ -242,8 +235,7 @@ def create_approved_partner(
 def _decide(
     partner: Partner, acting: Acting, target: PartnerState, action: str, reason: str | None
 ) -> None:
-    if acting.user is None or acting.user.office_id != partner.office_id:
-        raise NotPermitted(partner.public_id)
+    _check_staff(partner, acting, partner.public_id)
     # A conditional UPDATE: of two staff deciding at once only one wins.
     changed = db.session.execute(
         update(Partner)
@@ -257,14 +249,33 @@ def _decide(
     db.session.refresh(partner)
     for benefit in partner.benefits:
         _sync_benefit(benefit, partner)
+    _audit(partner, acting, action, PartnerState.PENDING, target, reason)
+
+
+def _check_staff(partner: Partner, acting: Acting, subject: str) -> User:
+    """The acting user, who must be staff of the partner's own office."""
+    if acting.user is None or acting.user.office_id != partner.office_id:
+        raise NotPermitted(subject)
+    return acting.user
+
+
+def _audit(
+    partner: Partner,
+    acting: Acting,
+    action: str,
+    from_state: PartnerState | None = None,
+    to_state: PartnerState | None = None,
+    reason: str | None = None,
+) -> None:
+    """One audit row for an action on the partner (or one of its benefits)."""
     audit.record(
         acting,
         subject_type="partner",
         subject_id=partner.id,
         action=action,
         office_id=partner.office_id,
-        from_state=PartnerState.PENDING.value,
-        to_state=target.value,
+        from_state=from_state.value if from_state else None,
+        to_state=to_state.value if to_state else None,
         reason=reason,
     )
 
@@ -346,17 +357,14 @@ def set_benefit_unpublished(
 ) -> None:
     """Staff take a benefit off the directory (or put it back), with an audited note."""
     partner = benefit.partner
-    if acting.user is None or acting.user.office_id != partner.office_id:
-        raise NotPermitted(benefit.public_id)
+    _check_staff(partner, acting, benefit.public_id)
     benefit.unpublished_by_staff = unpublished
     benefit.unpublish_note = note.strip() or None
     _sync_benefit(benefit, partner)
-    audit.record(
+    _audit(
+        partner,
         acting,
-        subject_type="partner",
-        subject_id=partner.id,
-        action="unpublish_benefit" if unpublished else "republish_benefit",
-        office_id=partner.office_id,
+        "unpublish_benefit" if unpublished else "republish_benefit",
         reason=f"{benefit.title}: {note.strip()}" if note.strip() else benefit.title,
     )
     db.session.commit()
@@ -391,19 +399,11 @@ def invite_account_for_partner(partner: Partner, acting: Acting, email: str) -> 
     Only an approved partner gets accounts; raises :class:`NotPermitted` for staff of
     another office or a partner not approved, :class:`AccountExists` for a known address.
     """
-    if acting.user is None or acting.user.office_id != partner.office_id:
-        raise NotPermitted(partner.public_id)
+    staff = _check_staff(partner, acting, partner.public_id)
     if partner.state != PartnerState.APPROVED:
         raise NotPermitted(partner.public_id)
-    audit.record(
-        acting,
-        subject_type="partner",
-        subject_id=partner.id,
-        action="invite",
-        office_id=partner.office_id,
-        reason=email.strip().lower(),
-    )
-    return invite_member(partner, acting.user, email, _member_language(partner))
+    _audit(partner, acting, "invite", reason=email.strip().lower())
+    return invite_member(partner, staff, email, _member_language(partner))
 
 
 def accept_invitation(token: str) -> User:
@@ -642,14 +642,7 @@ def import_csv(office: Office, content: str, acting: Acting, *, dry_run: bool) -
             for item in partner.benefits:
                 _sync_benefit(item, partner)
             db.session.flush()
-            audit.record(
-                acting,
-                subject_type="partner",
-                subject_id=partner.id,
-                action="import",
-                office_id=office.id,
-                to_state=PartnerState.APPROVED.value,
-            )
+            _audit(partner, acting, "import", to_state=PartnerState.APPROVED)
         db.session.commit()
     except Exception:
         db.session.rollback()
