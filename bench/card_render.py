@@ -18,10 +18,11 @@ from datetime import UTC, date, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ehrenamt.cardformat import token as cardformat_token
+from ehrenamt.cardformat.card_numbers import new_card_number
+from ehrenamt.cardformat.layout import CardFace
+from ehrenamt.cardformat.render import render_card
 from ehrenamt.models import CardType
-from ehrenamt.services import signing
-from ehrenamt.services.card_numbers import new_card_number
-from ehrenamt.services.card_render import CardFace, render_card
 
 NAMES = [
     "Erika Mustermann",
@@ -44,7 +45,7 @@ def faces(count: int) -> list[tuple[CardFace, float]]:
         card_type = CardType.LONG_SERVICE if index % 5 == 0 else CardType.STANDARD
         valid_until = None if card_type is CardType.LONG_SERVICE else date(2029, 2, 28)
         name = NAMES[index % len(NAMES)]
-        claims = signing.CardClaims(
+        claims = cardformat_token.CardClaims(
             new_card_number(),
             name,
             card_type,
@@ -53,7 +54,9 @@ def faces(count: int) -> list[tuple[CardFace, float]]:
             datetime(2026, 3, 1, tzinfo=UTC),
         )
         started = time.perf_counter()
-        url = signing.card_url(signing.sign_card(claims, key), "https://ehrenamtskarte.example.org")
+        url = cardformat_token.card_url(
+            cardformat_token.sign_card(claims, key), "https://ehrenamtskarte.example.org"
+        )
         elapsed = time.perf_counter() - started
         face = CardFace(
             name,

@@ -27,8 +27,8 @@ from sqlalchemy.engine import URL, make_url
 from ehrenamt import create_app
 from ehrenamt.extensions import db
 from ehrenamt.models import Benefit, Category, Partner
-from ehrenamt.services import partners
-from ehrenamt.services.partners import DirectoryQuery, search_directory
+from ehrenamt.partners import categories
+from ehrenamt.partners.directory import DirectoryQuery, search_directory
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ehrenamt_bench_directory"
 URL_VARIABLE = "EHRENAMT_BENCH_DATABASE_URL"
@@ -156,10 +156,10 @@ def run(url: URL, args: argparse.Namespace) -> None:
     with app.app_context():
         from flask_migrate import upgrade
 
-        from ehrenamt.cli import create_office
+        from ehrenamt.offices.setup import create_office
 
         upgrade()
-        partners.ensure_categories()
+        categories.ensure_categories()
         office = create_office("Bench", "bench", "bench@example.org", "dessau_rosslau")
         db.session.commit()
         office_id: int = office.id

@@ -44,6 +44,11 @@ from sqlalchemy.engine import URL, make_url
 
 from bench.queue import create_offices, drop_database, recreate_database
 from ehrenamt import ROOT, create_app
+from ehrenamt.cardformat import keys as cardformat_keys
+from ehrenamt.cards import lifecycle
+from ehrenamt.cards import production as cards_production
+from ehrenamt.core import mail, outbox
+from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -56,8 +61,6 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.services import cards, mail, outbox, signing
-from ehrenamt.services.audit import Acting
 from ehrenamt.workflow import Actor, ApplicationState
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ehrenamt_bench"
@@ -347,7 +350,7 @@ def create_applications(count: int, office_ids: list[int], start: int) -> list[A
 def create_cards(total: int, office_ids: list[int]) -> None:
     """Approved applications with their cards in state *issuing*, as approval leaves them.
 
-    The cards come from :func:`cards.create_for_approval`, so each has its audit row and
+    The cards come from :func:`lifecycle.create_for_approval`, so each has its audit row and
     its ``issue_card`` message in the outbox. The messages are committed without being
     dispatched: the phases hand them over themselves.
     """
@@ -366,7 +369,7 @@ def create_cards(total: int, office_ids: list[int]) -> None:
     for start in range(0, total, SETUP_BATCH):
         for application in create_applications(min(SETUP_BATCH, total - start), office_ids, start):
             clerk = db.session.get_one(User, clerk_ids[application.office_id])
-            cards.create_for_approval(application, Acting.user_as(clerk, Actor.CLERK))
+            lifecycle.create_for_approval(application, Acting.user_as(clerk, Actor.CLERK))
         db.session.commit()
         # A new session forgets the outbox's list of messages to dispatch, too.
         db.session.remove()
@@ -377,7 +380,7 @@ def split_cards() -> tuple[CardSet, CardSet]:
     message_of = {
         int(message.payload["card_id"]): message.id
         for message in db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.task == cards.ISSUE_CARD_TASK)
+            select(OutboxMessage).where(OutboxMessage.task == lifecycle.ISSUE_CARD_TASK)
         )
     }
     card_ids = sorted(message_of)
@@ -502,8 +505,8 @@ def run_loop(app: Flask, card_set: CardSet, meter: CpuMeter, profile: bool) -> P
     with profiled(profile):
         for card_id in card_set.card_ids:
             with app.app_context():
-                result = cards.produce(card_id)
-            if result != cards.Produced.MADE:
+                result = cards_production.produce(card_id)
+            if result != cards_production.Produced.MADE:
                 raise RuntimeError(f"card {card_id}: {result}")
             if not first:
                 first = time.perf_counter() - started
@@ -679,7 +682,7 @@ def run(url: URL, args: argparse.Namespace, folder: Path) -> None:
     """Set up, run the loop, then the pipeline, and print the figures."""
     processes = args.workers * args.concurrency
     keys = folder / "card-keys"
-    signing.generate_key(keys)
+    cardformat_keys.generate_key(keys)
     redis = RedisServer()
     settings: dict[str, object] = {
         "SECRET_KEY": "bench",

@@ -43,6 +43,7 @@ from sqlalchemy.schema import (
 )
 
 from ehrenamt import create_app
+from ehrenamt.applications.queries import QueueFilter, list_queue
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -54,8 +55,7 @@ from ehrenamt.models import (
     RejectionReason,
     User,
 )
-from ehrenamt.services.applications import QueueFilter, list_queue
-from ehrenamt.services.rules import rules_from_preset
+from ehrenamt.offices.rules import rules_from_preset
 from ehrenamt.workflow import OPEN_STATES, ApplicationState
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ehrenamt_bench"

@@ -56,6 +56,11 @@ from sqlalchemy.engine import URL, make_url
 
 from bench.queue import create_offices, drop_database, recreate_database
 from ehrenamt import ROOT, create_app
+from ehrenamt.cardformat import keys as cardformat_keys
+from ehrenamt.cards import lifecycle
+from ehrenamt.cards import production as cards_production
+from ehrenamt.cards.production import card_url
+from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -69,8 +74,8 @@ from ehrenamt.models import (
     Verification,
     utcnow,
 )
-from ehrenamt.services import api_keys, cards, signing
-from ehrenamt.services.audit import Acting
+from ehrenamt.partners import api_keys
+from ehrenamt.verification import check as verification_check
 from ehrenamt.workflow import Actor, ApplicationState
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ehrenamt_bench"
@@ -141,10 +146,10 @@ def prepare(app: Flask, card_count: int = 1) -> tuple[str, list[str]]:
         urls = []
         for number in range(card_count):
             card_id = create_card(office_id, clerk, number)
-            assert cards.produce(card_id) == cards.Produced.MADE
+            assert cards_production.produce(card_id) == cards_production.Produced.MADE
             card = db.session.get_one(Card, card_id)
-            urls.append(signing.card_url(card.token or b""))
-            assert cards.check(urls[-1]).valid
+            urls.append(card_url(card.token or b""))
+            assert verification_check.check(urls[-1]).valid
         db.session.remove()
         return key, urls
 
@@ -182,7 +187,7 @@ def create_card(office_id: int, clerk: User, number: int) -> int:
     )
     db.session.add(application)
     db.session.flush()
-    card = cards.create_for_approval(application, Acting.user_as(clerk, Actor.CLERK))
+    card = lifecycle.create_for_approval(application, Acting.user_as(clerk, Actor.CLERK))
     db.session.commit()
     return card.id
 
@@ -423,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = server_environment(url, folder, limits_uri)
     server: subprocess.Popen[bytes] | None = None
     try:
-        signing.generate_key(folder / "card-keys")
+        cardformat_keys.generate_key(folder / "card-keys")
         os.environ.update(env)
         key, card_urls = prepare(create_app(), args.cards)
         port = free_port()

@@ -79,8 +79,8 @@ def _derive_settings(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension instances to this app."""
-    from ehrenamt import auth
     from ehrenamt.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+    from ehrenamt.web import access
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
@@ -88,30 +88,30 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
-    auth.init_login_manager(login_manager)
+    access.init_login_manager(login_manager)
 
-    from ehrenamt import web
+    from ehrenamt.web import pages
 
-    web.init_app(app)
+    pages.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
-    from ehrenamt.account.views import bp as account_bp
-    from ehrenamt.admin.views import bp as admin_bp
-    from ehrenamt.api.keys import bp as api_keys_bp
-    from ehrenamt.api.views import bp as api_bp
-    from ehrenamt.apply.views import bp as apply_bp
-    from ehrenamt.auth.views import bp as auth_bp
-    from ehrenamt.confirm.views import bp as confirm_bp
-    from ehrenamt.directory.views import bp as directory_bp
-    from ehrenamt.partner_admin.views import bp as partner_admin_bp
-    from ehrenamt.partners.views import bp as partners_bp
-    from ehrenamt.public.views import bp as public_bp
-    from ehrenamt.register.views import bp as register_bp
-    from ehrenamt.review.views import bp as review_bp
-    from ehrenamt.verify.views import bp as verify_bp
-    from ehrenamt.wellknown.views import bp as wellknown_bp
+    from ehrenamt.web.account.views import bp as account_bp
+    from ehrenamt.web.admin.views import bp as admin_bp
+    from ehrenamt.web.api.keys import bp as api_keys_bp
+    from ehrenamt.web.api.views import bp as api_bp
+    from ehrenamt.web.apply.views import bp as apply_bp
+    from ehrenamt.web.auth.views import bp as auth_bp
+    from ehrenamt.web.confirm.views import bp as confirm_bp
+    from ehrenamt.web.directory.views import bp as directory_bp
+    from ehrenamt.web.partner_admin.views import bp as partner_admin_bp
+    from ehrenamt.web.partners.views import bp as partners_bp
+    from ehrenamt.web.public.views import bp as public_bp
+    from ehrenamt.web.register.views import bp as register_bp
+    from ehrenamt.web.review.views import bp as review_bp
+    from ehrenamt.web.verify.views import bp as verify_bp
+    from ehrenamt.web.wellknown.views import bp as wellknown_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)

@@ -8,11 +8,16 @@ import click
 import pyotp
 from sqlalchemy import select
 
+from ehrenamt.accounts import users
+from ehrenamt.core import outbox
 from ehrenamt.extensions import db
 from ehrenamt.keys_cli import keys
-from ehrenamt.models import Office, Programme, User, UserRole
-from ehrenamt.services import accounts, outbox, partners
-from ehrenamt.services.rules import PRESETS, rules_from_preset
+from ehrenamt.models import Office, User, UserRole
+from ehrenamt.offices.rules import PRESETS
+from ehrenamt.offices.setup import create_office
+from ehrenamt.partners import benefits as partners_benefits
+from ehrenamt.partners import categories as partners_categories
+from ehrenamt.partners import registration
 from ehrenamt.workflow import mermaid_diagram
 
 cli = click.Group("ehrenamt", help="Ehrenamtskarte administration.")
@@ -26,23 +31,6 @@ DEMO_ACCOUNTS = [
     ("partner@demo.example.org", UserRole.PARTNER, "Stadtmuseum Demo"),
     ("ehrenamt@demo.example.org", UserRole.VOLUNTEER, "Erika Ehrenamt"),
 ]
-
-
-def create_office(
-    name: str, slug: str, contact_email: str, preset: str, postcodes: str = ""
-) -> Office:
-    """An office with rules from a preset, in the (single) programme."""
-    programme = db.session.scalar(select(Programme).limit(1))
-    if programme is None:
-        programme = Programme(name="Ehrenamtskarte")
-        db.session.add(programme)
-    office = Office(
-        programme=programme, name=name, slug=slug, contact_email=contact_email, postcodes=postcodes
-    )
-    office.rules = rules_from_preset(preset)
-    db.session.add(office)
-    db.session.flush()
-    return office
 
 
 @cli.command("create-office")
@@ -73,9 +61,9 @@ def create_staff(email: str, office_slug: str, role: str, name: str, password: s
     office = db.session.scalar(select(Office).where(Office.slug == office_slug))
     if office is None:
         raise click.ClickException(f"no office {office_slug!r}")
-    if accounts.find_user(email):
+    if users.find_user(email):
         raise click.ClickException(f"{email} has an account already")
-    accounts.create_user(
+    users.create_user(
         email,
         UserRole(role),
         password=password,
@@ -100,7 +88,7 @@ def seed_demo() -> bool:
     )
     for email, role, name in DEMO_ACCOUNTS:
         staff = role in (UserRole.CLERK, UserRole.ADMIN)
-        accounts.create_user(
+        users.create_user(
             email,
             role,
             password=DEMO_PASSWORD,
@@ -116,12 +104,12 @@ def seed_demo() -> bool:
 
 def _seed_demo_partner(office: Office) -> None:
     """The demo partner account's approved partner, with two benefits."""
-    categories = {c.slug: c.id for c in partners.ensure_categories()}
-    account = accounts.find_user("partner@demo.example.org")
+    categories = {c.slug: c.id for c in partners_categories.ensure_categories()}
+    account = users.find_user("partner@demo.example.org")
     assert account is not None  # created from DEMO_ACCOUNTS just before
-    partners.create_approved_partner(
+    registration.create_approved_partner(
         office,
-        partners.PartnerInput(
+        registration.PartnerInput(
             name="Stadtmuseum Dessau (Demo)",
             category_id=categories["bildung-kultur-unterhaltung"],
             street="Askanische Straße 32",
@@ -133,8 +121,8 @@ def _seed_demo_partner(office: Office) -> None:
             longitude=Decimal("12.245000"),
         ),
         [
-            partners.BenefitInput("Freier Eintritt in die Dauerausstellung"),
-            partners.BenefitInput(
+            partners_benefits.BenefitInput("Freier Eintritt in die Dauerausstellung"),
+            partners_benefits.BenefitInput(
                 "10 % Rabatt im Museumsshop", conditions="Gegen Vorlage der Ehrenamtskarte"
             ),
         ],
@@ -168,7 +156,7 @@ def seed_demo_command() -> None:
 @click.argument("email")
 def totp_code(email: str) -> None:
     """Print the current TOTP code of a staff account (for the demo and support)."""
-    user = accounts.find_user(email)
+    user = users.find_user(email)
     if user is None or not user.totp_secret:
         raise click.ClickException("no such account with a second factor")
     click.echo(pyotp.TOTP(user.totp_secret).now())
@@ -190,7 +178,7 @@ def workflow_diagram() -> None:
 @click.argument("email")
 def deactivate_user(email: str) -> None:
     """Sign a user out everywhere and block further sign-ins."""
-    user: User | None = accounts.find_user(email)
+    user: User | None = users.find_user(email)
     if user is None:
         raise click.ClickException("no such account")
     user.active = False

@@ -8,7 +8,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ehrenamt.services import signing
+from ehrenamt.cardformat import keys as cardformat_keys
+from ehrenamt.cards import keys as cards_keys
 
 keys = click.Group("keys", help="Keys that sign the cards' QR codes.")
 
@@ -17,7 +18,7 @@ keys = click.Group("keys", help="Keys that sign the cards' QR codes.")
 @with_appcontext
 def generate() -> None:
     """Create a key pair; it signs new cards unless CARD_SIGNING_KEY_ID names another."""
-    key = signing.generate_key(signing.keys_folder())
+    key = cardformat_keys.generate_key(cards_keys.keys_folder())
     click.echo(key.kid)
 
 
@@ -51,7 +52,7 @@ def retire(kid: str) -> None:
         raise click.ClickException(f"no key {kid}")
     if kid == current_app.config.get("CARD_SIGNING_KEY_ID"):
         raise click.ClickException(f"{kid} is CARD_SIGNING_KEY_ID: configure another key first")
-    signing.retire_key(signing.keys_folder(), ring, kid)
+    cardformat_keys.retire_key(cards_keys.keys_folder(), ring, kid)
     if key.from_environment:
         click.echo(
             f"public key of {kid} saved in the key folder; "
@@ -62,9 +63,9 @@ def retire(kid: str) -> None:
     click.echo(f"{kid} retired; new cards are signed by {active or 'no key (generate one)'}")
 
 
-def _key_ring() -> signing.KeyRing:
+def _key_ring() -> cardformat_keys.KeyRing:
     """The app's key ring; a misconfigured environment key is a clear error, not a trace."""
     try:
-        return signing.load_key_ring()
+        return cards_keys.load_key_ring()
     except ValueError as error:
         raise click.ClickException(str(error)) from None

@@ -9,10 +9,19 @@ from ehrenamt.models import (
     CardState,
     CardType,
     ConfirmationState,
+    Qualification,
     RejectionReason,
     RevocationReason,
 )
 from ehrenamt.workflow import Action, ApplicationState
+
+#: The qualifications that replace the hours test, as the form and the rules name them.
+QUALIFICATION_LABELS = {
+    Qualification.JULEICA: _l("Jugendleiter/in-Card (Juleica)"),
+    Qualification.FIRE_BRIGADE: _l("Freiwillige Feuerwehr mit abgeschlossener Grundausbildung"),
+    Qualification.RESCUE_SERVICE: _l("Rettungsdienst, Katastrophenschutz oder THW"),
+    Qualification.VOLUNTARY_SERVICE_YEAR: _l("Freiwilligendienst (FSJ, FÖJ, BFD)"),
+}
 
 #: What the applicant reads about their application.
 STATE_LABELS = {

@@ -132,13 +132,14 @@ def main() -> int:
 
 def ensure_card_key() -> None:
     """A card signing key in the instance folder, made once, so demo cards can be issued."""
-    from ehrenamt.services import signing
+    from ehrenamt.cardformat import keys as cardformat_keys
+    from ehrenamt.cards import keys
 
     try:
-        signing.load_key_ring().signing_key()
-    except signing.NoSigningKey:
-        key = signing.generate_key(signing.keys_folder())
-        log.info("card signing key %s created in %s", key.kid, signing.keys_folder())
+        keys.load_key_ring().signing_key()
+    except cardformat_keys.NoSigningKey:
+        key = cardformat_keys.generate_key(keys.keys_folder())
+        log.info("card signing key %s created in %s", key.kid, keys.keys_folder())
 
 
 def stop_worker(worker: subprocess.Popen[bytes]) -> None:

@@ -24,9 +24,9 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from ehrenamt import create_app
+from ehrenamt.cardformat import keys as cardformat_keys
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import Base, OutboxMessage
-from ehrenamt.services import signing
 from tests.mailbox import Mailbox
 
 DATABASE = os.environ.get("EHRENAMT_TEST_DATABASE", "sqlite")
@@ -131,7 +131,7 @@ def app(
     queue = f"ehrenamt-test-{uuid.uuid4().hex[:8]}"
     settings = app_settings(database_url, mailbox, instance, queue)
     # The key that signs this session's cards, as `flask ehrenamt keys generate` makes it.
-    signing.generate_key(Path(str(settings["CARD_KEYS_FOLDER"])))
+    cardformat_keys.generate_key(Path(str(settings["CARD_KEYS_FOLDER"])))
     application = create_app(settings)
     application.config["TEST_QUEUE"] = queue
     application.test_client_class = IsolatedClient

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pyotp
 
-from ehrenamt.cli import create_office
+from ehrenamt.accounts import users
+from ehrenamt.applications import submission
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -21,7 +22,7 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.services import accounts, applications
+from ehrenamt.offices.setup import create_office
 from ehrenamt.workflow import ApplicationState
 
 PASSWORD = "correct horse battery staple"
@@ -51,7 +52,7 @@ def make_user(
 ) -> User:
     """An account; staff get a TOTP secret unless ``totp=False``."""
     n = next(_counter)
-    user = accounts.create_user(
+    user = users.create_user(
         email or f"{role.value}{n}@example.org",
         role,
         password=password,
@@ -171,7 +172,7 @@ def submit_application_for(
     applicant: User | None = None,
     *,
     email: str | None = None,
-    engagements: list[applications.EngagementInput] | None = None,
+    engagements: list[submission.EngagementInput] | None = None,
     first_name: str = "Erika",
     last_name: str | None = None,
     birth_date: date = date(1980, 5, 17),
@@ -189,7 +190,7 @@ def submit_application_for(
     n = next(_counter)
     if engagements is None:
         engagements = [
-            applications.EngagementInput(
+            submission.EngagementInput(
                 organisation_name="TSV Dessau",
                 contact_name="Vorsitz",
                 contact_email=f"vorstand{n}@verein.example.org",
@@ -198,8 +199,8 @@ def submit_application_for(
                 hours_per_week=Decimal(6),
             )
         ]
-    result = applications.submit_application(
-        applications.ApplicationInput(
+    result = submission.submit_application(
+        submission.ApplicationInput(
             submission_key=secrets.token_urlsafe(24),
             office=office,
             card_type=CardType.STANDARD,

@@ -19,12 +19,21 @@ from sqlalchemy import func, select, text
 from werkzeug.test import TestResponse
 
 from ehrenamt import create_app
-from ehrenamt.api import limits
+from ehrenamt.cardformat import card_numbers
+from ehrenamt.cardformat import keys as cardformat_keys
+from ehrenamt.cardformat import token as cardformat_token
+from ehrenamt.cards import keys as cards_keys
+from ehrenamt.cards import lifecycle
+from ehrenamt.cards import production as cards_production
+from ehrenamt.cards.production import card_url
+from ehrenamt.core import rate_counters
+from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import (
     ApiKey,
     Benefit,
     Card,
+    CardType,
     Category,
     Partner,
     PartnerMember,
@@ -36,8 +45,12 @@ from ehrenamt.models import (
     VerificationChannel,
     utcnow,
 )
-from ehrenamt.services import api_keys, card_numbers, cards, signing, verification
-from ehrenamt.services.audit import Acting
+from ehrenamt.partners import api_keys
+from ehrenamt.verification import check as verification_check
+from ehrenamt.verification import history as verification_history
+from ehrenamt.verification import limits
+from ehrenamt.verification import records as verification_records
+from ehrenamt.verification.results import CheckStatus
 from ehrenamt.workflow import Actor
 from tests.conftest import REDIS_URL
 from tests.factories import make_application, make_office, make_user
@@ -119,7 +132,7 @@ def validate(body: Any, schema_name: str) -> None:
 
 
 def _openapi() -> dict[str, Any]:
-    from ehrenamt.api import openapi
+    from ehrenamt.web.api import openapi
 
     return openapi.document()
 
@@ -129,26 +142,26 @@ def expired_card() -> Card:
     card = approve_without_worker(make_application(make_office()))
     card.valid_until = date.today() - timedelta(days=3)
     db.session.commit()
-    assert cards.produce(card.id) == cards.Produced.MADE
+    assert cards_production.produce(card.id) == cards_production.Produced.MADE
     db.session.rollback()
     return db.session.get(Card, card.id, populate_existing=True)  # type: ignore[return-value]
 
 
 def revoke(card: Card) -> None:
     clerk = clerk_of(card.application)
-    cards.revoke(card, Acting.user_as(clerk, Actor.CLERK), RevocationReason.LOST)
+    lifecycle.revoke(card, Acting.user_as(clerk, Actor.CLERK), RevocationReason.LOST)
 
 
 def signed_by(private_key: Any, number: str) -> str:
-    claims = signing.CardClaims(
+    claims = cardformat_token.CardClaims(
         card_number=number,
         name="Erika Fälschung",
-        card_type=cards.CardType.STANDARD,
+        card_type=CardType.STANDARD,
         valid_until=date.today() + timedelta(days=300),
         office="test",
         issued_at=datetime.now(UTC).replace(microsecond=0),
     )
-    return signing.card_url(signing.sign_card(claims, private_key))
+    return card_url(cardformat_token.sign_card(claims, private_key))
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -252,7 +265,7 @@ def test_verify_answers_for_every_kind_of_code(
     partner, _ = make_partner()
     key = new_key(partner)
     card = _make_active(make_application(make_office()))
-    url = signing.card_url(card.token or b"")
+    url = card_url(card.token or b"")
     printed = card_numbers.format_card_number(card.number)
 
     answer = check(client, key, url)
@@ -271,18 +284,18 @@ def test_verify_answers_for_every_kind_of_code(
 
     altered = bytearray(card.token or b"")
     altered[-5] ^= 0x01
-    forger = signing.generate_key(tmp_path / "forger")
-    ring_key = signing.load_key_ring().signing_key()
+    forger = cardformat_keys.generate_key(tmp_path / "forger")
+    ring_key = cards_keys.load_key_ring().signing_key()
     unknown_number = card_numbers.new_card_number()
     gone = expired_card()
     cases = {
-        signing.card_url(bytes(altered)): "invalid",
+        card_url(bytes(altered)): "invalid",
         signed_by(forger.private_key, card.number): "invalid",  # key not published: forged
         signed_by(ring_key.private_key, unknown_number): "unknown",  # genuine, no such card
         unknown_number: "unknown",
         "garbage": "invalid",
         "K7QM-3RXA-9TW0": "invalid",  # typo: not a card number
-        signing.card_url(gone.token or b""): "expired",
+        card_url(gone.token or b""): "expired",
         gone.number: "expired",
     }
     for code, status in cases.items():
@@ -312,7 +325,7 @@ def test_every_check_is_recorded_with_partner_key_and_benefit(
     foreign = make_benefit(other)
     assert_problem(check(client, key, card.number, benefit=foreign.public_id), 400)
     assert_problem(check(client, key, card.number, benefit=7), 400)
-    assert verification.record_writer().flush() == 2
+    assert verification_records.record_writer().flush() == 2
     db.session.rollback()
     records = list(db.session.scalars(select(Verification).order_by(Verification.id)))
     assert [(r.result, r.card_id, r.benefit_id) for r in records] == [
@@ -385,7 +398,7 @@ def test_missing_bad_and_revoked_keys_are_401(app: Flask, ctx: None, client: Fla
     [row] = api_keys.keys_of(partner.id)
     api_keys.revoke_key(partner, row.id)
     assert_problem(check(client, key, "x"), 401)
-    verification.record_writer().flush()
+    verification_records.record_writer().flush()
     assert db.session.scalar(select(func.count()).select_from(Verification)) == 1
 
 
@@ -413,9 +426,9 @@ def test_malformed_requests_get_problems(
     key = new_key(partner)
     response = client.post(VERIFY, headers=bearer(key), **body)
     assert_problem(response, status)
-    assert verification.record_writer().pending() == 0
+    assert verification_records.record_writer().pending() == 0
     assert check(client, key, "x").status_code == 200  # the same key and client, well-formed
-    assert verification.record_writer().flush() == 1
+    assert verification_records.record_writer().flush() == 1
 
 
 def test_other_http_errors_under_api_are_problems_too(
@@ -445,7 +458,7 @@ def test_a_bug_is_a_problem_document_too(
 
     partner, _ = make_partner()
     key = new_key(partner)
-    monkeypatch.setattr(verification, "verify", broken)
+    monkeypatch.setattr(verification_check, "verify", broken)
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     body = assert_problem(check(client, key, "x"), 500)
     assert "bug" not in str(body)
@@ -459,17 +472,17 @@ def counters(request: pytest.FixtureRequest, app: Flask, monkeypatch: pytest.Mon
     """The API's counters: Flask-Limiter's storage (memory here), or one Lua script on
     the real Redis (as production with EHRENAMT_RATELIMIT_STORAGE_URI=redis://...)."""
     if request.param == "redis":
-        redis_counters = limits._RedisCounters(REDIS_URL)
+        redis_counters = rate_counters._RedisCounters(REDIS_URL)
         monkeypatch.setitem(app.extensions, "ehrenamt.api_limits", redis_counters)
         request.addfinalizer(_delete_redis_counters)
     else:
-        monkeypatch.setitem(app.extensions, "ehrenamt.api_limits", limits._StorageCounters())
+        monkeypatch.setitem(app.extensions, "ehrenamt.api_limits", rate_counters._StorageCounters())
     return str(request.param)
 
 
 def _delete_redis_counters() -> None:
     client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{limits.REDIS_KEY_PREFIX}ehrenamt-api/*"):
+    for key in client.scan_iter(f"{rate_counters.REDIS_KEY_PREFIX}ehrenamt-api/*"):
         client.delete(key)
     client.close()
 
@@ -505,14 +518,14 @@ def test_api_counters_are_those_the_limiter_resets(
     API's counters must follow it, or limiter.reset() would not reach them."""
     monkeypatch.delitem(app.extensions, "ehrenamt.api_limits", raising=False)
     monkeypatch.setitem(app.config, limits.FAILED_CODES, "1 per minute")
-    limits.count_if_failed(4711, cards.CheckStatus.INVALID)
-    assert limits.count([], [(limits.FAILED_CODES, "4711")])[1] is not None
+    limits.count_if_failed(4711, CheckStatus.INVALID)
+    assert rate_counters.count([], [(limits.FAILED_CODES, "4711")])[1] is not None
     other = create_app(settings_for(app))
     app.extensions["celery"].set_current()
     with other.app_context():
         db.engine.dispose()
     limiter.reset()
-    assert limits.count([], [(limits.FAILED_CODES, "4711")])[1] is None
+    assert rate_counters.count([], [(limits.FAILED_CODES, "4711")])[1] is None
 
 
 def test_rate_limits_unavailable_are_a_503_problem(
@@ -521,7 +534,9 @@ def test_rate_limits_unavailable_are_a_503_problem(
     """Redis down: the till gets a problem it can retry, never a 500 and never a check
     that bypasses the limits."""
     nothing = f"redis://127.0.0.1:{free_port()}/0"
-    monkeypatch.setitem(app.extensions, "ehrenamt.api_limits", limits._RedisCounters(nothing))
+    monkeypatch.setitem(
+        app.extensions, "ehrenamt.api_limits", rate_counters._RedisCounters(nothing)
+    )
     partner, _ = make_partner()
     key = new_key(partner)
     for path in ("/verify", "/revocations"):
@@ -535,7 +550,7 @@ def test_rate_limits_unavailable_are_a_503_problem(
         body = assert_problem(response, 503)
         assert response.headers["Retry-After"] == "5"
         assert "unavailable" in body["detail"]
-    assert verification.record_writer().pending() == 0
+    assert verification_records.record_writer().pending() == 0
 
 
 def test_rate_limit_per_ip_counts_before_the_key(
@@ -564,7 +579,7 @@ def test_repeated_unknown_codes_are_throttled(
         assert check(client, key, code).status_code == 200  # a valid card does not count
     body = assert_problem(check(client, key, card.number), 429)
     assert body["type"] == "urn:ehrenamtskarte:problem:too-many-failed-codes"
-    verification.record_writer().flush()
+    verification_records.record_writer().flush()
     assert db.session.scalar(select(func.count()).select_from(Verification)) == 4
 
 
@@ -668,15 +683,18 @@ def test_history_and_counts_are_the_partners_own(
     for code in (card.number, "garbage", card.number):
         check(client, key, code)
     check(client, other_key, card.number)
-    assert verification.record_writer().flush() == 4
-    page = verification.verification_history(partner.id, 1, 2)
-    assert (page.total, page.pages, len(page.items)) == (3, 2, 2)
+    assert verification_records.record_writer().flush() == 4
+    page = verification_history.verification_history(partner.id, 1, 2)
+    assert (page.number, page.has_next, len(page.items)) == (1, True, 2)
     assert page.items[0].result == "valid" and page.items[1].result == "invalid"
-    assert [v.result for v in verification.verification_history(partner.id, 2, 2).items] == [
-        "valid"
-    ]
-    counts = verification.counts_by_result(partner.id, utcnow() - timedelta(days=1))
+    assert [
+        v.result for v in verification_history.verification_history(partner.id, 2, 2).items
+    ] == ["valid"]
+    counts = verification_history.counts_by_result(partner.id, utcnow() - timedelta(days=1))
     assert counts == {"valid": 2, "expired": 0, "revoked": 0, "unknown": 0, "invalid": 1}
-    assert verification.counts_by_result(partner.id, utcnow() + timedelta(minutes=1))["valid"] == 0
-    per_partner = verification.counts_per_partner(partner.office_id)
+    assert (
+        verification_history.counts_by_result(partner.id, utcnow() + timedelta(minutes=1))["valid"]
+        == 0
+    )
+    per_partner = verification_history.counts_per_partner(partner.office_id)
     assert per_partner == {partner.id: counts}

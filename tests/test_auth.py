@@ -13,6 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from ehrenamt.accounts import links as accounts_links
+from ehrenamt.accounts import users
+from ehrenamt.core import security
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -23,7 +26,6 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.services import accounts, security
 from ehrenamt.workflow import ApplicationState
 from tests.factories import PASSWORD, make_office, make_user, submit_application_for
 from tests.helpers import csrf_token, page_text, post, sign_in
@@ -461,7 +463,7 @@ def test_tampered_sign_in_link_is_not_found(make_client, ctx: None, mailbox: Mai
 def test_sign_in_link_of_deactivated_account_does_not_work(client: FlaskClient, ctx: None) -> None:
     """A link issued before the account was deactivated no longer signs in."""
     volunteer = make_user(UserRole.VOLUNTEER)
-    token = accounts.issue_link(volunteer, LinkPurpose.SIGN_IN, timedelta(minutes=30))
+    token = accounts_links.issue_link(volunteer, LinkPurpose.SIGN_IN, timedelta(minutes=30))
     volunteer.active = False
     db.session.commit()
     path = f"/anmelden/link/{token}"
@@ -475,7 +477,7 @@ def test_email_confirmation_link_cannot_sign_in_as_sign_in_link(
 ) -> None:
     """A token made for one purpose does not work for another."""
     volunteer = make_user(UserRole.VOLUNTEER)
-    token = accounts.issue_link(volunteer, LinkPurpose.CONFIRM_EMAIL, timedelta(days=7))
+    token = accounts_links.issue_link(volunteer, LinkPurpose.CONFIRM_EMAIL, timedelta(days=7))
     db.session.commit()
     path = f"/anmelden/link/{token}"
     assert post(client, path, page=path).status_code == 404
@@ -506,7 +508,7 @@ def test_email_confirmation_moves_application_on(make_client, ctx: None, mailbox
     assert response.headers["Location"] == "/konto/"
     assert is_signed_in_as_volunteer(client)
     db.session.rollback()
-    user = accounts.find_user("neu@example.org")
+    user = users.find_user("neu@example.org")
     assert user is not None
     assert user.email_confirmed_at is not None
     refreshed = db.session.get(Application, application.id)
@@ -523,7 +525,7 @@ def test_email_confirmation_moves_application_on(make_client, ctx: None, mailbox
 def test_tampered_email_confirmation_link_is_not_found(client: FlaskClient, ctx: None) -> None:
     """A changed token gives 404 and confirms nothing."""
     volunteer = make_user(UserRole.VOLUNTEER, confirmed=False)
-    accounts.issue_link(volunteer, LinkPurpose.CONFIRM_EMAIL, timedelta(days=7))
+    accounts_links.issue_link(volunteer, LinkPurpose.CONFIRM_EMAIL, timedelta(days=7))
     db.session.commit()
     path = "/email-bestaetigen/" + security.new_token()
     assert post(client, path, page=path).status_code == 404

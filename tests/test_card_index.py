@@ -11,11 +11,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, update
 
+from ehrenamt.cardformat import card_numbers
+from ehrenamt.cards.index import CardIndex
+from ehrenamt.cards.production import card_url
 from ehrenamt.extensions import db
 from ehrenamt.models import Card, CardState
-from ehrenamt.services import card_numbers, cards, signing
-from ehrenamt.services.card_index import CardIndex
-from ehrenamt.services.cards import CheckStatus
+from ehrenamt.verification import check as verification_check
+from ehrenamt.verification.results import CheckStatus
 from tests.factories import make_application, make_office
 from tests.test_cards import _make_active
 
@@ -51,13 +53,13 @@ def test_checking_a_card_again_asks_the_database_nothing(
     index: CardIndex, statements: list[str]
 ) -> None:
     card = _make_active(make_application(make_office()))
-    url, card_id = signing.card_url(card.token or b""), card.id
+    url, card_id = card_url(card.token or b""), card.id
     db.session.rollback()
-    assert cards.check(url).status == CheckStatus.VALID
+    assert verification_check.check(url).status == CheckStatus.VALID
     assert statements, "the first check reads the card's id and the revoked numbers"
     statements.clear()
     for _ in range(3):
-        result = cards.check(url)
+        result = verification_check.check(url)
         assert (result.status, result.card_id) == (CheckStatus.VALID, card_id)
     assert statements == []
 
@@ -66,13 +68,13 @@ def test_a_revocation_in_another_process_reaches_the_check_within_the_refresh_ti
     index: CardIndex, ctx: None
 ) -> None:
     card = _make_active(make_application(make_office()))
-    url = signing.card_url(card.token or b"")
-    assert cards.check(url).status == CheckStatus.VALID
+    url = card_url(card.token or b"")
+    assert verification_check.check(url).status == CheckStatus.VALID
     # Another web process revokes it: this process is not told.
     db.session.execute(update(Card).where(Card.id == card.id).values(state=CardState.REVOKED))
     db.session.commit()
     deadline = time.monotonic() + 5
-    while cards.check(url).status != CheckStatus.REVOKED:
+    while verification_check.check(url).status != CheckStatus.REVOKED:
         assert time.monotonic() < deadline, "the revocation never reached the check"
         time.sleep(0.05)
 

@@ -19,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from ehrenamt import create_app
+from ehrenamt.applications import decisions
+from ehrenamt.cards import lifecycle, register
+from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import AuditEntry, Card, CardState, OutboxMessage, UserRole
-from ehrenamt.services import applications, cards
-from ehrenamt.services.audit import Acting
 from ehrenamt.workflow import Actor
 from tests.factories import make_application, make_office, make_user
 from tests.mailbox import Mailbox
@@ -108,10 +109,8 @@ def test_worker_killed_mid_task_the_card_is_issued_once_after_redelivery(
             application = make_application(office)
             clerk = make_user(UserRole.CLERK, office)
             holder_email = application.applicant.email
-            applications.approve(
-                application, Acting.user_as(clerk, Actor.CLERK), application.version
-            )
-            card = cards.card_for_application(application.id)
+            decisions.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
+            card = register.card_for_application(application.id)
             assert card is not None
             card_id = card.id
             db.session.rollback()
@@ -178,14 +177,12 @@ def test_card_is_issued_after_redis_was_down_during_the_approval(
             holder_email = application.applicant.email
 
             redis_server.stop()
-            applications.approve(
-                application, Acting.user_as(clerk, Actor.CLERK), application.version
-            )
-            card = cards.card_for_application(application.id)
+            decisions.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
+            card = register.card_for_application(application.id)
             assert card is not None and card.state == CardState.ISSUING
             card_id = card.id
             [job] = db.session.scalars(
-                select(OutboxMessage).where(OutboxMessage.task == cards.ISSUE_CARD_TASK)
+                select(OutboxMessage).where(OutboxMessage.task == lifecycle.ISSUE_CARD_TASK)
             ).all()
             assert job.dispatched_at is None and job.last_error
             db.session.rollback()

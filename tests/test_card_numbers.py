@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ehrenamt.services.card_numbers import (
+from ehrenamt.cardformat.card_numbers import (
     ALPHABET,
     LENGTH,
     InvalidCardNumber,

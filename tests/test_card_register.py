@@ -15,6 +15,13 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from ehrenamt.cardformat import card_numbers
+from ehrenamt.cards import batches, lifecycle
+from ehrenamt.cards import production as cards_production
+from ehrenamt.cards import register as cards_register
+from ehrenamt.cards import validity as cards_validity
+from ehrenamt.cards.production import Produced
+from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -29,9 +36,8 @@ from ehrenamt.models import (
     User,
     UserRole,
 )
-from ehrenamt.services import card_numbers, cards
-from ehrenamt.services.audit import Acting
-from ehrenamt.services.cards import CheckStatus, Produced
+from ehrenamt.verification import check as verification_check
+from ehrenamt.verification.results import CheckStatus
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import PASSWORD, make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
@@ -66,7 +72,7 @@ def issuing_card(office: Office, applicant: User | None = None, **application: A
 def active_card(office: Office, applicant: User | None = None, **application: Any) -> Card:
     """A card made in this thread (not by the worker), so its state is known at once."""
     card = issuing_card(office, applicant, **application)
-    assert cards.produce(card.id) == Produced.MADE
+    assert cards_production.produce(card.id) == Produced.MADE
     return fresh(card)
 
 
@@ -186,7 +192,7 @@ def test_search_by_part_of_the_name(
 
 def test_filters_by_state_type_and_expiry(clerk_client: FlaskClient, office: Office) -> None:
     """State, card type and "expires by" (a date or a preset) narrow the list in the DB."""
-    today = cards.today()
+    today = cards_validity.today()
     made = {
         "issuing": issuing_card(office),
         "soon": issuing_card(office),
@@ -339,7 +345,7 @@ def test_only_staff_reach_the_register(ctx: None, client: FlaskClient, role: str
     office = make_office()
     holder = make_user(UserRole.VOLUNTEER)
     card = active_card(office, holder)
-    batch = cards.create_batch(office.id, Acting.system(), 1)
+    batch = batches.create_batch(office.id, Acting.system(), 1)
     user = {"anonymous": None, "volunteer": holder, "partner": make_user(UserRole.PARTNER, office)}[
         role
     ]
@@ -448,7 +454,7 @@ def test_revoke_through_the_web(clerk_client: FlaskClient, office: Office) -> No
     assert card.state == CardState.REVOKED
     assert card.revocation_reason == RevocationReason.MISUSE
     assert card.revocation_note == "Weitergabe"
-    assert cards.check(card.number).status == CheckStatus.REVOKED
+    assert verification_check.check(card.number).status == CheckStatus.REVOKED
     assert card_audit(card.id) == ["create", "issue", "revoke"]
     html = page_text(clerk_client.get(detail_path(card)))
     assert "Die Karte ist gesperrt." in html
@@ -471,8 +477,8 @@ def test_replace_lost_through_the_web(clerk_client: FlaskClient, office: Office)
     assert (new.valid_from, new.valid_until) == (old.valid_from, old.valid_until)
     assert card_audit(old.id)[-1] == "revoke"
     new = wait_for_card(new.id)
-    assert cards.check(new.number).status == CheckStatus.VALID
-    assert cards.check(old.number).status == CheckStatus.REVOKED
+    assert verification_check.check(new.number).status == CheckStatus.VALID
+    assert verification_check.check(old.number).status == CheckStatus.REVOKED
     assert card_audit(new.id) == ["create", "issue"]
     html = page_text(clerk_client.get(detail_path(new)))
     assert f'id="replaces-link" href="{detail_path(old)}"' in html
@@ -495,7 +501,7 @@ def test_extend_through_the_web(clerk_client: FlaskClient, office: Office) -> No
     """The form proposes one more validity period; the card then ends on the chosen day."""
     card = active_card(office)
     assert card.valid_until is not None
-    proposed = cards.add_years(card.valid_until, office.rules.validity_years)
+    proposed = cards_validity.add_years(card.valid_until, office.rules.validity_years)
     html = page_text(clerk_client.get(detail_path(card)))
     [field] = re.findall(r'<input[^>]*name="valid_until"[^>]*>', html)
     assert 'type="date"' in field and f'value="{proposed.isoformat()}"' in field, field
@@ -614,7 +620,7 @@ def test_an_action_not_possible_in_the_state_is_a_400(
     card = active_card(office)
     version = version_on(clerk_client, card)
     other_clerk = Acting.user_as(make_user(UserRole.CLERK, office), Actor.CLERK)
-    cards.revoke(card, other_clerk, RevocationReason.LOST)
+    lifecycle.revoke(card, other_clerk, RevocationReason.LOST)
     card = fresh(card)
     response = post(
         clerk_client,
@@ -742,9 +748,9 @@ def test_bulk_issuing_reports_what_changed_meanwhile(
     assert figures == {"total": 2, "issued": 2, "issuing": 0, "active": 2, "failed": 1}
     assert state_of(fine) == ApplicationState.APPROVED
     assert state_of(changed) == ApplicationState.IN_REVIEW
-    assert cards.card_for_application(changed.id) is None
+    assert cards_register.card_for_application(changed.id) is None
     for application in (fine, cardless):
-        card = cards.card_for_application(application.id)
+        card = cards_register.card_for_application(application.id)
         assert card is not None and card.batch_id == batch_of(location).id
 
 
@@ -804,7 +810,7 @@ def test_another_offices_application_in_a_batch_is_not_approved(
 
 
 def test_another_offices_batch_is_404(ctx: None, client: FlaskClient) -> None:
-    batch = cards.create_batch(make_office().id, Acting.system(), 1)
+    batch = batches.create_batch(make_office().id, Acting.system(), 1)
     sign_in(client, make_user(UserRole.CLERK, make_office()))
     assert client.get(f"{REGISTER}stapel/{batch.public_id}").status_code == 404
     assert client.get(f"{REGISTER}stapel/{batch.public_id}.json").status_code == 404
@@ -841,7 +847,7 @@ def test_batch_page_updates_itself_in_the_browser(
     office = make_office()
     clerk = make_user(UserRole.CLERK, office)
     made = [issuing_card(office, first_name="Batch") for _ in range(3)]
-    batch = cards.create_batch(office.id, Acting.system(), 4)
+    batch = batches.create_batch(office.id, Acting.system(), 4)
     for card in made:
         card.batch_id = batch.id
     db.session.commit()
@@ -865,7 +871,7 @@ def test_batch_page_updates_itself_in_the_browser(
     expect(page.locator('[data-count="failed"]')).to_have_text("1")
     page.evaluate("window.sameDocument = true")
 
-    assert cards.produce(made[0].id) == Produced.MADE
+    assert cards_production.produce(made[0].id) == Produced.MADE
     expect(page.locator('[data-count="issued"]')).to_have_text("1", timeout=10_000)
     expect(page.locator('[data-count="issuing"]')).to_have_text("2")
     assert page.evaluate("window.sameDocument") is True  # updated in place, not reloaded
@@ -873,7 +879,7 @@ def test_batch_page_updates_itself_in_the_browser(
     assert page.evaluate("document.getElementById('batch-bar').max") == 3
 
     for card in made[1:]:
-        assert cards.produce(card.id) == Produced.MADE
+        assert cards_production.produce(card.id) == Produced.MADE
     expect(page.locator("#batch-complete")).to_be_visible(timeout=10_000)
     expect(page.locator('td[data-card-state="active"]')).to_have_count(3)
     assert problems == []
@@ -888,7 +894,7 @@ def test_register_pages_in_english_have_no_german_left(
     """The register, a card, the bulk page and a batch in English (names aside)."""
     card = active_card(office, first_name="Ada", last_name="Lovelace")
     make_application(office, _volunteer(), first_name="Ada", last_name="Byron")
-    batch = cards.create_batch(office.id, Acting.system(), 2)
+    batch = batches.create_batch(office.id, Acting.system(), 2)
     card.batch_id = batch.id
     db.session.commit()
     names = (office.name, "Ada", "Lovelace", "Byron", card.holder.email)

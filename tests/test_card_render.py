@@ -16,25 +16,23 @@ import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
-from ehrenamt.models import CardType
-from ehrenamt.services import signing
-from ehrenamt.services.card_numbers import format_card_number, new_card_number
-from ehrenamt.services.card_render import (
+from ehrenamt.cardformat import qr
+from ehrenamt.cardformat import token as cardformat_token
+from ehrenamt.cardformat.card_numbers import format_card_number, new_card_number
+from ehrenamt.cardformat.layout import (
     CARD_HEIGHT,
     CARD_WIDTH,
     PNG_MIN_MODULE,
     CardFace,
     FittedText,
     fit_text,
-    pdf_text_width,
-    render_card,
-    render_pdf,
-    render_png,
-    unprintable_characters,
 )
+from ehrenamt.cardformat.pdf import pdf_text_width, unprintable_characters
+from ehrenamt.cardformat.render import render_card, render_pdf, render_png
+from ehrenamt.models import CardType
 
 KEY = Ed25519PrivateKey.generate()
-PUBLIC_KEYS = {signing.key_id(KEY.public_key()): KEY.public_key()}
+PUBLIC_KEYS = {cardformat_token.key_id(KEY.public_key()): KEY.public_key()}
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 BASE_URL = "https://ehrenamtskarte.example.org"
 MM = 72 / 25.4
@@ -62,7 +60,7 @@ def make_face(
 ) -> CardFace:
     """A face whose URL carries a token really signed for it, as the issuing service does."""
     valid_until = date(2029, 2, 28) if card_type is CardType.STANDARD else None
-    claims = signing.CardClaims(
+    claims = cardformat_token.CardClaims(
         card_number=new_card_number(),
         name=name,
         card_type=card_type,
@@ -78,7 +76,7 @@ def make_face(
         valid_until=valid_until,
         office_name=office_name,
         programme_name="Ehrenamtskarte Sachsen-Anhalt",
-        url=signing.card_url(signing.sign_card(claims, KEY), base_url),
+        url=cardformat_token.card_url(cardformat_token.sign_card(claims, KEY), base_url),
     )
 
 
@@ -111,7 +109,7 @@ def decode_qr(image: Image.Image) -> list[Any]:
 def assert_verifies(url: str, face: CardFace) -> None:
     """The scanned URL holds a genuine token for exactly what the card prints."""
     assert url == face.url
-    card = signing.verify_token(signing.parse_card_url(url), PUBLIC_KEYS, NOW)
+    card = cardformat_token.verify_token(cardformat_token.parse_card_url(url), PUBLIC_KEYS, NOW)
     assert card.claims.name == face.holder_name
     assert card.claims.card_number == face.card_number
     assert card.claims.valid_until == face.valid_until
@@ -135,7 +133,7 @@ def test_png_qr_modules_are_whole_black_and_white_pixels() -> None:
     assert image.width == 1000
     (result,) = decode_qr(image)
     position = result.position
-    modules = len(signing.make_qr_code(face.url).modules)
+    modules = len(qr.make_qr_code(face.url).modules)
     left, top = position.top_left.x, position.top_left.y
     right, bottom = position.bottom_right.x, position.bottom_right.y
     # zxing reports the centres of the outermost modules' corners: about one module less.

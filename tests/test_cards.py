@@ -15,6 +15,19 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ehrenamt.applications import decisions
+from ehrenamt.cardformat import card_numbers
+from ehrenamt.cardformat import keys as cardformat_keys
+from ehrenamt.cardformat import token as cardformat_token
+from ehrenamt.cards import jobs as cards_jobs
+from ehrenamt.cards import keys as cards_keys
+from ehrenamt.cards import lifecycle, register
+from ehrenamt.cards import production as cards_production
+from ehrenamt.cards import validity as cards_validity
+from ehrenamt.cards.production import Produced, card_url
+from ehrenamt.cards.states import CardError
+from ehrenamt.core import errors, mail
+from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -28,10 +41,9 @@ from ehrenamt.models import (
     User,
     UserRole,
 )
-from ehrenamt.services import applications, card_numbers, cards, mail, signing
-from ehrenamt.services.audit import Acting
-from ehrenamt.services.cards import CheckStatus, Produced
-from ehrenamt.workflow import Actor, ApplicationState
+from ehrenamt.verification import check as verification_check
+from ehrenamt.verification.results import CheckStatus
+from ehrenamt.workflow import Action, Actor, ApplicationState
 from tests.factories import make_application, make_office, make_user
 from tests.helpers import page_text, qr_texts, sign_in
 from tests.mailbox import Mailbox, text_of
@@ -47,8 +59,8 @@ def clerk_of(application: Application) -> User:
 def approve(application: Application, clerk: User | None = None) -> Card:
     """Approve through the service (the card task goes to the test worker)."""
     clerk = clerk or clerk_of(application)
-    applications.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
-    card = cards.card_for_application(application.id)
+    decisions.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
+    card = register.card_for_application(application.id)
     assert card is not None
     return card
 
@@ -56,10 +68,8 @@ def approve(application: Application, clerk: User | None = None) -> Card:
 def approve_without_worker(application: Application) -> Card:
     """Approve and commit, but hand nothing to the broker: the test runs the worker's part."""
     clerk = clerk_of(application)
-    applications._transition(
-        application, applications.Action.APPROVE, Acting.user_as(clerk, Actor.CLERK)
-    )
-    card = cards.create_for_approval(application, Acting.user_as(clerk, Actor.CLERK))
+    decisions.transition(application, Action.APPROVE, Acting.user_as(clerk, Actor.CLERK))
+    card = lifecycle.create_for_approval(application, Acting.user_as(clerk, Actor.CLERK))
     db.session.info.pop("ehrenamt.outbox.new", None)
     db.session.commit()
     return card
@@ -126,8 +136,10 @@ def test_approval_creates_the_card_and_the_worker_issues_it(
     card = approve(application)
     assert card.number and card_numbers.is_valid(card.number)
     assert card.holder_name == "Zoë Ağaoğlu-Śliwińska"
-    assert card.valid_from == cards.today()
-    assert card.valid_until == cards.add_years(cards.today(), 2) - timedelta(days=1)
+    assert card.valid_from == cards_validity.today()
+    assert card.valid_until == cards_validity.add_years(cards_validity.today(), 2) - timedelta(
+        days=1
+    )
 
     card = wait_for_card(card.id)
     assert card.issued_at is not None and card.token is not None
@@ -142,8 +154,8 @@ def test_approval_creates_the_card_and_the_worker_issues_it(
     assert url.startswith(app.config["BASE_URL"] + "/karte#")
     published = app.test_client().get("/.well-known/ehrenamtskarte-keys.json").json
     assert published is not None
-    verified = signing.verify_token(
-        signing.parse_card_url(url), keys_from_jwks(published), datetime.now(UTC)
+    verified = cardformat_token.verify_token(
+        cardformat_token.parse_card_url(url), keys_from_jwks(published), datetime.now(UTC)
     )
     assert verified.kid == card.key_id
     assert verified.claims.card_number == card.number
@@ -165,7 +177,7 @@ def test_long_service_card_is_valid_without_end(app: Flask, ctx: None) -> None:
     application = make_application(make_office(), card_type=CardType.LONG_SERVICE)
     card = wait_for_card(approve(application).id)
     assert card.valid_until is None
-    assert cards.check(signing.card_url(card.token or b"")).status == CheckStatus.VALID
+    assert verification_check.check(card_url(card.token or b"")).status == CheckStatus.VALID
 
 
 def test_the_database_refuses_a_second_card_for_one_approval(app: Flask, ctx: None) -> None:
@@ -207,8 +219,8 @@ def test_two_clerks_approving_at_once_give_one_card(app: Flask, ctx: None) -> No
             assert mine is not None and clerk is not None
             barrier.wait()
             try:
-                applications.approve(mine, Acting.user_as(clerk, Actor.CLERK), version)
-            except applications.Conflict:
+                decisions.approve(mine, Acting.user_as(clerk, Actor.CLERK), version)
+            except errors.Conflict:
                 outcomes.append("conflict")
             else:
                 outcomes.append("approved")
@@ -234,7 +246,7 @@ def test_the_task_running_twice_at_once_makes_the_card_once(app: Flask, ctx: Non
     def run() -> None:
         with app.app_context():
             barrier.wait()
-            results.append(cards.produce(card_id))
+            results.append(cards_production.produce(card_id))
             db.session.remove()
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -250,7 +262,7 @@ def test_the_task_running_twice_at_once_makes_the_card_once(app: Flask, ctx: Non
     assert len(card_mails(card)) == 1
     # A late third delivery finds it done and changes nothing.
     token = card.token
-    assert cards.produce(card_id) == Produced.ALREADY
+    assert cards_production.produce(card_id) == Produced.ALREADY
     assert wait_for_card(card_id).token == token
 
 
@@ -261,10 +273,10 @@ def test_the_task_delivered_twice_makes_the_card_once(
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
     [message] = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.task == cards.ISSUE_CARD_TASK)
+        select(OutboxMessage).where(OutboxMessage.task == lifecycle.ISSUE_CARD_TASK)
     ).all()
     celery = app.extensions["celery"]
-    celery.send_task(cards.ISSUE_CARD_TASK, kwargs={"message_id": message.id})
+    celery.send_task(lifecycle.ISSUE_CARD_TASK, kwargs={"message_id": message.id})
     mailbox.wait_for(to=card.holder.email, subject="Ehrenamtskarte ist da")
     time.sleep(1.0)  # time for the second delivery to do (nothing)
     assert card_audit(card.id) == ["create", "issue"]
@@ -280,14 +292,14 @@ def test_without_a_signing_key_the_card_waits_and_nothing_breaks(
     card = approve_without_worker(make_application(make_office()))
     app.config["CARD_KEYS_FOLDER"], folder = str(tmp_path), app.config["CARD_KEYS_FOLDER"]
     try:
-        with pytest.raises(signing.NoSigningKey):
-            cards.produce(card.id)
+        with pytest.raises(cardformat_keys.NoSigningKey):
+            cards_production.produce(card.id)
     finally:
         app.config["CARD_KEYS_FOLDER"] = folder
     db.session.rollback()
     card = db.session.get(Card, card.id, populate_existing=True)
     assert card is not None and card.state == CardState.ISSUING and not card.documents
-    assert cards.produce(card.id) == Produced.MADE
+    assert cards_production.produce(card.id) == Produced.MADE
 
 
 def test_account_shows_the_card_and_only_its_holder_downloads_it(
@@ -334,33 +346,38 @@ def test_a_card_being_made_has_nothing_to_download(
 def test_revoked_card_is_reported_as_revoked(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
-    url = signing.card_url(card.token or b"")
-    assert cards.check(url).status == CheckStatus.VALID
-    assert cards.check(card.number).status == CheckStatus.VALID
+    url = card_url(card.token or b"")
+    assert verification_check.check(url).status == CheckStatus.VALID
+    assert verification_check.check(card.number).status == CheckStatus.VALID
 
     clerk = clerk_of(application)
-    cards.revoke(card, Acting.user_as(clerk, Actor.CLERK), RevocationReason.MISUSE, "Weitergabe")
-    result = cards.check(url)
+    lifecycle.revoke(
+        card, Acting.user_as(clerk, Actor.CLERK), RevocationReason.MISUSE, "Weitergabe"
+    )
+    result = verification_check.check(url)
     assert result.status == CheckStatus.REVOKED
     assert result.holder_name == card.holder_name  # what the card shows, nothing more
-    assert cards.check(card_numbers.format_card_number(card.number)).status == CheckStatus.REVOKED
+    assert (
+        verification_check.check(card_numbers.format_card_number(card.number)).status
+        == CheckStatus.REVOKED
+    )
     assert card_audit(card.id)[-1] == "revoke"
     [notice] = mailbox.wait_for(to=card.holder.email, subject="gesperrt")
     assert "Missbrauch" in text_of(notice)
-    with pytest.raises(cards.CardError):
-        cards.revoke(card, Acting.user_as(clerk, Actor.CLERK), RevocationReason.LOST)
+    with pytest.raises(CardError):
+        lifecycle.revoke(card, Acting.user_as(clerk, Actor.CLERK), RevocationReason.LOST)
 
 
 def test_check_answers_for_bad_codes(app: Flask, ctx: None) -> None:
     card = wait_for_card(approve(make_application(make_office())).id)
     token = bytearray(card.token or b"")
     token[-5] ^= 0x01
-    assert cards.check(signing.card_url(bytes(token))).status == CheckStatus.INVALID
-    assert cards.check("garbage").status == CheckStatus.INVALID
-    assert cards.check("").status == CheckStatus.INVALID
-    assert cards.check(card_numbers.new_card_number()).status == CheckStatus.UNKNOWN
+    assert verification_check.check(card_url(bytes(token))).status == CheckStatus.INVALID
+    assert verification_check.check("garbage").status == CheckStatus.INVALID
+    assert verification_check.check("").status == CheckStatus.INVALID
+    assert verification_check.check(card_numbers.new_card_number()).status == CheckStatus.UNKNOWN
     later = datetime.combine(card.valid_until or date.max, datetime.min.time(), UTC)
-    expired = cards.check(signing.card_url(card.token or b""), now=later + timedelta(days=2))
+    expired = verification_check.check(card_url(card.token or b""), now=later + timedelta(days=2))
     assert expired.status == CheckStatus.EXPIRED
     assert expired.valid_until == card.valid_until
 
@@ -368,11 +385,11 @@ def test_check_answers_for_bad_codes(app: Flask, ctx: None) -> None:
 def test_staff_of_another_office_cannot_act(app: Flask, ctx: None) -> None:
     card = wait_for_card(approve(make_application(make_office())).id)
     stranger = make_user(UserRole.CLERK, make_office())
-    with pytest.raises(cards.NotPermitted):
-        cards.revoke(card, Acting.user_as(stranger, Actor.CLERK), RevocationReason.MISUSE)
+    with pytest.raises(errors.NotPermitted):
+        lifecycle.revoke(card, Acting.user_as(stranger, Actor.CLERK), RevocationReason.MISUSE)
     volunteer = card.holder
-    with pytest.raises(cards.NotPermitted):
-        cards.reissue(card, Acting.user_as(volunteer, Actor.APPLICANT))
+    with pytest.raises(errors.NotPermitted):
+        lifecycle.reissue(card, Acting.user_as(volunteer, Actor.APPLICANT))
     db.session.rollback()
     assert db.session.get(Card, card.id, populate_existing=True).state == CardState.ACTIVE  # type: ignore[union-attr]
 
@@ -381,21 +398,21 @@ def test_replacing_a_lost_card(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     """Old card revoked as lost; the new one has a new number and the same validity."""
     application = make_application(make_office())
     old = wait_for_card(approve(application).id)
-    old_url = signing.card_url(old.token or b"")
+    old_url = card_url(old.token or b"")
     clerk = clerk_of(application)
-    new = cards.replace_lost(old, Acting.user_as(clerk, Actor.CLERK), "im Bus verloren")
+    new = lifecycle.replace_lost(old, Acting.user_as(clerk, Actor.CLERK), "im Bus verloren")
     new = wait_for_card(new.id)
     db.session.refresh(old)
     assert old.state == CardState.REVOKED and old.revocation_reason == RevocationReason.LOST
     assert new.number != old.number
     assert (new.valid_from, new.valid_until) == (old.valid_from, old.valid_until)
     assert new.replaces_id == old.id
-    assert cards.check(old_url).status == CheckStatus.REVOKED
-    assert cards.check(signing.card_url(new.token or b"")).status == CheckStatus.VALID
+    assert verification_check.check(old_url).status == CheckStatus.REVOKED
+    assert verification_check.check(card_url(new.token or b"")).status == CheckStatus.VALID
     assert card_audit(new.id) == ["create", "issue"]
     # The lost card cannot be replaced twice.
-    with pytest.raises(cards.CardError):
-        cards.replace_lost(old, Acting.user_as(clerk, Actor.CLERK))
+    with pytest.raises(CardError):
+        lifecycle.replace_lost(old, Acting.user_as(clerk, Actor.CLERK))
     mailbox.wait_for(to=new.holder.email, subject="Ehrenamtskarte ist da", count=2)
 
 
@@ -403,7 +420,7 @@ def test_reissue_makes_new_documents_with_the_same_number(app: Flask, ctx: None)
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
     old_issued = card.issued_at
-    cards.reissue(card, Acting.user_as(clerk_of(application), Actor.CLERK))
+    lifecycle.reissue(card, Acting.user_as(clerk_of(application), Actor.CLERK))
     card = wait_for_card(card.id, generation=2)
     assert card.document(DocumentKind.PDF).generation == 2  # type: ignore[union-attr]
     assert card.issued_at is not None and old_issued is not None and card.issued_at >= old_issued
@@ -415,15 +432,15 @@ def test_extend_moves_the_end_and_signs_anew(app: Flask, ctx: None) -> None:
     card = wait_for_card(approve(application).id)
     clerk = Acting.user_as(clerk_of(application), Actor.CLERK)
     assert card.valid_until is not None
-    with pytest.raises(cards.CardError):
-        cards.extend(card, clerk, card.valid_until)
+    with pytest.raises(CardError):
+        lifecycle.extend(card, clerk, card.valid_until)
     db.session.rollback()
-    later = cards.add_years(card.valid_until, 1)
-    cards.extend(card, clerk, later)
+    later = cards_validity.add_years(card.valid_until, 1)
+    lifecycle.extend(card, clerk, later)
     card = wait_for_card(card.id, generation=2)
     assert card.valid_until == later
-    verified = signing.verify_token(
-        card.token or b"", signing.load_key_ring().public_keys(), datetime.now(UTC)
+    verified = cardformat_token.verify_token(
+        card.token or b"", cards_keys.load_key_ring().public_keys(), datetime.now(UTC)
     )
     assert verified.claims.valid_until == later
     assert card_audit(card.id)[-2:] == ["extend", "render"]
@@ -432,8 +449,8 @@ def test_extend_moves_the_end_and_signs_anew(app: Flask, ctx: None) -> None:
 def test_long_service_card_cannot_be_extended(app: Flask, ctx: None) -> None:
     application = make_application(make_office(), card_type=CardType.LONG_SERVICE)
     card = wait_for_card(approve(application).id)
-    with pytest.raises(cards.CardError):
-        cards.extend(
+    with pytest.raises(CardError):
+        lifecycle.extend(
             card, Acting.user_as(clerk_of(application), Actor.CLERK), date.today() + timedelta(400)
         )
 
@@ -442,8 +459,8 @@ def test_stale_version_is_a_conflict(app: Flask, ctx: None) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
     clerk = Acting.user_as(clerk_of(application), Actor.CLERK)
-    with pytest.raises(cards.Conflict):
-        cards.revoke(card, clerk, RevocationReason.LOST, expected_version=card.version - 1)
+    with pytest.raises(errors.Conflict):
+        lifecycle.revoke(card, clerk, RevocationReason.LOST, expected_version=card.version - 1)
 
 
 # --- periodic jobs --------------------------------------------------------------------------
@@ -451,7 +468,7 @@ def test_stale_version_is_a_conflict(app: Flask, ctx: None) -> None:
 
 def _make_active(application: Application) -> Card:
     card = approve_without_worker(application)
-    assert cards.produce(card.id) == Produced.MADE
+    assert cards_production.produce(card.id) == Produced.MADE
     db.session.rollback()
     return db.session.get(Card, card.id, populate_existing=True)  # type: ignore[return-value]
 
@@ -461,12 +478,12 @@ def test_expire_job_expires_cards_after_their_last_day(app: Flask, ctx: None) ->
     ending_yesterday = _make_active(make_application(office))
     ending_today = _make_active(make_application(office))
     long_service = _make_active(make_application(office, card_type=CardType.LONG_SERVICE))
-    ending_yesterday.valid_until = cards.today() - timedelta(days=1)
-    ending_today.valid_until = cards.today()
+    ending_yesterday.valid_until = cards_validity.today() - timedelta(days=1)
+    ending_today.valid_until = cards_validity.today()
     db.session.commit()
 
-    assert cards.expire_cards() == 1
-    assert cards.expire_cards() == 0
+    assert cards_jobs.expire_cards() == 1
+    assert cards_jobs.expire_cards() == 0
     db.session.rollback()
     states = {
         card.id: db.session.get(Card, card.id, populate_existing=True).state  # type: ignore[union-attr]
@@ -478,7 +495,7 @@ def test_expire_job_expires_cards_after_their_last_day(app: Flask, ctx: None) ->
         long_service.id: CardState.ACTIVE,
     }
     assert card_audit(ending_yesterday.id)[-1] == "expire"
-    assert cards.check(ending_yesterday.number).status == CheckStatus.EXPIRED
+    assert verification_check.check(ending_yesterday.number).status == CheckStatus.EXPIRED
 
 
 def test_holders_are_reminded_once_with_a_renewal_link(
@@ -488,12 +505,12 @@ def test_holders_are_reminded_once_with_a_renewal_link(
     soon = _make_active(make_application(office))
     later = _make_active(make_application(office))
     days = app.config["CARD_EXPIRY_REMINDER_DAYS"]
-    soon.valid_until = cards.today() + timedelta(days=days - 1)
-    later.valid_until = cards.today() + timedelta(days=days + 30)
+    soon.valid_until = cards_validity.today() + timedelta(days=days - 1)
+    later.valid_until = cards_validity.today() + timedelta(days=days + 30)
     db.session.commit()
 
-    assert cards.remind_expiring() == 1
-    assert cards.remind_expiring() == 0
+    assert cards_jobs.remind_expiring() == 1
+    assert cards_jobs.remind_expiring() == 0
     [reminder] = mailbox.wait_for(to=soon.holder.email, subject="läuft bald ab")
     text = text_of(reminder)
     assert f"/antrag/?erneuern={soon.public_id}" in text
@@ -512,14 +529,14 @@ def test_issue_pending_requests_unfinished_cards_and_cards_for_approvals_without
     lonely = make_application(office, state=ApplicationState.APPROVED)
     db.session.commit()
 
-    assert cards.issue_pending() == 2  # the stuck card, and a card for the lonely approval
+    assert cards_jobs.issue_pending() == 2  # the stuck card, and a card for the lonely approval
     assert wait_for_card(stuck.id).state == CardState.ACTIVE
-    created = cards.card_for_application(lonely.id)
+    created = register.card_for_application(lonely.id)
     assert created is not None
     wait_for_card(created.id)
     db.session.rollback()
     assert db.session.get(Card, fresh.id).state == CardState.ISSUING  # type: ignore[union-attr]
-    assert cards.issue_pending() == 0
+    assert cards_jobs.issue_pending() == 0
 
 
 # --- renewal --------------------------------------------------------------------------------

@@ -19,6 +19,10 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from ehrenamt.applications import confirmation as applications_confirmation
+from ehrenamt.applications import eligibility
+from ehrenamt.applications.confirmation import MAX_REMINDERS
+from ehrenamt.applications.submission import EngagementInput
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -31,8 +35,6 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.services import applications, eligibility
-from ehrenamt.services.applications import MAX_REMINDERS, EngagementInput
 from ehrenamt.workflow import ApplicationState
 from tests.factories import make_office, make_user, submit_application_for
 from tests.helpers import csrf_token, page_text, post, sign_in
@@ -447,7 +449,7 @@ def test_sent_mail_leaves_no_token_in_the_database(ctx: None, mailbox: Mailbox) 
 
 def applications_pending_mail() -> int:
     """Mails queued but not yet marked as sent."""
-    from ehrenamt.services import outbox
+    from ehrenamt.core import outbox
 
     return outbox.pending_count()
 
@@ -476,7 +478,7 @@ def test_reminder_goes_only_to_organisations_past_the_deadline(
     backdate(application.engagements[0], days + 1)
     backdate(application.engagements[1], days - 1)
 
-    assert applications.remind_organisations() == 1
+    assert applications_confirmation.remind_organisations() == 1
 
     [reminder] = mailbox.wait_for(to=tsv, subject="Erinnerung")
     assert "wir erinnern freundlich" in str(
@@ -494,7 +496,7 @@ def test_reminder_goes_only_to_organisations_past_the_deadline(
     [row] = audit_rows(application, "remind_organisation")
     assert row.reason == "TSV Dessau"
     assert row.actor_role == "system"
-    assert applications.remind_organisations() == 0, "the reminder reset the clock"
+    assert applications_confirmation.remind_organisations() == 0, "the reminder reset the clock"
 
 
 def test_at_most_max_reminders_are_sent(ctx: None, mailbox: Mailbox) -> None:
@@ -504,7 +506,7 @@ def test_at_most_max_reminders_are_sent(ctx: None, mailbox: Mailbox) -> None:
     sent = []
     for _ in range(MAX_REMINDERS + 2):
         backdate(application.engagements[0], days + 1)
-        sent.append(applications.remind_organisations())
+        sent.append(applications_confirmation.remind_organisations())
     assert sent == [1] * MAX_REMINDERS + [0, 0]
     contact = engagement_input(1).contact_email
     mailbox.wait_for(to=contact, subject="Erinnerung", count=MAX_REMINDERS)
@@ -522,7 +524,7 @@ def test_answered_organisations_get_no_reminder(
     days = application.office.rules.reminder_after_days
     backdate(application.engagements[0], days + 1)
     backdate(application.engagements[1], days + 1)
-    assert applications.remind_organisations() == 1
+    assert applications_confirmation.remind_organisations() == 1
     mailbox.wait_for(to=engagement_input(2).contact_email, subject="Erinnerung")
     assert not mailbox.matching(lambda m: "Erinnerung" in str(m["Subject"]) and "tsv" in m["To"])
 

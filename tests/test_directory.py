@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ehrenamt.extensions import db
 from ehrenamt.models import Benefit
-from ehrenamt.services import partners
+from ehrenamt.partners import directory as partners_directory
 from tests.factories import make_office
 from tests.helpers import page_text
 from tests.test_partners import make_partner
@@ -84,8 +84,8 @@ def test_sort_by_distance_with_coordinates(client: FlaskClient, ctx: None) -> No
     assert html.index("Mittel") < html.index("Nah")
     assert "Fern" not in html and "Ohne" not in html  # outside the 50 km box, or unknown
     assert "km" in html
-    result = partners.search_directory(
-        partners.DirectoryQuery(latitude=52.52, longitude=13.40, radius_km=200), 1, 10
+    result = partners_directory.search_directory(
+        partners_directory.DirectoryQuery(latitude=52.52, longitude=13.40, radius_km=200), 1, 10
     )
     assert [partner.name for _b, partner in result.items] == ["Fern", "Mittel", "Nah"]
 

@@ -17,10 +17,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from ehrenamt import create_app
+from ehrenamt.applications import decisions
+from ehrenamt.cards import lifecycle
+from ehrenamt.core import mail, outbox
+from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import Application, OutboxMessage, User, UserRole, utcnow
-from ehrenamt.services import applications, cards, mail, outbox
-from ehrenamt.services.audit import Acting
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import make_application, make_office, make_user
 from tests.mailbox import Mailbox
@@ -64,13 +66,13 @@ def test_mail_survives_redis_being_down_during_approval(
         applicant_email, application_id = application.applicant.email, application.id
 
         redis_server.stop()
-        applications.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
+        decisions.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
         db.session.remove()
 
         approved = db.session.get(Application, application_id)
         assert approved is not None and approved.state == ApplicationState.APPROVED
         messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
-        assert {m.task for m in messages} == {mail.SEND_MAIL_TASK, cards.ISSUE_CARD_TASK}
+        assert {m.task for m in messages} == {mail.SEND_MAIL_TASK, lifecycle.ISSUE_CARD_TASK}
         assert all(m.dispatched_at is None and m.last_error for m in messages), (
             "nothing can have left"
         )
@@ -109,7 +111,7 @@ def test_approval_does_not_hang_when_the_broker_hangs(app: Flask) -> None:
                 office = make_office()
                 clerk = make_user(UserRole.CLERK, office)
                 application = make_application(office)
-                applications.approve(
+                decisions.approve(
                     application, Acting.user_as(clerk, Actor.CLERK), application.version
                 )
                 outcome["pending"] = outbox.pending_count()

@@ -9,10 +9,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from ehrenamt.core import errors
+from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     AuditEntry,
     Benefit,
+    Category,
     Office,
     Partner,
     PartnerMember,
@@ -22,8 +25,9 @@ from ehrenamt.models import (
     Verification,
     VerificationChannel,
 )
-from ehrenamt.services import partners
-from ehrenamt.services.audit import Acting
+from ehrenamt.partners import benefits as partners_benefits
+from ehrenamt.partners import categories, import_export, membership
+from ehrenamt.partners import registration as partners_registration
 from ehrenamt.workflow import Actor
 from tests.factories import PASSWORD, make_office, make_user
 from tests.helpers import csrf_token, page_text, post, sign_in
@@ -33,10 +37,8 @@ REGISTER = "/akzeptanzstelle/registrieren"
 
 
 def _category_id(slug: str = "multimedia") -> int:
-    partners.ensure_categories()
-    category_id = db.session.scalar(
-        select(partners.Category.id).where(partners.Category.slug == slug)
-    )
+    categories.ensure_categories()
+    category_id = db.session.scalar(select(Category.id).where(Category.slug == slug))
     assert category_id is not None
     return category_id
 
@@ -85,9 +87,9 @@ def make_partner(
     from decimal import Decimal
 
     email = email or f"{name.lower().replace(' ', '')}{id(office)}@example.org"
-    partner = partners.register_partner(
+    partner = partners_registration.register_partner(
         office,
-        partners.PartnerInput(
+        partners_registration.PartnerInput(
             name=name,
             category_id=_category_id(category),
             street="Straße 1",
@@ -97,14 +99,14 @@ def make_partner(
             latitude=Decimal(latitude) if latitude else None,
             longitude=Decimal(longitude) if longitude else None,
         ),
-        [partners.BenefitInput(title) for title in benefits],
+        [partners_benefits.BenefitInput(title) for title in benefits],
         password=PASSWORD,
     )
     if approve:
         staff = db.session.scalar(
             select(User).where(User.office_id == office.id, User.role == UserRole.CLERK)
         ) or make_user(UserRole.CLERK, office)
-        partners.approve_partner(partner, Acting.user_as(staff, Actor.CLERK))
+        partners_registration.approve_partner(partner, Acting.user_as(staff, Actor.CLERK))
     user = db.session.scalar(
         select(User)
         .join(PartnerMember, PartnerMember.user_id == User.id)
@@ -204,15 +206,15 @@ def test_pending_partner_sees_only_its_status(client: FlaskClient, ctx: None) ->
 def test_declined_partner_sees_the_reason(client: FlaskClient, ctx: None) -> None:
     office = make_office()
     partner, user = make_partner(office, approve=False)
-    partners.decline_partner(
+    partners_registration.decline_partner(
         partner, Acting.user_as(make_user(UserRole.CLERK, office), Actor.CLERK), "Kein Angebot"
     )
     sign_in(client, user)
     status = page_text(client.get("/partner/"))
     assert "abgelehnt" in status and "Kein Angebot" in status
     assert client.get("/partner/profil").status_code == 403
-    with pytest.raises(partners.NotPermitted):
-        partners.approve_partner(
+    with pytest.raises(errors.NotPermitted):
+        partners_registration.approve_partner(
             partner, Acting.user_as(make_user(UserRole.CLERK, make_office()), Actor.CLERK)
         )
 
@@ -466,7 +468,7 @@ def test_staff_list_is_paged(client: FlaskClient, ctx: None) -> None:
         client.application.config["PAGE_SIZE"] = 25
 
 
-CSV_HEADER = ",".join(partners.CSV_COLUMNS)
+CSV_HEADER = ",".join(import_export.CSV_COLUMNS)
 
 
 def _csv_line(name: str, email: str, category: str = "multimedia", postcode: str = "06844") -> str:
@@ -496,7 +498,7 @@ def _upload(client: FlaskClient, content: str) -> Any:
 
 def test_csv_import_dry_run_then_import(client: FlaskClient, ctx: None) -> None:
     office = make_office()
-    partners.ensure_categories()
+    categories.ensure_categories()
     sign_in(client, make_user(UserRole.CLERK, office))
     content = "\n".join(
         [
@@ -525,13 +527,13 @@ def test_staff_invite_an_account_for_an_imported_partner(
     client: FlaskClient, make_client: Any, ctx: None, mailbox: Mailbox
 ) -> None:
     office = make_office()
-    partners.ensure_categories()
+    categories.ensure_categories()
     clerk = make_user(UserRole.CLERK, office)
     sign_in(client, clerk)
     content = "\n".join([CSV_HEADER, _csv_line("Laden Eins", "eins@example.org")])
     assert _import(client, content).status_code == 302
     partner = db.session.scalar(select(Partner).where(Partner.name == "Laden Eins"))
-    assert partner is not None and partners.members_of(partner) == []
+    assert partner is not None and membership.members_of(partner) == []
     detail = f"/verwaltung/partner/{partner.public_id}"
     page = page_text(client.get(detail))
     assert "noch keinen Zugang" in page and 'value="eins@example.org"' in page
@@ -551,7 +553,7 @@ def test_staff_invite_an_account_for_an_imported_partner(
     assert used.status_code == 302 and used.headers["Location"].endswith("/partner/passwort")
     assert owner.get("/partner/profil").status_code == 200
     db.session.expire_all()
-    [member] = partners.members_of(partner)
+    [member] = membership.members_of(partner)
     assert member.email == "eins@example.org"
     assert _audit_actions(partner.id)[-1] == "invite"
 
@@ -572,7 +574,7 @@ def test_csv_import_reports_errors_per_line_and_imports_nothing(
     client: FlaskClient, ctx: None
 ) -> None:
     office = make_office()
-    partners.ensure_categories()
+    categories.ensure_categories()
     sign_in(client, make_user(UserRole.CLERK, office))
     content = "\n".join(
         [
@@ -602,15 +604,15 @@ def test_csv_export_lists_only_the_own_office(client: FlaskClient, ctx: None) ->
 
 
 def test_ensure_categories_is_idempotent(ctx: None) -> None:
-    first = partners.ensure_categories()
-    second = partners.ensure_categories()
+    first = categories.ensure_categories()
+    second = categories.ensure_categories()
     assert len(first) == len(second) == 10
-    assert [c.slug for c in first] == [slug for slug, _n, _e in partners.CATEGORIES]
+    assert [c.slug for c in first] == [slug for slug, _n, _e in categories.CATEGORIES]
 
 
 def test_english_pages(client: FlaskClient, ctx: None) -> None:
     make_office()
-    partners.ensure_categories()
+    categories.ensure_categories()
     headers = {"Accept-Language": "en"}
     html = page_text(client.get(REGISTER, headers=headers))
     assert "Register as a partner" in html and "Health/sport/wellness" in html

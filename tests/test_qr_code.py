@@ -13,7 +13,8 @@ import pytest
 import qrcode
 from qrcode import util
 
-from ehrenamt.services import signing
+from ehrenamt.cardformat import qr as cardformat_qr
+from ehrenamt.cardformat import token as cardformat_token
 
 DIGITS = "0123456789"
 TEXT = "abcdefghijklmnopqrstuvwxyzABCXYZ/:#.-_0123456789äöüß"
@@ -47,7 +48,7 @@ def payloads(seed: int, count: int) -> list[str]:
 def test_the_symbol_is_the_one_qrcode_makes(seed: int) -> None:
     for data in payloads(seed, 30):
         reference = qrcode_reference(data)
-        made = signing.make_qr_code(data)
+        made = cardformat_qr.make_qr_code(data)
         assert made.version == reference.version, data
         assert made.error_correction == reference.error_correction
         assert made.modules == reference.modules, data
@@ -57,8 +58,8 @@ def test_real_card_urls_get_qrcode_s_symbol() -> None:
     rnd = random.Random(42)
     for _ in range(40):
         token = bytes(rnd.randrange(256) for _ in range(rnd.randint(150, 260)))
-        url = signing.card_url(token, "https://ehrenamtskarte.example.org")
-        assert signing.make_qr_code(url).modules == qrcode_reference(url).modules
+        url = cardformat_token.card_url(token, "https://ehrenamtskarte.example.org")
+        assert cardformat_qr.make_qr_code(url).modules == qrcode_reference(url).modules
 
 
 @pytest.mark.parametrize("size", [21, 25, 45, 61, 77])
@@ -67,17 +68,17 @@ def test_the_penalty_is_qrcode_s(size: int, dark_share: float) -> None:
     rnd = random.Random(size * 100 + int(dark_share * 10))
     for _ in range(10):
         modules = [[rnd.random() < dark_share for _ in range(size)] for _ in range(size)]
-        rows = [signing._row_bits(row) for row in modules]
-        assert signing._penalty(rows, size) == util.lost_point(modules)
+        rows = [cardformat_qr._row_bits(row) for row in modules]
+        assert cardformat_qr._penalty(rows, size) == util.lost_point(modules)
 
 
 def test_the_penalty_counts_each_rule() -> None:
     size = 21
     light = [[False] * size for _ in range(size)]
     # All light: 21 runs of 21 in rows and as many in columns, 20 x 20 blocks, 0 % dark.
-    rows = [signing._row_bits(row) for row in light]
-    assert signing._penalty(rows, size) == util.lost_point(light) == 42 * 19 + 3 * 400 + 100
+    rows = [cardformat_qr._row_bits(row) for row in light]
+    assert cardformat_qr._penalty(rows, size) == util.lost_point(light) == 42 * 19 + 3 * 400 + 100
     finder_like = [list(row) for row in light]
     finder_like[10][0:11] = [c == "1" for c in "10111010000"]
-    rows = [signing._row_bits(row) for row in finder_like]
-    assert signing._penalty(rows, size) == util.lost_point(finder_like)
+    rows = [cardformat_qr._row_bits(row) for row in finder_like]
+    assert cardformat_qr._penalty(rows, size) == util.lost_point(finder_like)

@@ -14,6 +14,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from ehrenamt.applications import decisions as applications_decisions
+from ehrenamt.cards import register
+from ehrenamt.cards.lifecycle import ISSUE_CARD_TASK
+from ehrenamt.core.audit import Acting
+from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -27,10 +32,6 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.services import applications, cards
-from ehrenamt.services.applications import Conflict
-from ehrenamt.services.audit import Acting
-from ehrenamt.services.cards import ISSUE_CARD_TASK
 from ehrenamt.workflow import Actor, ApplicationState, IllegalTransition
 from tests.factories import PASSWORD, make_application, make_office, make_user
 from tests.helpers import csrf_token, page_text, post, sign_in
@@ -447,7 +448,7 @@ def test_detail_shows_checks_confirmations_and_history(
     application.engagements[1].answer_comment = "Kennen wir nicht."
     db.session.commit()
     clerk = make_user(UserRole.CLERK, office)
-    applications.request_information(
+    applications_decisions.request_information(
         application, Acting.user_as(clerk, Actor.CLERK), 1, "Wie viele Stunden genau?"
     )
 
@@ -508,7 +509,7 @@ def test_approve_through_the_web(
     assert "Gespeichert." in page_text(client.get(path))
     assert _state_of(application.id) == S.APPROVED
     [message] = _issue_card_messages()
-    card = cards.card_for_application(application.id)
+    card = register.card_for_application(application.id)
     assert card is not None
     assert message.payload == {"card_id": card.id, "generation": 1}
     mailbox.wait_for(to=application.applicant.email, subject="bewilligt")
@@ -744,7 +745,7 @@ def test_stale_page_gets_the_conflict_message(ctx: None, make_client: Any) -> No
     assert post(second, f"{path}/rueckfrage", question, page=path).status_code == 302
     answer = Acting.user_as(application.applicant, Actor.APPLICANT)
     db.session.rollback()
-    applications.answer_information_request(
+    applications_decisions.answer_information_request(
         db.session.get(Application, application.id),
         answer,
         "Gestern.",  # type: ignore[arg-type]
@@ -820,7 +821,7 @@ def test_two_clerks_approve_at_the_same_time_in_the_services(app: Flask, ctx: No
                 assert clerk is not None and mine is not None
                 assert mine.version == 1
                 loaded.wait(timeout=10)
-                applications.approve(mine, Acting.user_as(clerk, Actor.CLERK), 1)
+                applications_decisions.approve(mine, Acting.user_as(clerk, Actor.CLERK), 1)
                 outcomes[index] = "approved"
             except (Conflict, IllegalTransition) as error:
                 outcomes[index] = type(error).__name__

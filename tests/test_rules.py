@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from ehrenamt.applications.eligibility import Outcome, RuleCheck, check_application, years_between
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -26,8 +27,7 @@ from ehrenamt.models import (
     Qualification,
     UserRole,
 )
-from ehrenamt.services.eligibility import Outcome, RuleCheck, check_application, years_between
-from ehrenamt.services.rules import PRESETS, rules_from_preset
+from ehrenamt.offices.rules import PRESETS, rules_from_preset
 from tests.factories import make_office, make_user
 from tests.helpers import page_text, post, sign_in
 

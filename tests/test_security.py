@@ -16,9 +16,10 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from ehrenamt import create_app, register_blueprints
+from ehrenamt.accounts import links as accounts_links
+from ehrenamt.core import security
 from ehrenamt.extensions import db
 from ehrenamt.models import Base, LinkPurpose, Office, OneTimeLink, User, UserRole, utcnow
-from ehrenamt.services import accounts, security
 from ehrenamt.workflow import ApplicationState
 from tests.conftest import app_settings
 from tests.factories import PASSWORD, make_application, make_office, make_user
@@ -89,10 +90,10 @@ def world(ctx: None) -> World:
     engagement.token_hash = security.hash_token(organisation_token)
     engagement.token_expires_at = utcnow() + timedelta(days=30)
     tokens = {
-        "auth.sign_in_with_link": accounts.issue_link(
+        "auth.sign_in_with_link": accounts_links.issue_link(
             volunteer, LinkPurpose.SIGN_IN, timedelta(minutes=30)
         ),
-        "auth.confirm_email": accounts.issue_link(
+        "auth.confirm_email": accounts_links.issue_link(
             volunteer, LinkPurpose.CONFIRM_EMAIL, timedelta(days=7)
         ),
         "confirm.respond": organisation_token,

@@ -19,10 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import Flask
 
 from ehrenamt import ROOT, create_app
-from ehrenamt.models import CardType
-from ehrenamt.services import signing
-from ehrenamt.services.card_numbers import new_card_number
-from ehrenamt.services.signing import (
+from ehrenamt.cardformat import keys as cardformat_keys
+from ehrenamt.cardformat import qr as cardformat_qr
+from ehrenamt.cardformat import token as cardformat_token
+from ehrenamt.cardformat.card_numbers import new_card_number
+from ehrenamt.cardformat.token import (
     BadSignature,
     CardClaims,
     Expired,
@@ -31,6 +32,9 @@ from ehrenamt.services.signing import (
     UnknownKey,
     verify_token,
 )
+from ehrenamt.cards import keys as cards_keys
+from ehrenamt.cards.production import card_url
+from ehrenamt.models import CardType
 from tests.vectors.make_card_vectors import (
     VECTORS_FILE,
     build_vectors,
@@ -71,7 +75,7 @@ def make_claims(**changes: Any) -> CardClaims:
 
 def keys_of(*private_keys: Ed25519PrivateKey) -> dict[str, Ed25519PublicKey]:
     """kid → public key, as a verifier holds them."""
-    return {signing.key_id(k.public_key()): k.public_key() for k in private_keys}
+    return {cardformat_token.key_id(k.public_key()): k.public_key() for k in private_keys}
 
 
 def keys_from_jwks(document: dict[str, Any]) -> dict[str, Ed25519PublicKey]:
@@ -115,7 +119,7 @@ def test_vector_keys_are_marked_and_derived_from_their_seed() -> None:
         private = serialization.load_pem_private_key(entry["private_pem"].encode(), None)
         assert isinstance(private, Ed25519PrivateKey)
         assert private.private_bytes_raw() == vector_key(label).private_bytes_raw()
-        assert signing.key_id(private.public_key()) == entry["kid"]
+        assert cardformat_token.key_id(private.public_key()) == entry["kid"]
 
 
 @pytest.mark.parametrize("library", ["cryptography", "libsodium"])
@@ -125,10 +129,10 @@ def test_valid_vectors_verify(vector: dict[str, Any], library: str) -> None:
     published keys alone."""
     claims = claims_from_json(vector["claims"])
     cose = bytes.fromhex(vector["cose_hex"])
-    assert signing.sign_card(claims, vector_key("A")) == cose
-    assert signing.encode_token(cose) == vector["token"]
+    assert cardformat_token.sign_card(claims, vector_key("A")) == cose
+    assert cardformat_token.encode_token(cose) == vector["token"]
     assert vector["url"] == f"https://ehrenamtskarte.example.org/karte#{vector['token']}"
-    assert signing.parse_card_url(vector["url"]) == cose
+    assert cardformat_token.parse_card_url(vector["url"]) == cose
     card = verify_token(
         cose,
         as_verifiers(keys_from_jwks(VECTORS["published_keys"]), library),
@@ -142,7 +146,7 @@ def test_valid_vectors_verify(vector: dict[str, Any], library: str) -> None:
 @pytest.mark.parametrize("vector", VECTORS["invalid"], ids=lambda v: v["name"])
 def test_invalid_vectors_fail_with_their_error(vector: dict[str, Any], library: str) -> None:
     """Each invalid vector fails with exactly the error it names."""
-    cose = signing.parse_card_url(vector["url"])
+    cose = cardformat_token.parse_card_url(vector["url"])
     assert cose.hex() == vector["cose_hex"]
     with pytest.raises(ERRORS[vector["expected"]["result"]]):
         verify_token(
@@ -183,15 +187,17 @@ def test_round_trip(changes: dict[str, Any]) -> None:
     """A signed card verifies to exactly the claims it was signed with."""
     key = Ed25519PrivateKey.generate()
     claims = make_claims(**changes)
-    card = verify_token(signing.sign_card(claims, key), keys_of(key), NOW)
+    card = verify_token(cardformat_token.sign_card(claims, key), keys_of(key), NOW)
     assert card.claims == claims
-    assert card.kid == signing.key_id(key.public_key())
+    assert card.kid == cardformat_token.key_id(key.public_key())
 
 
 def test_payload_holds_only_the_documented_claims() -> None:
     """The payload carries iss, iat, exp and the card claim, and nothing else."""
     claims = make_claims()
-    _, _, payload, _ = cbor2.loads(signing.sign_card(claims, Ed25519PrivateKey.generate())).value
+    _, _, payload, _ = cbor2.loads(
+        cardformat_token.sign_card(claims, Ed25519PrivateKey.generate())
+    ).value
     decoded = cbor2.loads(payload)
     assert decoded == {
         1: "dessau-rosslau",
@@ -204,7 +210,9 @@ def test_payload_holds_only_the_documented_claims() -> None:
 def test_long_service_card_has_no_exp_and_never_expires() -> None:
     """A card without end carries no exp and verifies at any time."""
     key = Ed25519PrivateKey.generate()
-    token = signing.sign_card(make_claims(card_type=CardType.LONG_SERVICE, valid_until=None), key)
+    token = cardformat_token.sign_card(
+        make_claims(card_type=CardType.LONG_SERVICE, valid_until=None), key
+    )
     assert 4 not in cbor2.loads(cbor2.loads(token).value[2])
     far_future = datetime(9999, 12, 31, tzinfo=UTC)
     assert verify_token(token, keys_of(key), far_future).expires_at is None
@@ -213,8 +221,8 @@ def test_long_service_card_has_no_exp_and_never_expires() -> None:
 @pytest.mark.parametrize(
     ("now", "expired"),
     [
-        (datetime(2029, 2, 28, 23, 59, 59, tzinfo=signing.CARD_TIME_ZONE), False),
-        (datetime(2029, 3, 1, 0, 0, 0, tzinfo=signing.CARD_TIME_ZONE), True),
+        (datetime(2029, 2, 28, 23, 59, 59, tzinfo=cardformat_token.CARD_TIME_ZONE), False),
+        (datetime(2029, 3, 1, 0, 0, 0, tzinfo=cardformat_token.CARD_TIME_ZONE), True),
         (datetime(2031, 1, 1, tzinfo=UTC), True),
     ],
     ids=["last-second", "midnight-after", "years-later"],
@@ -222,7 +230,7 @@ def test_long_service_card_has_no_exp_and_never_expires() -> None:
 def test_expiry_at_midnight_after_valid_until(now: datetime, expired: bool) -> None:
     """A card is valid through its last day (German time) and expired from midnight."""
     key = Ed25519PrivateKey.generate()
-    token = signing.sign_card(make_claims(), key)
+    token = cardformat_token.sign_card(make_claims(), key)
     if expired:
         with pytest.raises(Expired) as error:
             verify_token(token, keys_of(key), now)
@@ -245,7 +253,7 @@ def as_verifiers(keys: dict[str, Ed25519PublicKey], library: str) -> dict[str, A
     """The keys as ``cryptography`` holds them, or as the service checks cards (libsodium)."""
     if library == "cryptography":
         return dict(keys)
-    return {kid: signing.SodiumVerifier(key) for kid, key in keys.items()}
+    return {kid: cardformat_keys.SodiumVerifier(key) for kid, key in keys.items()}
 
 
 @pytest.mark.parametrize("library", ["cryptography", "libsodium"])
@@ -254,10 +262,10 @@ def test_any_changed_byte_fails(flip: int, library: str) -> None:
     """Changing any single byte of a token anywhere makes verification fail, with the
     error that fits where the byte is, whichever library checks the signature."""
     key = Ed25519PrivateKey.generate()
-    token = signing.sign_card(make_claims(), key)
+    token = cardformat_token.sign_card(make_claims(), key)
     assert token[:3] == bytes.fromhex("d2844d") and token[-66:-64] == bytes.fromhex("5840")
     keys = as_verifiers(keys_of(key), library)
-    assert verify_token(token, keys, NOW).kid == signing.key_id(key.public_key())
+    assert verify_token(token, keys, NOW).kid == cardformat_token.key_id(key.public_key())
     for offset in range(len(token)):
         changed = token[:offset] + bytes([token[offset] ^ flip]) + token[offset + 1 :]
         with pytest.raises(InvalidToken) as error:
@@ -268,18 +276,18 @@ def test_any_changed_byte_fails(flip: int, library: str) -> None:
 def test_any_changed_digit_fails() -> None:
     """Changing any single digit of the text in the QR code makes it fail."""
     key = Ed25519PrivateKey.generate()
-    text = signing.encode_token(signing.sign_card(make_claims(), key))
+    text = cardformat_token.encode_token(cardformat_token.sign_card(make_claims(), key))
     for position, digit in enumerate(text):
         changed = text[:position] + str((int(digit) + 5) % 10) + text[position + 1 :]
         with pytest.raises(InvalidToken):
-            verify_token(signing.parse_card_url(changed), keys_of(key), NOW)
+            verify_token(cardformat_token.parse_card_url(changed), keys_of(key), NOW)
 
 
 @pytest.mark.parametrize("cut", [1, 10, 66, 100])
 def test_truncated_or_extended_tokens_fail(cut: int) -> None:
     """A token with bytes missing or appended is malformed."""
     key = Ed25519PrivateKey.generate()
-    token = signing.sign_card(make_claims(), key)
+    token = cardformat_token.sign_card(make_claims(), key)
     for changed in (token[:-cut], token + bytes(cut)):
         with pytest.raises(MalformedToken):
             verify_token(changed, keys_of(key), NOW)
@@ -318,7 +326,7 @@ def _card_number_not_text(claims: dict[int, Any]) -> None:
 def test_genuinely_signed_but_foreign_content_is_malformed(change: Any) -> None:
     """A correct signature over content of another version or layout is malformed."""
     key = Ed25519PrivateKey.generate()
-    token = resign(signing.sign_card(make_claims(), key), key, change)
+    token = resign(cardformat_token.sign_card(make_claims(), key), key, change)
     with pytest.raises(MalformedToken):
         verify_token(token, keys_of(key), NOW)
 
@@ -364,15 +372,15 @@ def test_unknown_key_names_the_key_id() -> None:
     """A token signed by a key that is not published reports which key it names."""
     signer, published = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     with pytest.raises(UnknownKey) as error:
-        verify_token(signing.sign_card(make_claims(), signer), keys_of(published), NOW)
-    assert error.value.kid == signing.key_id(signer.public_key())
+        verify_token(cardformat_token.sign_card(make_claims(), signer), keys_of(published), NOW)
+    assert error.value.kid == cardformat_token.key_id(signer.public_key())
 
 
 def test_signature_of_another_key_under_a_published_kid_fails() -> None:
     """A kid that is published does not help a signature made with another key."""
     real, forger = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    token = signing.sign_card(make_claims(), forger)
-    forged_keys = {signing.key_id(forger.public_key()): real.public_key()}
+    token = cardformat_token.sign_card(make_claims(), forger)
+    forged_keys = {cardformat_token.key_id(forger.public_key()): real.public_key()}
     with pytest.raises(BadSignature):
         verify_token(token, forged_keys, NOW)
 
@@ -400,18 +408,18 @@ def test_claims_refuse_bad_values(changes: dict[str, Any]) -> None:
 
 def test_url_carries_the_token_in_the_fragment() -> None:
     """The URL is BASE_URL/karte#digits: the token never reaches a server log."""
-    token = signing.sign_card(make_claims(), Ed25519PrivateKey.generate())
-    url = signing.card_url(token, "https://karte.example.org/")
+    token = cardformat_token.sign_card(make_claims(), Ed25519PrivateKey.generate())
+    url = cardformat_token.card_url(token, "https://karte.example.org/")
     path, fragment = url.split("#")
     assert path == "https://karte.example.org/karte"
     assert fragment.isdigit()
-    assert signing.decode_token(fragment) == token
+    assert cardformat_token.decode_token(fragment) == token
 
 
 def test_card_url_uses_the_configured_base_url(app: Flask, ctx: None) -> None:
     """Without an explicit base, the app's BASE_URL is used."""
-    token = signing.sign_card(make_claims(), Ed25519PrivateKey.generate())
-    assert signing.card_url(token).startswith(f"{app.config['BASE_URL']}/karte#")
+    token = cardformat_token.sign_card(make_claims(), Ed25519PrivateKey.generate())
+    assert card_url(token).startswith(f"{app.config['BASE_URL']}/karte#")
 
 
 @pytest.mark.parametrize(
@@ -427,9 +435,9 @@ def test_card_url_uses_the_configured_base_url(app: Flask, ctx: None) -> None:
 )
 def test_parse_card_url_accepts_url_or_token(wrap: Any) -> None:
     """A scanned URL, the bare digits or a copied fragment all give the token."""
-    token = signing.sign_card(make_claims(), Ed25519PrivateKey.generate())
-    url = signing.card_url(token, "https://karte.example.org")
-    assert signing.parse_card_url(wrap(url, signing.encode_token(token))) == token
+    token = cardformat_token.sign_card(make_claims(), Ed25519PrivateKey.generate())
+    url = cardformat_token.card_url(token, "https://karte.example.org")
+    assert cardformat_token.parse_card_url(wrap(url, cardformat_token.encode_token(token))) == token
 
 
 @pytest.mark.parametrize(
@@ -450,30 +458,30 @@ def test_parse_card_url_accepts_url_or_token(wrap: Any) -> None:
 def test_parse_card_url_rejects_garbage(text: str) -> None:
     """Text that is not a token's digits is malformed."""
     with pytest.raises(MalformedToken):
-        signing.parse_card_url(text)
+        cardformat_token.parse_card_url(text)
 
 
 def test_decimal_encoding_round_trips_every_length() -> None:
     """Every token length, including leading zero bytes, encodes and decodes exactly."""
     for length in range(1, 40):
         for data in (bytes(length), b"\xff" * length, bytes(range(length))):
-            text = signing.encode_token(data)
+            text = cardformat_token.encode_token(data)
             assert text.isdigit()
-            assert signing.decode_token(text) == data
+            assert cardformat_token.decode_token(text) == data
 
 
 def test_longest_card_fits_qr_version_12_at_level_m() -> None:
     """A 40-character name and the longest office slug fit QR version 12 at level M."""
-    token = signing.sign_card(
+    token = cardformat_token.sign_card(
         make_claims(name=LONG_NAME, office=LONGEST_SLUG), Ed25519PrivateKey.generate()
     )
-    url = signing.card_url(token, LONG_BASE_URL)
+    url = cardformat_token.card_url(token, LONG_BASE_URL)
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
     qr.add_data(url)
     qr.make(fit=True)
     assert qr.version <= 12
-    assert signing.make_qr_code(url).version <= 12
-    assert signing.make_qr_code(url).error_correction == qrcode.constants.ERROR_CORRECT_M
+    assert cardformat_qr.make_qr_code(url).version <= 12
+    assert cardformat_qr.make_qr_code(url).error_correction == qrcode.constants.ERROR_CORRECT_M
 
 
 BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
@@ -508,16 +516,18 @@ def _qr_version(url: str) -> int:
 
 def test_decimal_token_gives_the_smallest_qr_code() -> None:
     """Digits (numeric mode) beat base45 in a URL (space and % escaped) and base64url."""
-    token = signing.sign_card(
+    token = cardformat_token.sign_card(
         make_claims(name=LONG_NAME, office=LONGEST_SLUG), Ed25519PrivateKey.generate()
     )
     prefix = f"{LONG_BASE_URL}/karte#"
     escaped_base45 = base45(token).replace("%", "%25").replace(" ", "%20")
     base64url = base64.urlsafe_b64encode(token).rstrip(b"=").decode()
-    decimal = _qr_version(prefix + signing.encode_token(token))
+    decimal = _qr_version(prefix + cardformat_token.encode_token(token))
     assert decimal <= _qr_version(prefix + escaped_base45)
     assert decimal < _qr_version(prefix + base64url)
-    assert len(prefix + signing.encode_token(token)) > len(prefix + base64url)  # yet smaller QR
+    assert len(prefix + cardformat_token.encode_token(token)) > len(
+        prefix + base64url
+    )  # yet smaller QR
 
 
 # --- Keys -----------------------------------------------------------------------------------
@@ -532,7 +542,7 @@ def settings_for(app: Flask, **overrides: object) -> dict[str, object]:
     return settings
 
 
-def private_of(ring: signing.KeyRing) -> Ed25519PrivateKey:
+def private_of(ring: cardformat_keys.KeyRing) -> Ed25519PrivateKey:
     """The private key that signs new cards in ``ring``."""
     private = ring.signing_key().private_key
     assert private is not None
@@ -554,7 +564,7 @@ def keys_app(app: Flask, key_folder: Path) -> Iterator[Flask]:
 
 def test_generated_key_files_are_private(key_folder: Path) -> None:
     """The folder is 0700, the private key 0600 PKCS#8 PEM, the public key PEM."""
-    key = signing.generate_key(key_folder)
+    key = cardformat_keys.generate_key(key_folder)
     assert stat.S_IMODE(key_folder.stat().st_mode) == 0o700
     private_file, public_file = key_folder / f"{key.kid}.key", key_folder / f"{key.kid}.pub"
     assert stat.S_IMODE(private_file.stat().st_mode) == 0o600
@@ -565,39 +575,42 @@ def test_generated_key_files_are_private(key_folder: Path) -> None:
 
 def test_newest_key_with_private_part_signs(key_folder: Path) -> None:
     """Without configuration the newest key signs; a configured kid overrides it."""
-    first = signing.generate_key(key_folder)
-    second = signing.generate_key(key_folder)
-    assert signing.read_key_ring(key_folder).signing_key().kid == second.kid
-    assert signing.read_key_ring(key_folder, active_kid=first.kid).signing_key().kid == first.kid
-    signing.retire_key(key_folder, signing.read_key_ring(key_folder), second.kid)
-    assert signing.read_key_ring(key_folder).signing_key().kid == first.kid
+    first = cardformat_keys.generate_key(key_folder)
+    second = cardformat_keys.generate_key(key_folder)
+    assert cardformat_keys.read_key_ring(key_folder).signing_key().kid == second.kid
+    assert (
+        cardformat_keys.read_key_ring(key_folder, active_kid=first.kid).signing_key().kid
+        == first.kid
+    )
+    cardformat_keys.retire_key(key_folder, cardformat_keys.read_key_ring(key_folder), second.kid)
+    assert cardformat_keys.read_key_ring(key_folder).signing_key().kid == first.kid
 
 
 def test_no_key_is_a_clear_error(key_folder: Path) -> None:
     """With no key (or only retired ones) signing says how to get one."""
-    with pytest.raises(signing.NoSigningKey, match="keys generate"):
-        signing.read_key_ring(key_folder).signing_key()
-    key = signing.generate_key(key_folder)
-    signing.retire_key(key_folder, signing.read_key_ring(key_folder), key.kid)
-    with pytest.raises(signing.NoSigningKey):
-        signing.read_key_ring(key_folder).signing_key()
-    with pytest.raises(signing.NoSigningKey):
-        signing.read_key_ring(key_folder, active_kid=key.kid).signing_key()
+    with pytest.raises(cardformat_keys.NoSigningKey, match="keys generate"):
+        cardformat_keys.read_key_ring(key_folder).signing_key()
+    key = cardformat_keys.generate_key(key_folder)
+    cardformat_keys.retire_key(key_folder, cardformat_keys.read_key_ring(key_folder), key.kid)
+    with pytest.raises(cardformat_keys.NoSigningKey):
+        cardformat_keys.read_key_ring(key_folder).signing_key()
+    with pytest.raises(cardformat_keys.NoSigningKey):
+        cardformat_keys.read_key_ring(key_folder, active_kid=key.kid).signing_key()
 
 
 def test_rotation_keeps_old_cards_valid(keys_app: Flask, key_folder: Path) -> None:
     """Sign with A, generate B, retire A: A's card still verifies with the published keys
     and new cards are signed by B."""
     with keys_app.app_context():
-        key_a = signing.generate_key(key_folder)
-        old_card = signing.sign_card(make_claims(), private_of(signing.load_key_ring()))
-        key_b = signing.generate_key(key_folder)
-        signing.retire_key(key_folder, signing.load_key_ring(), key_a.kid)
-        ring = signing.load_key_ring()
+        key_a = cardformat_keys.generate_key(key_folder)
+        old_card = cardformat_token.sign_card(make_claims(), private_of(cards_keys.load_key_ring()))
+        key_b = cardformat_keys.generate_key(key_folder)
+        cardformat_keys.retire_key(key_folder, cards_keys.load_key_ring(), key_a.kid)
+        ring = cards_keys.load_key_ring()
         assert not (key_folder / f"{key_a.kid}.key").exists()
         assert ring.keys[key_a.kid].private_key is None
         assert ring.signing_key().kid == key_b.kid
-        new_card = signing.sign_card(make_claims(), private_of(ring))
+        new_card = cardformat_token.sign_card(make_claims(), private_of(ring))
     response = keys_app.test_client().get("/.well-known/ehrenamtskarte-keys.json")
     published = keys_from_jwks(response.get_json())
     assert set(published) == {key_a.kid, key_b.kid}
@@ -611,29 +624,29 @@ def test_checks_keep_the_published_keys_in_memory(
     """A check does not read the key folder each time; a key new in the folder is used at
     once; a key removed from it stops verifying after CARD_KEYS_CACHE_SECONDS."""
     keys_app.config["CARD_KEYS_CACHE_SECONDS"] = 0.3
-    read = signing.load_key_ring
+    read = cards_keys.load_key_ring
     reads: list[None] = []
 
-    def counted() -> signing.KeyRing:
+    def counted() -> cardformat_keys.KeyRing:
         reads.append(None)
         return read()
 
-    monkeypatch.setattr(signing, "load_key_ring", counted)
+    monkeypatch.setattr(cards_keys, "load_key_ring", counted)
     with keys_app.app_context():
-        first = signing.generate_key(key_folder)
-        card_a = signing.sign_card(make_claims(), private_of(read()))
+        first = cardformat_keys.generate_key(key_folder)
+        card_a = cardformat_token.sign_card(make_claims(), private_of(read()))
         for _ in range(5):
-            assert signing.verify_with_published_keys(card_a, NOW).kid == first.kid
+            assert cards_keys.verify_with_published_keys(card_a, NOW).kid == first.kid
         assert len(reads) == 1
-        forged = signing.sign_card(make_claims(), Ed25519PrivateKey.generate())
+        forged = cardformat_token.sign_card(make_claims(), Ed25519PrivateKey.generate())
         for _ in range(3):
             with pytest.raises(UnknownKey):
-                signing.verify_with_published_keys(forged, NOW)
+                cards_keys.verify_with_published_keys(forged, NOW)
         assert len(reads) == 1  # a key that is not in the folder costs no reading
 
-        second = signing.generate_key(key_folder)  # e.g. on another machine
-        card_b = signing.sign_card(make_claims(), private_of(read()))
-        assert signing.verify_with_published_keys(card_b, NOW).kid == second.kid
+        second = cardformat_keys.generate_key(key_folder)  # e.g. on another machine
+        card_b = cardformat_token.sign_card(make_claims(), private_of(read()))
+        assert cards_keys.verify_with_published_keys(card_b, NOW).kid == second.kid
         assert len(reads) == 2
 
         # Removed outright (not retired, which keeps the public key published).
@@ -642,7 +655,7 @@ def test_checks_keep_the_published_keys_in_memory(
         deadline = time.monotonic() + 5
         while True:
             try:
-                signing.verify_with_published_keys(card_a, NOW)
+                cards_keys.verify_with_published_keys(card_a, NOW)
             except UnknownKey:
                 break
             assert time.monotonic() < deadline, "a removed key still verifies"
@@ -654,7 +667,7 @@ def test_environment_key_signs_and_is_published(
 ) -> None:
     """EHRENAMT_CARD_SIGNING_KEY (PEM) signs new cards, its key id derived from it, and
     its public key is published beside the folder's."""
-    folder_key = signing.generate_key(key_folder)
+    folder_key = cardformat_keys.generate_key(key_folder)
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -662,8 +675,8 @@ def test_environment_key_signs_and_is_published(
     monkeypatch.setenv("EHRENAMT_CARD_SIGNING_KEY", pem)
     env_app = create_app(settings_for(app, CARD_KEYS_FOLDER=str(key_folder)))
     with env_app.app_context():
-        signer = signing.load_key_ring().signing_key()
-    assert signer.kid == signing.key_id(private.public_key())
+        signer = cards_keys.load_key_ring().signing_key()
+    assert signer.kid == cardformat_token.key_id(private.public_key())
     assert signer.from_environment
     response = env_app.test_client().get("/.well-known/ehrenamtskarte-keys.json")
     assert set(keys_from_jwks(response.get_json())) == {folder_key.kid, signer.kid}
@@ -672,18 +685,18 @@ def test_environment_key_signs_and_is_published(
 def test_bad_environment_key_is_a_clear_error(key_folder: Path) -> None:
     """A value that is not an Ed25519 PEM key says so."""
     with pytest.raises(ValueError, match="EHRENAMT_CARD_SIGNING_KEY"):
-        signing.read_key_ring(key_folder, environment_pem="not a key")
+        cardformat_keys.read_key_ring(key_folder, environment_pem="not a key")
 
 
 def test_unreadable_key_file_is_left_out(
     key_folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A broken or misnamed file does not stop the other keys from verifying."""
-    good = signing.generate_key(key_folder)
+    good = cardformat_keys.generate_key(key_folder)
     (key_folder / "0123456789abcdef.pub").write_text("not a key")
-    other = signing.generate_key(key_folder)
+    other = cardformat_keys.generate_key(key_folder)
     (key_folder / f"{other.kid}.pub").rename(key_folder / "fedcba9876543210.pub")
-    ring = signing.read_key_ring(key_folder)
+    ring = cardformat_keys.read_key_ring(key_folder)
     assert set(ring.keys) == {good.kid}
     assert "0123456789abcdef.pub" in caplog.text and "fedcba9876543210.pub" in caplog.text
 
@@ -694,9 +707,9 @@ def test_unreadable_key_file_is_left_out(
 def test_well_known_keys_verify_a_card_offline(keys_app: Flask, key_folder: Path) -> None:
     """The published JSON alone (as a till downloads it) verifies a card."""
     with keys_app.app_context():
-        key = signing.generate_key(key_folder)
+        key = cardformat_keys.generate_key(key_folder)
     assert key.private_key is not None
-    token = signing.sign_card(make_claims(), key.private_key)
+    token = cardformat_token.sign_card(make_claims(), key.private_key)
     response = keys_app.test_client().get("/.well-known/ehrenamtskarte-keys.json")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
@@ -783,7 +796,7 @@ def test_cli_retire_unknown_key_fails(keys_app: Flask) -> None:
 
 def test_cli_refuses_to_retire_the_configured_key(app: Flask, key_folder: Path) -> None:
     """The key named by CARD_SIGNING_KEY_ID is not retired behind the configuration's back."""
-    key = signing.generate_key(key_folder)
+    key = cardformat_keys.generate_key(key_folder)
     configured = create_app(
         settings_for(app, CARD_KEYS_FOLDER=str(key_folder), CARD_SIGNING_KEY_ID=key.kid)
     )
@@ -801,16 +814,16 @@ def test_cli_retire_environment_key_keeps_it_published(
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    kid = signing.key_id(private.public_key())
+    kid = cardformat_token.key_id(private.public_key())
     monkeypatch.setenv("EHRENAMT_CARD_SIGNING_KEY", pem)
     env_app = create_app(settings_for(app, CARD_KEYS_FOLDER=str(key_folder)))
     result = env_app.test_cli_runner().invoke(args=["ehrenamt", "keys", "retire", kid])
     assert result.exit_code == 0
     assert "remove EHRENAMT_CARD_SIGNING_KEY" in result.output
     monkeypatch.delenv("EHRENAMT_CARD_SIGNING_KEY")
-    ring = signing.read_key_ring(key_folder)
+    ring = cardformat_keys.read_key_ring(key_folder)
     assert ring.keys[kid].private_key is None
-    token = signing.sign_card(make_claims(), private)
+    token = cardformat_token.sign_card(make_claims(), private)
     assert verify_token(token, ring.public_keys(), NOW).kid == kid
 
 

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
+from ehrenamt.core import uploads
 from ehrenamt.extensions import db
 from ehrenamt.models import Application, Office, Upload, User, UserRole
-from ehrenamt.services import uploads
 from ehrenamt.workflow import ApplicationState
 from tests.factories import (
     application_form_data,

@@ -22,15 +22,15 @@ from sqlalchemy.exc import OperationalError
 from ehrenamt import create_app
 from ehrenamt.extensions import db
 from ehrenamt.models import ApiKey, Verification, VerificationChannel, utcnow
-from ehrenamt.services import verification
-from ehrenamt.services.verification import RecordWriter
+from ehrenamt.verification import records as verification_records
+from ehrenamt.verification.records import RecordWriter
 from tests.conftest import POSTGRES_URL
 from tests.processes import settings_for
 from tests.test_api import check, make_benefit, make_partner, new_key
 
 
 def record(partner_id: int | None = None, **columns: Any) -> dict[str, Any]:
-    """One queued record, as :func:`verification.verify` makes it."""
+    """One queued record, as :func:`verification_check.verify` makes it."""
     return {
         "at": utcnow(),
         "partner_id": partner_id,
@@ -118,7 +118,7 @@ def test_a_record_is_written_even_if_its_benefit_was_deleted_meanwhile(
     partner, _ = make_partner()
     benefit = make_benefit(partner)
     kept = make_benefit(partner)
-    writer = verification.record_writer()
+    writer = verification_records.record_writer()
     writer.add(record(partner.id, result="valid", benefit_id=benefit.id))
     writer.add(record(partner.id, result="expired", benefit_id=kept.id))
     db.session.delete(benefit)
@@ -141,7 +141,7 @@ def _pending_in_child(writer: RecordWriter, out: Any) -> None:
 
 
 def test_a_forked_worker_does_not_write_its_parents_records(app: Flask, ctx: None) -> None:
-    writer = verification.record_writer()
+    writer = verification_records.record_writer()
     writer.add(record(result="unknown"))
     context = multiprocessing.get_context("fork")
     out = context.Queue()

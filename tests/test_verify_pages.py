@@ -20,6 +20,11 @@ from playwright.sync_api import Browser, Playwright, expect
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from ehrenamt.cardformat import card_numbers
+from ehrenamt.cards import lifecycle
+from ehrenamt.cards import production as cards_production
+from ehrenamt.cards.production import Produced
+from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Benefit,
@@ -37,9 +42,9 @@ from ehrenamt.models import (
     Verification,
     VerificationChannel,
 )
-from ehrenamt.services import api_keys, card_numbers, cards, verification
-from ehrenamt.services.audit import Acting
-from ehrenamt.services.cards import Produced
+from ehrenamt.partners import api_keys
+from ehrenamt.verification import check as verification_check
+from ehrenamt.verification import records as verification_records
 from ehrenamt.workflow import Actor
 from tests.factories import make_application, make_office, make_user
 from tests.helpers import csrf_token, page_text, post, qr_texts, sign_in
@@ -93,12 +98,12 @@ def make_partner_user(partner: Partner) -> User:
 def make_card(office: Office, *, revoked: bool = False) -> Card:
     """An active card with its documents, made as the worker makes it."""
     card = approve_without_worker(make_application(office, first_name="Erika"))
-    assert cards.produce(card.id) == Produced.MADE
+    assert cards_production.produce(card.id) == Produced.MADE
     db.session.rollback()
     card = db.session.get(Card, card.id, populate_existing=True)
     assert card is not None
     if revoked:
-        cards.revoke(
+        lifecycle.revoke(
             card, Acting.user_as(clerk_of(card.application), Actor.CLERK), RevocationReason.LOST
         )
         db.session.rollback()
@@ -190,7 +195,7 @@ def test_typed_code_gives_the_answer_page(
     code = {
         "valid": card_numbers.format_card_number(card.number).lower(),
         "revoked": card.number,
-        "unknown": card_numbers.format_card_number(cards._unused_number()),
+        "unknown": card_numbers.format_card_number(lifecycle._unused_number()),
         "garbage": "https://example.org/karte#12345",
         "qr": url,
         "altered_qr": altered,
@@ -200,13 +205,15 @@ def test_typed_code_gives_the_answer_page(
 
     assert response.status_code == 200
     html = page_text(response)
-    assert f'data-status="{cards.check(code).status.value}"' in html
+    assert f'data-status="{verification_check.check(code).status.value}"' in html
     assert f'<span class="verdict-word">{word}</span>' in html
     if kind in ("valid", "revoked", "qr"):
         assert card.holder_name in html
     else:
         assert card.holder_name not in html
-    assert records(partner) == [(VerificationChannel.PAGE, cards.check(code).status.value)]
+    assert records(partner) == [
+        (VerificationChannel.PAGE, verification_check.check(code).status.value)
+    ]
 
 
 def test_typed_form_needs_a_code_and_csrf(partner_client: tuple[FlaskClient, Partner]) -> None:
@@ -346,7 +353,7 @@ def test_repeated_unknown_codes_are_throttled_on_the_page_and_the_api_together(
     typed = post(client, "/pruefen/", {"code": card.number}, page="/pruefen/")
     assert typed.status_code == 429
     assert "Zu viele unbekannte oder ungültige Codes" in page_text(typed)
-    verification.record_writer().flush()
+    verification_records.record_writer().flush()
     assert records(partner) == [
         (VerificationChannel.PAGE, "invalid"),
         (VerificationChannel.PAGE, "valid"),
@@ -395,7 +402,7 @@ def test_revocation_answer(app: Flask, ctx: None, client: FlaskClient) -> None:
         "revoked": True,
         "known": True,
     }
-    unknown = cards._unused_number()
+    unknown = lifecycle._unused_number()
     assert client.get(f"/karte/gesperrt?nummer={unknown}").get_json() == {
         "revoked": False,
         "known": False,
@@ -407,7 +414,7 @@ def test_revocation_answer(app: Flask, ctx: None, client: FlaskClient) -> None:
 
 
 def test_revocation_answer_is_rate_limited(app: Flask, ctx: None, client: FlaskClient) -> None:
-    number = cards._unused_number()
+    number = lifecycle._unused_number()
     limit = int(str(app.config.get("RATELIMIT_PUBLIC_CHECK", "30 per minute")).split()[0])
     for _ in range(limit):
         assert client.get(f"/karte/gesperrt?nummer={number}").status_code == 200

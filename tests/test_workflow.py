@@ -10,6 +10,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from ehrenamt.applications import decisions
+from ehrenamt.cards import register
+from ehrenamt.cards.lifecycle import ISSUE_CARD_TASK
+from ehrenamt.core import errors as core_errors
+from ehrenamt.core.audit import Acting
+from ehrenamt.core.errors import NotPermitted
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
@@ -21,10 +27,6 @@ from ehrenamt.models import (
     User,
     UserRole,
 )
-from ehrenamt.services import applications, cards
-from ehrenamt.services.applications import NotPermitted
-from ehrenamt.services.audit import Acting
-from ehrenamt.services.cards import ISSUE_CARD_TASK
 from ehrenamt.workflow import (
     Action,
     Actor,
@@ -135,32 +137,32 @@ Operation = Callable[[Application, Acting], None]
 
 OPERATIONS: dict[Action, tuple[Operation, str | None]] = {
     A.APPROVE: (
-        lambda app, acting: applications.approve(app, acting, app.version, "Alles geprüft"),
+        lambda app, acting: decisions.approve(app, acting, app.version, "Alles geprüft"),
         "Alles geprüft",
     ),
     A.REJECT: (
-        lambda app, acting: applications.reject(
+        lambda app, acting: decisions.reject(
             app, acting, app.version, RejectionReason.TOO_FEW_HOURS, "Nur 2 Stunden im Monat."
         ),
         "too_few_hours: Nur 2 Stunden im Monat.",
     ),
     A.REQUEST_INFORMATION: (
-        lambda app, acting: applications.request_information(
+        lambda app, acting: decisions.request_information(
             app, acting, app.version, "Seit wann sind Sie Übungsleiterin?"
         ),
         "Seit wann sind Sie Übungsleiterin?",
     ),
     A.START_REVIEW: (
-        lambda app, acting: applications.start_review_early(
+        lambda app, acting: decisions.start_review_early(
             app, acting, app.version, "Verein antwortet nicht"
         ),
         "Verein antwortet nicht",
     ),
     A.ANSWER: (
-        lambda app, acting: applications.answer_information_request(app, acting, "Seit 2019."),
+        lambda app, acting: decisions.answer_information_request(app, acting, "Seit 2019."),
         "Seit 2019.",
     ),
-    A.WITHDRAW: (lambda app, acting: applications.withdraw(app, acting), None),
+    A.WITHDRAW: (lambda app, acting: decisions.withdraw(app, acting), None),
 }
 
 PERSONS = (Actor.APPLICANT, Actor.CLERK, Actor.ADMIN)
@@ -249,7 +251,7 @@ def test_reject_mail_and_record_carry_reason_and_text(ctx: None, mailbox: Mailbo
     office = make_office()
     application = _application(office, S.IN_REVIEW)
     clerk = make_user(UserRole.CLERK, office, password=None)
-    applications.reject(
+    decisions.reject(
         application,
         Acting.user_as(clerk, Actor.CLERK),
         application.version,
@@ -272,12 +274,12 @@ def test_request_information_then_answer_keeps_question_and_answer(
     office = make_office()
     application = _application(office, S.IN_REVIEW)
     clerk = make_user(UserRole.CLERK, office, password=None)
-    applications.request_information(
+    decisions.request_information(
         application, Acting.user_as(clerk, Actor.CLERK), application.version, "Welcher Verein?"
     )
     [question_mail] = mailbox.wait_for(to=application.applicant.email, subject="Rückfrage")
     assert "Welcher Verein?" in text_of(question_mail)
-    applications.answer_information_request(
+    decisions.answer_information_request(
         application, Acting.user_as(application.applicant, Actor.APPLICANT), "Der TSV."
     )
     assert application.state == S.IN_REVIEW
@@ -295,10 +297,10 @@ def test_approve_queues_card_and_account_shows_it(
     application = make_application(office, state=S.IN_REVIEW)
     clerk = make_user(UserRole.CLERK, office, password=None)
     assert _issue_card_messages() == []
-    applications.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
+    decisions.approve(application, Acting.user_as(clerk, Actor.CLERK), application.version)
 
     [message] = _issue_card_messages()
-    card = cards.card_for_application(application.id)
+    card = register.card_for_application(application.id)
     assert card is not None and card.state == CardState.ISSUING
     assert message.payload == {"card_id": card.id, "generation": 1}
     assert application.decided_at is not None
@@ -422,7 +424,7 @@ def test_a_role_the_account_does_not_have_is_not_permitted(
     application = _application(office, S.IN_REVIEW)
     impostor = make_user(role, office)
     with pytest.raises(NotPermitted):
-        applications.approve(application, Acting.user_as(impostor, actor), application.version)
+        decisions.approve(application, Acting.user_as(impostor, actor), application.version)
     db.session.rollback()
     _assert_untouched(application.id, S.IN_REVIEW, 1)
 
@@ -456,15 +458,15 @@ def test_stale_version_is_a_conflict(ctx: None) -> None:
     application = _application(office, S.IN_REVIEW)
     clerk = make_user(UserRole.CLERK, office, password=None)
     acting = Acting.user_as(clerk, Actor.CLERK)
-    applications.request_information(application, acting, 1, "Frage?")
-    applications.answer_information_request(
+    decisions.request_information(application, acting, 1, "Frage?")
+    decisions.answer_information_request(
         application, Acting.user_as(application.applicant, Actor.APPLICANT), "Antwort."
     )
     assert application.version == 3
 
     kwargs: dict[str, Any] = {"expected_version": 1}
-    with pytest.raises(applications.Conflict):
-        applications.approve(application, acting, **kwargs)
+    with pytest.raises(core_errors.Conflict):
+        decisions.approve(application, acting, **kwargs)
     assert not db.session.new
     db.session.rollback()
     assert application.state == S.IN_REVIEW

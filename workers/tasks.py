@@ -11,7 +11,11 @@ import smtplib
 from celery import Task, shared_task
 from sqlalchemy.exc import OperationalError
 
-from ehrenamt.services import applications, cards, mail, outbox, signing, verification
+from ehrenamt.applications import confirmation
+from ehrenamt.cardformat import keys
+from ehrenamt.cards import jobs, lifecycle, production
+from ehrenamt.core import mail, outbox
+from ehrenamt.verification import records as verification_records
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
 RETRY_BACKOFF_MAX = 600
@@ -40,11 +44,11 @@ class CardBusy(Exception):
 
 @shared_task(
     bind=True,
-    name=cards.ISSUE_CARD_TASK,
+    name=lifecycle.ISSUE_CARD_TASK,
     # A missing key waits for an administrator; a busy card or a database hiccup
     # resolves itself. Anything else is a bug: recorded on the outbox message, and the
     # periodic job requests the card again later.
-    autoretry_for=(CardBusy, signing.NoSigningKey, OperationalError),
+    autoretry_for=(CardBusy, keys.NoSigningKey, OperationalError),
     retry_backoff=2,
     retry_backoff_max=RETRY_BACKOFF_MAX,
     retry_jitter=True,
@@ -52,18 +56,18 @@ class CardBusy(Exception):
 )
 def issue_card(self: Task, message_id: int) -> str:
     """Sign and render a card (its current generation), store it, mail the holder."""
-    message = outbox.load(message_id)
-    if message is None or message.completed_at is not None:
+    message = outbox.unfinished(message_id)
+    if message is None:
         return "done"
     try:
         # A card made now completes the message in its own transaction.
-        result = cards.produce(int(message.payload["card_id"]), message_id=message_id)
+        result = production.produce(int(message.payload["card_id"]), message_id=message_id)
     except Exception as error:
         outbox.record_failure(message_id, error)
         raise
-    if result == cards.Produced.BUSY:
+    if result == production.Produced.BUSY:
         raise CardBusy(message.payload["card_id"])
-    if result != cards.Produced.MADE:
+    if result != production.Produced.MADE:
         outbox.complete(message_id)
         outbox.commit()
     return result.value
@@ -78,28 +82,28 @@ def dispatch_outbox() -> int:
 @shared_task(name="ehrenamt.remind_organisations")
 def remind_organisations() -> int:
     """Periodic: remind organisations that have not answered in time."""
-    return applications.remind_organisations()
+    return confirmation.remind_organisations()
 
 
 @shared_task(name="ehrenamt.expire_cards")
 def expire_cards() -> int:
     """Periodic: cards past their last day become expired."""
-    return cards.expire_cards()
+    return jobs.expire_cards()
 
 
 @shared_task(name="ehrenamt.remind_card_holders")
 def remind_card_holders() -> int:
     """Periodic: remind holders before their card ends, with a renewal link."""
-    return cards.remind_expiring()
+    return jobs.remind_expiring()
 
 
 @shared_task(name="ehrenamt.issue_pending_cards")
 def issue_pending_cards() -> int:
     """Periodic: request again the cards the outbox gave up on."""
-    return cards.issue_pending()
+    return jobs.issue_pending()
 
 
 @shared_task(name="ehrenamt.delete_verification_records")
 def delete_verification_records() -> int:
     """Periodic: delete records of card checks past VERIFICATION_RETENTION_DAYS."""
-    return verification.delete_expired_records()
+    return verification_records.delete_expired_records()

@@ -16,17 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ehrenamt.cardformat.card_type import CardType
 from ehrenamt.models.base import Base, UTCDateTime, enum_column, utcnow
 from ehrenamt.models.office import Office, Qualification
 from ehrenamt.models.user import User
 from ehrenamt.workflow import OPEN_STATES, ApplicationState
-
-
-class CardType(enum.StrEnum):
-    """Standard cards expire; long-service cards are valid without end."""
-
-    STANDARD = "standard"
-    LONG_SERVICE = "long_service"
 
 
 class ConfirmationState(enum.StrEnum):

@@ -1,1 +1,1 @@
-"""Partners (Akzeptanzstellen): registration and the partner area."""
+"""Partners (Akzeptanzstellen): registration, benefits, accounts, API keys, the directory."""

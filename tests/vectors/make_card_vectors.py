@@ -18,8 +18,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ehrenamt.cardformat import keys as cardformat_keys
+from ehrenamt.cardformat import token as cardformat_token
 from ehrenamt.models import CardType
-from ehrenamt.services import signing
 
 VECTORS_FILE = Path(__file__).with_name("card-vectors.json")
 BASE_URL = "https://ehrenamtskarte.example.org"
@@ -36,7 +37,7 @@ def _key_entry(label: str) -> dict[str, str]:
     public = key.public_key()
     return {
         "seed_label": f"ehrenamt card format TEST KEY {label} NOT FOR PRODUCTION",
-        "kid": signing.key_id(public),
+        "kid": cardformat_token.key_id(public),
         "private_pem": key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -48,7 +49,7 @@ def _key_entry(label: str) -> dict[str, str]:
     }
 
 
-def _claims_json(claims: signing.CardClaims) -> dict[str, Any]:
+def _claims_json(claims: cardformat_token.CardClaims) -> dict[str, Any]:
     return {
         "card_number": claims.card_number,
         "name": claims.name,
@@ -59,9 +60,9 @@ def _claims_json(claims: signing.CardClaims) -> dict[str, Any]:
     }
 
 
-def claims_from_json(data: dict[str, Any]) -> signing.CardClaims:
+def claims_from_json(data: dict[str, Any]) -> cardformat_token.CardClaims:
     """The :class:`~ehrenamt.services.signing.CardClaims` of a vector's ``claims``."""
-    return signing.CardClaims(
+    return cardformat_token.CardClaims(
         card_number=data["card_number"],
         name=data["name"],
         card_type=CardType(data["card_type"]),
@@ -74,8 +75,8 @@ def claims_from_json(data: dict[str, Any]) -> signing.CardClaims:
 def _token_entry(cose: bytes) -> dict[str, str]:
     return {
         "cose_hex": cose.hex(),
-        "token": signing.encode_token(cose),
-        "url": signing.card_url(cose, BASE_URL),
+        "token": cardformat_token.encode_token(cose),
+        "url": cardformat_token.card_url(cose, BASE_URL),
     }
 
 
@@ -86,7 +87,7 @@ def _changed(cose: bytes, offset: int, value: int) -> bytes:
 def build_vectors() -> dict[str, Any]:
     """Every vector, as written to ``card-vectors.json``."""
     key, other = vector_key("A"), vector_key("B")
-    standard = signing.CardClaims(
+    standard = cardformat_token.CardClaims(
         card_number="K7QM3RXA9TWP",
         name="Erika Müßig-Ehrenamt",
         card_type=CardType.STANDARD,
@@ -94,7 +95,7 @@ def build_vectors() -> dict[str, Any]:
         office="dessau-rosslau",
         issued_at=datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
     )
-    long_service = signing.CardClaims(
+    long_service = cardformat_token.CardClaims(
         card_number="ZH4N8CEW2UJD",
         name="Hans-Jürgen Lange",
         card_type=CardType.LONG_SERVICE,
@@ -102,7 +103,7 @@ def build_vectors() -> dict[str, Any]:
         office="dessau-rosslau",
         issued_at=datetime(2026, 3, 1, 9, 31, tzinfo=UTC),
     )
-    cose = signing.sign_card(standard, key)
+    cose = cardformat_token.sign_card(standard, key)
     # Offsets into the standard card's COSE bytes, from the layout in docs/card-format.md:
     # D2 84 4D | A2 01 27 04 48 <kid 8> | A0 | 58 <len> <payload> | 58 40 <signature 64>
     payload_start = 2 + 14 + 1 + 2
@@ -115,21 +116,21 @@ def build_vectors() -> dict[str, Any]:
             "claims": _claims_json(standard),
             **_token_entry(cose),
             "verify_at": verify_at,
-            "expected": {"result": "valid", "kid": signing.key_id(key.public_key())},
+            "expected": {"result": "valid", "kid": cardformat_token.key_id(key.public_key())},
         },
         {
             "name": "standard card, last second of its validity (Europe/Berlin)",
             "claims": _claims_json(standard),
             **_token_entry(cose),
             "verify_at": "2029-02-28T23:59:59+01:00",
-            "expected": {"result": "valid", "kid": signing.key_id(key.public_key())},
+            "expected": {"result": "valid", "kid": cardformat_token.key_id(key.public_key())},
         },
         {
             "name": "long-service card, valid without end",
             "claims": _claims_json(long_service),
-            **_token_entry(signing.sign_card(long_service, key)),
+            **_token_entry(cardformat_token.sign_card(long_service, key)),
             "verify_at": "2099-12-31T23:59:59+00:00",
-            "expected": {"result": "valid", "kid": signing.key_id(key.public_key())},
+            "expected": {"result": "valid", "kid": cardformat_token.key_id(key.public_key())},
         },
     ]
     invalid = [
@@ -153,7 +154,7 @@ def build_vectors() -> dict[str, Any]:
         },
         {
             "name": "signed by a key that is not published",
-            **_token_entry(signing.sign_card(standard, other)),
+            **_token_entry(cardformat_token.sign_card(standard, other)),
             "verify_at": verify_at,
             "expected": {"result": "UnknownKey"},
         },
@@ -172,8 +173,12 @@ def build_vectors() -> dict[str, Any]:
             "tests/vectors/make_card_vectors.py."
         ),
         "keys": {"A": _key_entry("A"), "B": _key_entry("B")},
-        "published_keys": signing.KeyRing(
-            {signing.key_id(public_key): signing.CardKey("", public_key, None, None)}
+        "published_keys": cardformat_keys.KeyRing(
+            {
+                cardformat_token.key_id(public_key): cardformat_keys.CardKey(
+                    "", public_key, None, None
+                )
+            }
         ).jwks(),
         "valid": valid,
         "invalid": invalid,

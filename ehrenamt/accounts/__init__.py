@@ -1,0 +1,1 @@
+"""User accounts: creating and finding them, passwords, one-time links, the second factor."""

@@ -1,0 +1,1 @@
+"""Applications: submitted by volunteers, confirmed by organisations, decided by staff."""

@@ -1,0 +1,198 @@
+"""The application workflow: staff decide, applicants answer or withdraw."""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ehrenamt.applications.queries import rejection_reason_label
+from ehrenamt.cards import lifecycle
+from ehrenamt.core import audit, mail, outbox
+from ehrenamt.core.access import check_staff
+from ehrenamt.core.audit import Acting
+from ehrenamt.core.errors import Conflict, NotPermitted
+from ehrenamt.core.urls import external_url
+from ehrenamt.extensions import db
+from ehrenamt.models import (
+    Application,
+    CardBatch,
+    RejectionReason,
+    utcnow,
+)
+from ehrenamt.workflow import (
+    FINAL_STATES,
+    Action,
+    Actor,
+    ApplicationState,
+    next_state,
+)
+
+
+def transition(
+    application: Application,
+    action: Action,
+    acting: Acting,
+    *,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    changes: dict[str, object] | None = None,
+) -> None:
+    """Move the application along the workflow table, audited and notified.
+
+    ``changes`` are set on the application only once every check has passed, so a
+    refused action leaves nothing behind in the session that a later commit could save.
+    """
+    check_may_act(application, acting)
+    if expected_version is not None and application.version != expected_version:
+        raise Conflict(application.public_id)
+    from_state = application.state
+    to_state = next_state(from_state, action, acting.actor)
+    for name, value in (changes or {}).items():
+        setattr(application, name, value)
+    now = utcnow()
+    application.state = to_state
+    application.state_changed_at = now
+    if to_state in FINAL_STATES:
+        application.decided_at = now
+    audit.record_change(
+        acting, application, audit.AuditAction(action.value), from_state, to_state, reason
+    )
+    # Rendering the mail loads the applicant and office; an autoflush there would send
+    # the versioned UPDATE early, and a lost race would raise StaleDataError outside
+    # commit_decision (a 500 instead of the conflict message). Flush at commit only.
+    with db.session.no_autoflush:
+        _notify_applicant(application)
+
+
+def check_may_act(application: Application, acting: Acting) -> None:
+    """Staff act only for their own office, applicants only on their own application."""
+    if acting.actor in (Actor.CLERK, Actor.ADMIN):
+        check_staff(acting, application.office_id, application.public_id)
+    elif acting.actor == Actor.APPLICANT and (
+        acting.user is None or acting.user.id != application.applicant_id
+    ):
+        raise NotPermitted(application.public_id)
+
+
+def commit_decision(application: Application) -> None:
+    try:
+        outbox.commit()
+    except StaleDataError:
+        raise Conflict(application.public_id) from None
+
+
+STATUS_SUBJECTS = {
+    ApplicationState.AWAITING_CONFIRMATION: _l("Ihr Antrag auf die Ehrenamtskarte ist eingegangen"),
+    ApplicationState.IN_REVIEW: _l("Ihr Antrag wird geprüft"),
+    ApplicationState.NEEDS_INFORMATION: _l("Rückfrage zu Ihrem Antrag"),
+    ApplicationState.APPROVED: _l("Ihr Antrag wurde bewilligt"),
+    ApplicationState.REJECTED: _l("Ihr Antrag wurde abgelehnt"),
+    ApplicationState.WITHDRAWN: _l("Ihr Antrag wurde zurückgezogen"),
+}
+
+
+def _notify_applicant(application: Application) -> None:
+    subject = STATUS_SUBJECTS.get(application.state)
+    if subject is None:
+        return
+    # In the applicant's language, whoever's request (a German clerk's) sends it.
+    with force_locale(application.applicant.language):
+        mail.queue_mail(
+            application.applicant.email,
+            str(subject),
+            "application_status",
+            application=application,
+            office=application.office,
+            account_link=external_url("account.index"),
+            reason_label=rejection_reason_label(application.rejection_reason),
+        )
+
+
+def approve(
+    application: Application,
+    acting: Acting,
+    expected_version: int,
+    note: str = "",
+    *,
+    batch: CardBatch | None = None,
+) -> None:
+    """Approve; the card is then produced by a worker (through the outbox).
+
+    ``batch`` is the bulk issuing the approval is part of; its card joins it.
+    """
+    transition(
+        application, Action.APPROVE, acting, reason=note or None, expected_version=expected_version
+    )
+    try:
+        # The card row (state "issuing") is created with the approval; its unique index
+        # on the approval makes it the only one. A worker then makes the documents.
+        lifecycle.create_for_approval(application, acting, batch=batch)
+    except (StaleDataError, IntegrityError):
+        # Creating the card flushed the approval: another clerk decided first.
+        outbox.rollback()
+        raise Conflict(application.public_id) from None
+    commit_decision(application)
+
+
+def reject(
+    application: Application,
+    acting: Acting,
+    expected_version: int,
+    reason: RejectionReason,
+    text: str,
+) -> None:
+    """Reject with a reason from the list and free text; both are mailed."""
+    transition(
+        application,
+        Action.REJECT,
+        acting,
+        reason=f"{reason.value}: {text}",
+        expected_version=expected_version,
+        changes={"rejection_reason": reason, "rejection_text": text},
+    )
+    commit_decision(application)
+
+
+def request_information(
+    application: Application, acting: Acting, expected_version: int, question: str
+) -> None:
+    """Ask the applicant something; they answer in their account."""
+    transition(
+        application,
+        Action.REQUEST_INFORMATION,
+        acting,
+        reason=question,
+        expected_version=expected_version,
+        changes={"information_request": question, "information_answer": None},
+    )
+    commit_decision(application)
+
+
+def answer_information_request(application: Application, acting: Acting, answer: str) -> None:
+    """The applicant's answer sends the application back to review."""
+    transition(
+        application, Action.ANSWER, acting, reason=answer, changes={"information_answer": answer}
+    )
+    commit_decision(application)
+
+
+def withdraw(application: Application, acting: Acting) -> None:
+    """The applicant withdraws before a decision."""
+    transition(application, Action.WITHDRAW, acting)
+    commit_decision(application)
+
+
+def start_review_early(
+    application: Application, acting: Acting, expected_version: int, note: str
+) -> None:
+    """A clerk starts the review without waiting for every organisation."""
+    transition(
+        application,
+        Action.START_REVIEW,
+        acting,
+        reason=note or None,
+        expected_version=expected_version,
+    )
+    commit_decision(application)

@@ -1,0 +1,1 @@
+"""Cards: created with the approval, produced by workers, kept by staff, checked by partners."""

@@ -1,0 +1,1 @@
+"""Infrastructure every domain shares: outbox, mail, audit, uploads, paging, errors."""

@@ -1,0 +1,128 @@
+"""E-mail: rendered from templates in the request, sent later by a worker.
+
+:func:`queue_mail` renders the text and HTML parts in the current language and writes
+them to the outbox; the ``ehrenamt.send_mail`` task calls :func:`deliver`.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, render_template
+
+from ehrenamt.core import outbox
+from ehrenamt.extensions import db
+from ehrenamt.models import CardDocument, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+SEND_MAIL_TASK = "ehrenamt.send_mail"
+
+
+def queue_mail(
+    to: str,
+    subject: str,
+    template: str,
+    *,
+    attachments: list[dict[str, Any]] | None = None,
+    **context: Any,
+) -> OutboxMessage:
+    """Render ``templates/emails/<template>.txt`` and ``.html`` and queue the mail.
+
+    ``attachments`` refer to stored card documents (``document_id``, ``filename``,
+    ``content_type``); the worker reads their bytes when it sends, so the outbox holds
+    no files.
+    """
+    context.setdefault("office", None)
+    text = render_template(f"emails/{template}.txt", subject=subject, **context)
+    html = render_template(f"emails/{template}.html", subject=subject, **context)
+    payload: dict[str, Any] = {"to": to, "subject": subject, "text": text, "html": html}
+    if attachments:
+        payload["attachments"] = attachments
+    return outbox.enqueue(SEND_MAIL_TASK, **payload)
+
+
+def build_message(payload: dict[str, Any], message_id: int) -> EmailMessage:
+    """The MIME message for an outbox payload."""
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["To"] = payload["to"]
+    message["Subject"] = payload["subject"]
+    domain = config["MAIL_DEFAULT_SENDER"].rsplit("@", 1)[-1].strip("> ")
+    # Stable per outbox message, so a receiving server can spot a re-delivered copy.
+    message["Message-ID"] = make_msgid(idstring=f"outbox{message_id}", domain=domain)
+    message.set_content(payload["text"])
+    message.add_alternative(payload["html"], subtype="html")
+    for attachment in payload.get("attachments", []):
+        document = db.session.get(CardDocument, attachment["document_id"])
+        if document is None:  # the card was deleted meanwhile: send the text alone
+            continue
+        maintype, subtype = attachment["content_type"].split("/", 1)
+        message.add_attachment(
+            document.content, maintype=maintype, subtype=subtype, filename=attachment["filename"]
+        )
+    return message
+
+
+def deliver(message_id: int) -> bool:
+    """Send the queued mail once; True if sent now, False if it was done already."""
+    message = outbox.claim(message_id)
+    if message is None:
+        return False
+    mime = build_message(message.payload, message.id)
+    db.session.commit()  # end the read transaction before slow network I/O
+    _send(mime, message.id)
+    # The body holds one-time links; only who got what is kept once it is sent.
+    done = outbox.complete(message_id, keep={"to": mime["To"], "subject": mime["Subject"]})
+    db.session.commit()
+    return done
+
+
+def _send(mime: EmailMessage, message_id: int) -> None:
+    config = current_app.config
+    backend = config["MAIL_BACKEND"]
+    if backend == "smtp":
+        _send_smtp(mime)
+    elif backend == "file":
+        folder = Path(config["MAIL_FOLDER"])
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{message_id:08d}.eml"
+        path.write_bytes(bytes(mime))
+        # The .eml is encoded for transport; the .txt beside it can be read as it is.
+        path.with_suffix(".txt").write_text(readable(mime), encoding="utf-8")
+        log.info("mail to %s written to %s", mime["To"], path.with_suffix(".txt"))
+    elif backend == "console":
+        log.warning("mail:\n%s", readable(mime))
+    else:
+        raise ValueError(f"unknown MAIL_BACKEND {backend!r}")
+
+
+def readable(mime: EmailMessage) -> str:
+    """Headers and the plain-text part, decoded, for developers to read."""
+    body = mime.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    return f"To: {mime['To']}\nSubject: {mime['Subject']}\n\n{text}"
+
+
+def _send_smtp(mime: EmailMessage) -> None:
+    config = current_app.config
+    host, port, timeout = config["MAIL_SERVER"], int(config["MAIL_PORT"]), config["MAIL_TIMEOUT"]
+    context = ssl.create_default_context()
+    smtp: smtplib.SMTP
+    if config["MAIL_USE_SSL"]:
+        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+    with smtp:
+        if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
+            smtp.starttls(context=context)
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(mime)

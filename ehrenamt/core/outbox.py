@@ -1,0 +1,185 @@
+"""Commit, then enqueue.
+
+A service adds an :class:`OutboxMessage` in the same transaction as the change it
+belongs to (:func:`enqueue`), then calls :func:`commit`, which commits and only then
+hands the new messages to Celery. If the broker is down, or the process dies between the
+commit and the hand-over, the message stays in the table and the periodic
+:func:`dispatch_pending` sends it later. Tasks receive the message id and mark it
+completed (:func:`claim` / :func:`complete`), so a message delivered twice does its work
+once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from ehrenamt.extensions import db
+from ehrenamt.models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "ehrenamt.outbox.new"
+
+
+def enqueue(task: str, **payload: Any) -> OutboxMessage:
+    """Add a message for ``task`` to the current transaction."""
+    message = OutboxMessage(task=task, payload=payload)
+    db.session.add(message)
+    db.session.info.setdefault(_PENDING_KEY, []).append(message)
+    return message
+
+
+def commit() -> None:
+    """Commit the session, then hand the messages it created to the broker."""
+    created: list[OutboxMessage] = db.session.info.pop(_PENDING_KEY, [])
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if created:
+        dispatch([message.id for message in created])
+
+
+def rollback() -> None:
+    """Roll back, forgetting the messages the transaction had created."""
+    db.session.info.pop(_PENDING_KEY, None)
+    db.session.rollback()
+
+
+def dispatch(message_ids: Iterable[int]) -> int:
+    """Hand these messages to Celery; return how many went out.
+
+    A failure is logged and recorded on the message, never raised: the change the
+    message belongs to is committed already, and the periodic dispatcher tries again.
+    """
+    celery = current_app.extensions["celery"]
+    sent = 0
+    for message_id in message_ids:
+        # Read the row as it is now: a worker may have completed it in the meantime.
+        message = unfinished(message_id)
+        if message is None:
+            continue
+        attempt = message.dispatch_attempts + 1
+        try:
+            celery.send_task(
+                message.task,
+                kwargs={"message_id": message.id},
+                task_id=f"outbox-{message.id}-{attempt}",
+            )
+        except Exception as error:  # the broker's errors vary by transport
+            log.warning("outbox message %s not handed over: %s", message.id, error)
+            message.dispatch_attempts = attempt
+            message.last_error = f"dispatch: {error}"[:2000]
+        else:
+            message.dispatched_at = utcnow()
+            message.dispatch_attempts = attempt
+            message.last_error = None
+            sent += 1
+        db.session.commit()
+    return sent
+
+
+def dispatch_pending(limit: int = 500) -> int:
+    """Send what was never handed over, and what was handed over but never finished."""
+    config = current_app.config
+    stale_before = utcnow() - config["OUTBOX_REDISPATCH_AFTER"]
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.completed_at.is_(None),
+            OutboxMessage.dispatch_attempts < config["OUTBOX_MAX_ATTEMPTS"],
+            or_(
+                OutboxMessage.dispatched_at.is_(None),
+                OutboxMessage.dispatched_at < stale_before,
+            ),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    ids = list(db.session.scalars(query))
+    db.session.commit()
+    return dispatch(ids) if ids else 0
+
+
+def unfinished(message_id: int) -> OutboxMessage | None:
+    """The message as it is now in the database, or None once it is done (or gone).
+
+    A message is done when :func:`complete` has marked it, and only then: every task and
+    the dispatcher ask here (or :func:`claim`), none looks at the row itself.
+    """
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None or message.completed_at is not None:
+        return None
+    return message
+
+
+#: How long a task may work on a message before another delivery may take it over.
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def claim(message_id: int) -> OutboxMessage | None:
+    """Take the message for this task; None if it is done, gone, or another task has it.
+
+    One conditional UPDATE decides, so of two deliveries running at once only one
+    works; the lease expires, so a worker that died does not block the message forever.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.completed_at.is_(None),
+            or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+        )
+        .values(locked_until=now + CLAIM_LEASE)
+    )
+    db.session.commit()
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return db.session.get(OutboxMessage, message_id, populate_existing=True)
+
+
+def complete(message_id: int, keep: dict[str, Any] | None = None) -> bool:
+    """Mark the message done; False if another delivery of it finished first.
+
+    ``keep`` replaces the payload: what a finished message needs no longer (a mail's
+    body with its secret links) should not stay in the database and its backups.
+    """
+    values: dict[str, Any] = {"completed_at": utcnow(), "last_error": None, "locked_until": None}
+    if keep is not None:
+        values["payload"] = keep
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.completed_at.is_(None))
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_failure(message_id: int, error: BaseException) -> None:
+    """Note why a task failed, for staff looking at stuck messages."""
+    db.session.rollback()
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        # Free the message at once, so the task's retry can take it again.
+        .values(last_error=f"task: {error}"[:2000], locked_until=None)
+    )
+    db.session.commit()
+
+
+def pending_count() -> int:
+    """Messages not yet completed."""
+    query = (
+        select(db.func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.completed_at.is_(None))
+    )
+    return int(db.session.scalar(query) or 0)

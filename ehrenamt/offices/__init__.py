@@ -1,0 +1,1 @@
+"""Issuing offices: creating them, and their programme rules."""

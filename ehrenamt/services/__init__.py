@@ -1,1 +1,0 @@
-"""Operations that change state. Services own the transaction: they commit, views don't."""

@@ -1,0 +1,135 @@
+"""The volunteer's account: applications, their status, answering questions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ehrenamt.accounts import users
+from ehrenamt.applications import decisions, queries
+from ehrenamt.cards import register
+from ehrenamt.core.audit import Acting
+from ehrenamt.core.errors import Conflict
+from ehrenamt.extensions import db
+from ehrenamt.models import Application
+from ehrenamt.web.access import sign_in, volunteer_required
+from ehrenamt.web.account.forms import AnswerForm, WithdrawForm
+from ehrenamt.web.downloads import send_attached_upload, send_card_document
+from ehrenamt.web.forms import SetPasswordForm
+from ehrenamt.workflow import Actor, ApplicationState, IllegalTransition
+
+bp = Blueprint("account", __name__, url_prefix="/konto")
+
+
+@bp.route("/")
+@volunteer_required
+def index() -> str:
+    """The applicant's cards and applications, and where each stands."""
+    return _index(SetPasswordForm())
+
+
+def _index(password_form: SetPasswordForm) -> str:
+    return render_template(
+        "account/index.html",
+        cards=register.cards_of(current_user.id),
+        applications=queries.applications_of(current_user.id),
+        password_form=password_form,
+    )
+
+
+def _own(public_id: str) -> Application:
+    application = queries.get_for_applicant(current_user.id, public_id)
+    if application is None:
+        abort(404)
+    return application
+
+
+@bp.route("/antrag/<public_id>")
+@volunteer_required
+def application(public_id: str) -> str:
+    """One application with its history as the applicant may see it."""
+    item = _own(public_id)
+    return render_template(
+        "account/application.html",
+        application=item,
+        history=queries.history(item),
+        answer_form=AnswerForm(),
+        withdraw_form=WithdrawForm(),
+    )
+
+
+@bp.route("/antrag/<public_id>/antworten", methods=["POST"])
+@volunteer_required
+def answer(public_id: str) -> tuple[str, int] | Response:
+    """Answer the clerk's question."""
+    item = _own(public_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "account/application.html",
+            application=item,
+            history=queries.history(item),
+            answer_form=form,
+            withdraw_form=WithdrawForm(),
+        ), 400
+    if item.state != ApplicationState.NEEDS_INFORMATION:
+        flash(_("Zu diesem Antrag ist keine Rückfrage offen."), "warning")
+        return redirect(url_for("account.application", public_id=public_id))
+    try:
+        decisions.answer_information_request(
+            item, Acting.user_as(current_user, Actor.APPLICANT), form.answer.data.strip()
+        )
+    except (Conflict, IllegalTransition):
+        db.session.rollback()
+        flash(
+            _("Der Antrag wurde inzwischen geändert. Bitte prüfen Sie den aktuellen Stand."),
+            "warning",
+        )
+    else:
+        flash(_("Danke, Ihre Antwort ist bei der Ausgabestelle."), "success")
+    return redirect(url_for("account.application", public_id=public_id))
+
+
+@bp.route("/antrag/<public_id>/zurueckziehen", methods=["POST"])
+@volunteer_required
+def withdraw(public_id: str) -> Response:
+    """Withdraw the application (only before a decision)."""
+    item = _own(public_id)
+    if WithdrawForm().validate_on_submit():
+        try:
+            decisions.withdraw(item, Acting.user_as(current_user, Actor.APPLICANT))
+        except (Conflict, IllegalTransition):
+            db.session.rollback()
+            flash(_("Dieser Antrag kann nicht mehr zurückgezogen werden."), "warning")
+        else:
+            flash(_("Ihr Antrag wurde zurückgezogen."), "info")
+    return redirect(url_for("account.application", public_id=public_id))
+
+
+@bp.route("/nachweis/<int:upload_id>")
+@volunteer_required
+def download_upload(upload_id: int) -> Response:
+    """The applicant's own uploaded proof."""
+    return send_attached_upload(upload_id, lambda app: app.applicant_id == current_user.id)
+
+
+@bp.route("/karte/<public_id>/<any(pdf, png):kind>")
+@volunteer_required
+def download_card(public_id: str, kind: str) -> Response:
+    """The holder's own card as PDF (to print) or PNG (for the phone)."""
+    return send_card_document(register.get_for_holder(current_user.id, public_id), kind)
+
+
+@bp.route("/passwort", methods=["POST"])
+@volunteer_required
+def set_password() -> tuple[str, int] | Response:
+    """Set a password, so signing in works without an e-mailed link."""
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        users.set_password(current_user, form.password.data)
+        sign_in(current_user)
+        flash(_("Ihr Passwort ist gespeichert."), "success")
+        return redirect(url_for("account.index"))
+    return _index(form), 400

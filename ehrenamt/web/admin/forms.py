@@ -1,0 +1,93 @@
+"""Editing the programme rules."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
+from ehrenamt.labels import QUALIFICATION_LABELS
+from ehrenamt.offices.rules import PRESETS
+from ehrenamt.web.forms import NoControlCharacters, choices
+
+
+class CheckboxList(SelectMultipleField):
+    """Several choices as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RulesForm(FlaskForm):
+    """Every rule an office can set."""
+
+    minimum_age = IntegerField(
+        _l("Mindestalter (leer: keines)"), validators=[Optional(), NumberRange(min=0, max=99)]
+    )
+    minimum_hours_per_week = DecimalField(
+        _l("Mindeststunden pro Woche"),
+        places=1,
+        validators=[InputRequired(), NumberRange(min=0, max=168)],
+    )
+    minimum_hours_per_year = IntegerField(
+        _l("oder Mindeststunden pro Jahr"),
+        validators=[InputRequired(), NumberRange(min=0, max=8760)],
+    )
+    minimum_years_engaged = IntegerField(
+        _l("Mindestdauer des Engagements in Jahren"),
+        validators=[InputRequired(), NumberRange(min=0, max=50)],
+    )
+    allowance_cap_euros = IntegerField(
+        _l("Höchste Aufwandsentschädigung in €/Jahr (leer: keine Grenze; 0: nur unentgeltlich)"),
+        validators=[Optional(), NumberRange(min=0, max=100_000)],
+    )
+    place_rule = SelectField(
+        _l("Ortsregel"),
+        choices=choices([(r.value, label) for r, label in PLACE_RULE_LABELS.items()]),
+    )
+    validity_years = IntegerField(
+        _l("Gültigkeit der Standardkarte in Jahren"),
+        validators=[InputRequired(), NumberRange(min=1, max=10)],
+    )
+    long_service_card = BooleanField(_l("Jubiläumskarte (unbefristet) ausgeben"))
+    long_service_years = IntegerField(
+        _l("Jahre Engagement für die Jubiläumskarte"),
+        validators=[InputRequired(), NumberRange(min=1, max=80)],
+    )
+    qualifications = CheckboxList(
+        _l("Qualifikationen, die den Stundennachweis ersetzen"),
+        choices=choices([(q.value, label) for q, label in QUALIFICATION_LABELS.items()]),
+    )
+    reminder_after_days = IntegerField(
+        _l("Erinnerung an Organisationen nach Tagen"),
+        validators=[InputRequired(), NumberRange(min=1, max=90)],
+    )
+    confirmation_link_days = IntegerField(
+        _l("Gültigkeit des Bestätigungslinks in Tagen"),
+        validators=[InputRequired(), NumberRange(min=1, max=180)],
+    )
+    privacy_notice_version = StringField(
+        _l("Version der Datenschutzhinweise"),
+        validators=[InputRequired(), Length(max=40), NoControlCharacters()],
+    )
+    submit = SubmitField(_l("Regeln speichern"))
+
+
+class PresetForm(FlaskForm):
+    """Load a preset (overwrites the rule values)."""
+
+    preset = SelectField(
+        _l("Vorlage"), choices=choices([(key, value["label"]) for key, value in PRESETS.items()])
+    )
+    submit = SubmitField(_l("Vorlage übernehmen"))

@@ -1,0 +1,236 @@
+"""Applying for a card."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ehrenamt.applications import submission as applications_submission
+from ehrenamt.applications.submission import (
+    AccountExists,
+    AlreadyOpen,
+    ApplicationInput,
+    EngagementInput,
+)
+from ehrenamt.cards import register
+from ehrenamt.core import uploads
+from ehrenamt.extensions import db
+from ehrenamt.models import Application, CardType, Office, Qualification, Upload, UserRole
+from ehrenamt.web.access import sign_in
+from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
+from ehrenamt.web.forms import choices
+
+bp = Blueprint("apply", __name__, url_prefix="/antrag")
+
+#: A key as :func:`secrets.token_urlsafe` makes it, fitting ``Application.submission_key``.
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _offices() -> list[Office]:
+    return list(db.session.scalars(select(Office).order_by(Office.name)))
+
+
+@bp.route("/", methods=["GET", "POST"])
+def form() -> str | Response | tuple[str, int]:
+    """The application form; on errors everything typed (and uploaded) is kept."""
+    if current_user.is_authenticated and current_user.role != UserRole.VOLUNTEER:
+        abort(403)
+    offices = _offices()
+    if not offices:
+        abort(404)
+    proof = (
+        uploads.find_unclaimed(request.form.get("proof_token", ""))
+        if request.method == "POST"
+        else None
+    )
+    form = ApplicationForm(has_proof=proof is not None)
+    form.office.choices = choices([(o.id, o.name) for o in offices])
+    if request.method == "GET":
+        form.submission_key.data = secrets.token_urlsafe(24)
+        form.office.data = offices[0].id
+        if current_user.is_authenticated:
+            form.email.data = current_user.email
+        renew = request.args.get("erneuern")
+        if renew:
+            # The renewal link of the reminder mail: the holder's old card fills the form.
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            card = register.get_for_holder(current_user.id, renew)
+            if card is None:
+                abort(404)
+            _prefill_from(form, card.application)
+            flash(
+                _(
+                    "Das Formular ist mit den Angaben Ihrer bisherigen Karte ausgefüllt. "
+                    "Bitte prüfen und ergänzen Sie es."
+                ),
+                "info",
+            )
+    elif not SUBMISSION_KEY.fullmatch(form.submission_key.data or ""):
+        # Missing or tampered with (too long for its column, or a NUL: a 500 on
+        # PostgreSQL): a fresh key still guards this form, re-rendered or sent, against a
+        # double click.
+        form.submission_key.data = secrets.token_urlsafe(24)
+
+    upload_error = None
+    if request.method == "POST" and form.proof.data and getattr(form.proof.data, "filename", ""):
+        try:
+            proof = uploads.store_upload(form.proof.data.stream, form.proof.data.filename)
+            db.session.commit()  # kept even if another field is wrong
+            form.has_proof = True
+        except uploads.UploadRejected as rejected:
+            upload_error = str(rejected)
+    if proof is not None:
+        form.proof_token.data = proof.claim_token
+
+    if request.method == "POST" and form.add_engagement.data:
+        # After the upload: a browser never sends a chosen file twice, so a file chosen
+        # before adding a row must be stored now. The list's maximum is checked here
+        # because only the template hides the button (append_entry asserts).
+        if len(form.engagements) < (form.engagements.max_entries or 0):
+            form.engagements.append_entry()
+        if upload_error:
+            form.proof.errors = [upload_error]
+        return render_template(
+            "apply/form.html", form=form, offices=offices, proof=proof, failed=bool(upload_error)
+        ), (400 if upload_error else 200)
+
+    if form.validate_on_submit() and upload_error is None:
+        office = db.session.get(Office, form.office.data)
+        if office is None:
+            form.office.errors = [*form.office.errors, _("Bitte wählen Sie eine Ausgabestelle.")]
+        else:
+            return _submit(form, office, proof)
+    if upload_error:
+        form.proof.errors = [upload_error]
+    failed = request.method == "POST"
+    return render_template(
+        "apply/form.html", form=form, offices=offices, proof=proof, failed=failed
+    ), (400 if failed else 200)
+
+
+def _submit(
+    form: ApplicationForm, office: Office, proof: Upload | None
+) -> Response | tuple[str, int]:
+    data = ApplicationInput(
+        submission_key=form.submission_key.data or secrets.token_urlsafe(24),
+        office=office,
+        card_type=CardType(form.card_type.data),
+        first_name=form.first_name.data.strip(),
+        last_name=form.last_name.data.strip(),
+        birth_date=form.birth_date.data,
+        street=form.street.data.strip(),
+        postcode=form.postcode.data.strip(),
+        town=form.town.data.strip(),
+        email=form.email.data,
+        phone=(form.phone.data or "").strip() or None,
+        password=form.password.data or None,
+        qualification=Qualification(form.qualification.data) if form.qualification.data else None,
+        honour=(form.honour.data or "").strip() or None,
+        consent_version=office.rules.privacy_notice_version,
+        language=str(get_locale() or "de"),
+        engagements=[_engagement_input(e) for e in form.used_engagements()],
+        proof=proof,
+    )
+    signed_in = current_user if current_user.is_authenticated else None
+    try:
+        result = applications_submission.submit_application(data, signed_in)
+    except AccountExists:
+        return _refuse_email(
+            form,
+            proof,
+            _(
+                "Zu dieser E-Mail-Adresse gibt es schon ein Konto. Bitte melden Sie sich zuerst an "
+                "(auch per Anmeldelink ohne Passwort möglich)."
+            ),
+        )
+    except AlreadyOpen:
+        flash(_("Sie haben bereits einen offenen Antrag bei dieser Ausgabestelle."), "warning")
+        if signed_in is not None:
+            return redirect(url_for("account.index"))
+        return _refuse_email(
+            form, proof, _("Zu dieser E-Mail-Adresse gibt es bereits einen offenen Antrag.")
+        )
+    if signed_in is None:
+        # The form's secret submission key proves it is the same visitor (double click).
+        sign_in(result.applicant)
+    if result.created:
+        flash(_("Vielen Dank! Ihr Antrag ist eingegangen."), "success")
+    return redirect(url_for("account.application", public_id=result.application.public_id))
+
+
+def _refuse_email(form: ApplicationForm, proof: Upload | None, message: str) -> tuple[str, int]:
+    """The form again, everything kept, with ``message`` at the e-mail address."""
+    form.email.errors = [*form.email.errors, message]
+    html = render_template(
+        "apply/form.html",
+        form=form,
+        offices=_offices(),
+        proof=proof,
+        show_sign_in=True,
+        failed=True,
+    )
+    return html, 409
+
+
+def _prefill_from(form: ApplicationForm, previous: Application) -> None:
+    """A renewal starts from the previous application: person, place and engagements."""
+    form.office.data = previous.office_id
+    form.card_type.data = previous.card_type.value
+    for name in ("first_name", "last_name", "birth_date", "street", "postcode", "town", "phone"):
+        form[name].data = getattr(previous, name)
+    form.qualification.data = previous.qualification.value if previous.qualification else ""
+    form.honour.data = previous.honour or ""
+    while form.engagements.entries:
+        form.engagements.pop_entry()
+    for engagement in previous.engagements[: form.engagements.max_entries]:
+        per_week = engagement.hours_per_week is not None
+        form.engagements.append_entry(
+            SimpleNamespace(
+                organisation_name=engagement.organisation_name,
+                organisation_postcode=engagement.organisation_postcode or "",
+                contact_name=engagement.contact_name,
+                contact_email=engagement.contact_email,
+                activity=engagement.activity,
+                hours=engagement.hours_per_week if per_week else engagement.hours_per_year,
+                hours_unit="week" if per_week else "year",
+                engaged_since=engagement.engaged_since,
+                allowance=engagement.allowance_euros_per_year,
+            )
+        )
+    if not form.engagements.entries:
+        form.engagements.append_entry()
+
+
+def _engagement_input(form: EngagementForm) -> EngagementInput:
+    hours = Decimal(form.hours.data)
+    per_week = form.hours_unit.data == "week"
+    return EngagementInput(
+        organisation_name=form.organisation_name.data.strip(),
+        organisation_postcode=(form.organisation_postcode.data or "").strip() or None,
+        contact_name=form.contact_name.data.strip(),
+        contact_email=form.contact_email.data,
+        activity=form.activity.data.strip(),
+        hours_per_week=hours if per_week else None,
+        hours_per_year=None if per_week else int(hours.to_integral_value(ROUND_HALF_UP)),
+        engaged_since=form.engaged_since.data,
+        allowance_euros_per_year=form.allowance.data or 0,
+    )

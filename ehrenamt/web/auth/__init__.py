@@ -1,0 +1,1 @@
+"""Signing in and out: password, one-time link, TOTP second factor."""

@@ -1,0 +1,54 @@
+"""Sending files: card documents and uploaded proofs, always as downloads."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Response, abort, send_file
+
+from ehrenamt.cards import production
+from ehrenamt.core import uploads
+from ehrenamt.extensions import db
+from ehrenamt.models import Application, Card, DocumentKind, Upload
+
+
+def send_card_document(card: Card | None, kind: str) -> Response:
+    """The card's current document as a download; 404 if there is none to give."""
+    if card is None:
+        abort(404)
+    document = production.document_for_download(card, DocumentKind(kind))
+    if document is None:
+        abort(404)
+    return _attachment(
+        io.BytesIO(document.content),
+        production.MEDIA_TYPES[document.kind],
+        production.document_filename(card, document.kind),
+        etag=False,
+    )
+
+
+def send_attached_upload(upload_id: int, may_see: Callable[[Application], bool]) -> Response:
+    """The proof of an application the caller may see; 404 for anything else."""
+    upload = db.session.get(Upload, upload_id)
+    if upload is None or upload.application is None or not may_see(upload.application):
+        abort(404)
+    return send_upload(upload)
+
+
+def send_upload(upload: Upload) -> Response:
+    """The uploaded file as an attachment."""
+    return _attachment(uploads.path_of(upload), upload.content_type, upload.original_name)
+
+
+def _attachment(
+    content: io.BytesIO | Path, mimetype: str, name: str, *, etag: bool = True
+) -> Response:
+    """A download the browser never renders in our origin, and no cache keeps."""
+    response = send_file(
+        content, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0, etag=etag
+    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,153 @@
+"""What every page shares: error pages, security headers, template helpers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, Request, Response, abort, render_template, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ehrenamt import labels
+from ehrenamt.cardformat import card_numbers
+from ehrenamt.extensions import db
+from ehrenamt.web.forms import CONTROL_CHARACTERS
+
+#: Pages allow nothing from other origins; inline scripts are not allowed at all.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+class NoSessionForTheApi(SecureCookieSessionInterface):
+    """Pages keep Flask's signed-cookie session; the till API (``/api/``) has none.
+
+    Tills authenticate every request with their key and send no cookies, so reading and
+    signing a session there would cost time on every check for nothing. A view under
+    ``/api/`` that tried to write the session would fail loudly (Flask's NullSession).
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/"):
+            return None  # Flask then uses make_null_session and does not save it
+        return super().open_session(app, request)
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers, headers and template helpers."""
+    app.session_interface = NoSessionForTheApi()
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.before_request(_refuse_control_characters)
+    app.after_request(_security_headers)
+    app.teardown_request(_rollback_on_error)
+    app.jinja_env.filters["date"] = _format_date
+    app.jinja_env.filters["datetime"] = _format_datetime
+    app.jinja_env.filters["number"] = _format_number
+    app.jinja_env.filters["card_number"] = card_numbers.format_card_number
+    app.context_processor(_template_globals)
+    labels.register(app)
+
+
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    titles = {
+        400: _("Ungültige Anfrage"),
+        403: _("Kein Zugriff"),
+        404: _("Seite nicht gefunden"),
+        405: _("Nicht erlaubt"),
+        410: _("Nicht mehr gültig"),
+        413: _("Zu große Datei"),
+        429: _("Zu viele Versuche"),
+    }
+    messages = {
+        400: _("Die Anfrage war unvollständig oder fehlerhaft. Bitte versuchen Sie es erneut."),
+        403: _("Sie haben keinen Zugriff auf diese Seite."),
+        404: _("Diese Seite gibt es nicht (mehr)."),
+        405: _("Diese Seite kann so nicht aufgerufen werden."),
+        410: _("Dieser Inhalt ist nicht mehr verfügbar."),
+        413: _("Die gesendeten Daten sind zu groß. Dateien dürfen höchstens 5 MB groß sein."),
+        429: _(
+            "Zu viele Versuche in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es erneut."  # noqa: E501
+        ),
+    }
+    return (
+        render_template(
+            "error.html",
+            code=code,
+            title=titles.get(code, _("Fehler")),
+            message=_own_description(error) or messages.get(code, ""),
+        ),
+        code,
+    )
+
+
+def _own_description(error: HTTPException) -> str | None:
+    """A description the app gave with abort(); Werkzeug's English default is not shown."""
+    if error.description and error.description != type(error).description:
+        return str(error.description)
+    return None
+
+
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    return (
+        render_template(
+            "error.html",
+            code=400,
+            title=_("Formular abgelaufen"),
+            message=_(
+                "Das Formular war zu lange geöffnet oder wurde nicht von dieser Seite gesendet. "
+                "Bitte laden Sie die Seite neu und senden Sie es noch einmal."
+            ),
+        ),
+        400,
+    )
+
+
+def _refuse_control_characters() -> None:
+    """A URL whose path parameters carry control characters names nothing: 404.
+
+    PostgreSQL cannot take a NUL in a query parameter, so without this an id or token
+    with one would end in a server error. Form fields are checked by the forms, which
+    answer at the field.
+    """
+    values = (request.view_args or {}).values()
+    if any(isinstance(value, str) and CONTROL_CHARACTERS.search(value) for value in values):
+        abort(404)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith(("/konto", "/verwaltung", "/bestaetigung", "/anmelden")):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _rollback_on_error(error: BaseException | None) -> None:
+    if error is not None:
+        db.session.rollback()
+
+
+def _format_date(value: date | datetime | None, format: str = "medium") -> str:
+    return format_date(value, format) if value else ""
+
+
+def _format_datetime(value: datetime | None, format: str = "short") -> str:
+    return format_datetime(value, format) if value else ""
+
+
+def _format_number(value: object) -> str:
+    """4 → "4", 4.5 → "4,5" (in German), as people write hours."""
+    return format_decimal(value, format="#,##0.##") if value is not None else ""
+
+
+def _template_globals() -> dict[str, Any]:
+    return {"current_locale": str(get_locale() or "de")}

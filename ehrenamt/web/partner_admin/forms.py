@@ -1,0 +1,72 @@
+"""Forms of the staff's partner pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ehrenamt.web.forms import InviteForm, NoControlCharacters
+
+
+class PartnerFilterForm(FlaskForm):
+    """The list's state filter and page (GET parameters, so no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField(_l("Status"), validators=[Optional()])
+    page = IntegerField(_l("Seite"), validators=[Optional(), NumberRange(min=1, max=100000)])
+
+
+class ApproveForm(FlaskForm):
+    """Approve a registration."""
+
+    submit = SubmitField(_l("Bestätigen"))
+
+
+class DeclineForm(FlaskForm):
+    """Decline a registration, with a reason sent to the partner."""
+
+    reason = TextAreaField(
+        _l("Begründung (wird der Akzeptanzstelle mitgeteilt)"),
+        validators=[DataRequired(), Length(max=2000), NoControlCharacters()],
+    )
+    submit = SubmitField(_l("Ablehnen"))
+
+
+class InviteAccountForm(InviteForm):
+    """Staff invite an account for the partner (its address by default)."""
+
+    submit = SubmitField(_l("Zugang einladen"))
+
+
+class BenefitNoteForm(FlaskForm):
+    """Unpublish or republish a benefit, with a note."""
+
+    note = TextAreaField(
+        _l("Notiz"), validators=[Optional(), Length(max=2000), NoControlCharacters()]
+    )
+    submit = SubmitField(_l("Ausführen"))
+
+
+class ImportUploadForm(FlaskForm):
+    """Upload a CSV file; it is checked first (dry run)."""
+
+    file = FileField(_l("CSV-Datei"), validators=[FileRequired()])
+    submit = SubmitField(_l("Prüfen"))
+
+
+class ImportConfirmForm(FlaskForm):
+    """Import the checked file."""
+
+    content = HiddenField(validators=[DataRequired()])
+    submit = SubmitField(_l("Jetzt importieren"))

@@ -1,0 +1,1 @@
+"""Partners (Akzeptanzstellen): registration and the partner area."""

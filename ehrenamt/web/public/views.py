@@ -1,0 +1,57 @@
+"""Pages for everyone."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
+from ehrenamt.core import security
+from ehrenamt.extensions import db
+from ehrenamt.labels import QUALIFICATION_LABELS
+from ehrenamt.models import Office
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+def index() -> str:
+    """What the card is and how to get one, with each office's rules."""
+    offices = list(db.session.scalars(select(Office).order_by(Office.name)))
+    return render_template(
+        "public/index.html",
+        offices=offices,
+        place_labels=PLACE_RULE_LABELS,
+        qualification_labels=QUALIFICATION_LABELS,
+    )
+
+
+@bp.route("/datenschutz")
+def privacy() -> str:
+    """The privacy notice applicants consent to."""
+    return render_template("public/privacy.html")
+
+
+@bp.route("/sprache", methods=["POST"])
+def set_language() -> Response:
+    """Switch the language of pages (a POST with CSRF token)."""
+    form = FlaskForm()
+    language = request.form.get("language", "")
+    if form.validate_on_submit() and language in current_app.config["LANGUAGES"]:
+        session["language"] = language
+        if current_user.is_authenticated:
+            # Mails sent later (by staff actions, by jobs) follow this choice.
+            current_user.language = language
+            db.session.commit()
+    target = security.local_path(request.form.get("next", ""))
+    return redirect(target or url_for("public.index"))
+
+
+@bp.route("/health")
+def health() -> dict[str, str]:
+    """For load balancers: the process is up and the database answers."""
+    db.session.execute(select(1))
+    return {"status": "ok"}

@@ -1,0 +1,120 @@
+"""Staff forms of the card register: filters, the actions on a card, bulk issuing."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ehrenamt.labels import CARD_STATE_LABELS, CARD_TYPE_SHORT, REVOCATION_LABELS
+from ehrenamt.web.forms import NoControlCharacters, choices
+
+#: Presets of the expiry filter: cards ending within this many days from today.
+EXPIRY_PRESETS = {
+    "30": _l("in den nächsten 30 Tagen"),
+    "90": _l("in den nächsten 90 Tagen"),
+    "365": _l("im nächsten Jahr"),
+}
+
+
+class RegisterFilterForm(FlaskForm):
+    """Search and filters of the register; a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Kartennummer oder Name"),
+        validators=[Optional(), Length(max=200), NoControlCharacters()],
+    )
+    state = SelectField(
+        _l("Status"),
+        choices=choices(
+            [("", _l("alle")), *((s.value, label) for s, label in CARD_STATE_LABELS.items())]
+        ),
+        default="",
+        validators=[Optional()],
+    )
+    card_type = SelectField(
+        _l("Kartenart"),
+        choices=choices(
+            [("", _l("alle")), *((t.value, label) for t, label in CARD_TYPE_SHORT.items())]
+        ),
+        default="",
+        validators=[Optional()],
+    )
+    expires_within = SelectField(
+        _l("Läuft ab"),
+        choices=choices([("", _l("beliebig")), *EXPIRY_PRESETS.items()]),
+        default="",
+        validators=[Optional()],
+    )
+    expires_by = DateField(_l("Läuft ab bis"), validators=[Optional()])
+    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+
+class CardActionForm(FlaskForm):
+    """Base of every action on a card: carries the version the clerk saw."""
+
+    version = HiddenField(validators=[InputRequired()])
+
+
+class RevokeForm(CardActionForm):
+    """Revoke for good, with a reason from the list."""
+
+    reason = SelectField(
+        _l("Grund der Sperrung"),
+        choices=choices(
+            [
+                ("", _l("– bitte wählen –")),
+                *((r.value, label) for r, label in REVOCATION_LABELS.items()),
+            ]
+        ),
+        validators=[DataRequired(message=_l("Bitte wählen Sie einen Grund."))],
+    )
+    revoke_note = TextAreaField(
+        _l("Vermerk (optional)"),
+        validators=[Optional(), Length(max=2000), NoControlCharacters()],
+    )
+    submit = SubmitField(_l("Karte sperren"))
+
+
+class ReplaceForm(CardActionForm):
+    """A lost card: revoke it and issue a new number with the same validity."""
+
+    replace_note = TextAreaField(
+        _l("Vermerk zum Verlust (optional)"),
+        validators=[Optional(), Length(max=2000), NoControlCharacters()],
+    )
+    submit = SubmitField(_l("Als verloren sperren und Ersatzkarte ausstellen"))
+
+
+class ReissueForm(CardActionForm):
+    """Make the documents again and mail them."""
+
+    submit = SubmitField(_l("Karte neu ausstellen"))
+
+
+class ExtendForm(CardActionForm):
+    """A later end of validity."""
+
+    valid_until = DateField(
+        _l("Neues Ende der Gültigkeit"),
+        validators=[DataRequired(message=_l("Bitte ein gültiges Datum angeben."))],
+    )
+    submit = SubmitField(_l("Verlängern"))
+
+
+class BulkIssueForm(FlaskForm):
+    """Bulk issuing; the selected applications come as ``selected`` checkboxes."""
+
+    submit = SubmitField(_l("Ausgewählte bewilligen und Karten ausstellen"))

@@ -1,0 +1,130 @@
+"""Staff forms: queue filters and decisions."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
+
+from ehrenamt.labels import CARD_TYPE_SHORT, REJECTION_LABELS, STATE_SHORT
+from ehrenamt.web.forms import NoControlCharacters, choices
+
+
+class QueueFilterForm(FlaskForm):
+    """Filters of the queue; a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField(
+        _l("Status"),
+        choices=choices(
+            [("", _l("alle offenen")), *((s.value, label) for s, label in STATE_SHORT.items())]
+        ),
+        default="",
+        validators=[Optional()],
+    )
+    card_type = SelectField(
+        _l("Kartenart"),
+        choices=choices(
+            [("", _l("alle")), *((t.value, label) for t, label in CARD_TYPE_SHORT.items())]
+        ),
+        default="",
+        validators=[Optional()],
+    )
+    organisation = StringField(
+        _l("Organisation beginnt mit"),
+        validators=[Optional(), Length(max=200), NoControlCharacters()],
+    )
+    name = StringField(
+        _l("Name enthält"), validators=[Optional(), Length(max=200), NoControlCharacters()]
+    )
+    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+
+class DecisionForm(FlaskForm):
+    """Base of every action on an application: carries the version the clerk saw."""
+
+    version = HiddenField(validators=[InputRequired()])
+
+
+class ApproveForm(DecisionForm):
+    """Approve, with an optional note for the record."""
+
+    note = TextAreaField(
+        _l("Vermerk (optional)"),
+        validators=[Optional(), Length(max=2000), NoControlCharacters()],
+    )
+    submit = SubmitField(_l("Bewilligen"))
+
+
+class RejectForm(DecisionForm):
+    """Reject: a reason from the list and words to the applicant."""
+
+    reason = SelectField(
+        _l("Grund"),
+        choices=choices(
+            [
+                ("", _l("– bitte wählen –")),
+                *((r.value, label) for r, label in REJECTION_LABELS.items()),
+            ]
+        ),
+        validators=[DataRequired(message=_l("Bitte wählen Sie einen Grund."))],
+    )
+    text = TextAreaField(
+        _l("Erläuterung an die antragstellende Person"),
+        validators=[
+            DataRequired(message=_l("Bitte erläutern Sie die Ablehnung.")),
+            Length(max=5000),
+            NoControlCharacters(),
+        ],
+    )
+    submit = SubmitField(_l("Ablehnen"))
+
+
+class RequestInformationForm(DecisionForm):
+    """Ask the applicant something."""
+
+    question = TextAreaField(
+        _l("Ihre Rückfrage"),
+        validators=[
+            DataRequired(message=_l("Bitte formulieren Sie die Rückfrage.")),
+            Length(max=5000),
+            NoControlCharacters(),
+        ],
+    )
+    submit = SubmitField(_l("Rückfrage senden"))
+
+
+class StartReviewForm(DecisionForm):
+    """Start the review without waiting for every organisation."""
+
+    note = TextAreaField(
+        _l("Begründung"), validators=[DataRequired(), Length(max=2000), NoControlCharacters()]
+    )
+    submit = SubmitField(_l("Prüfung jetzt beginnen"))
+
+
+class EngagementActionForm(FlaskForm):
+    """Re-send the organisation's link, or confirm in its place with a note."""
+
+    engagement_id = HiddenField(validators=[InputRequired()])
+    note = TextAreaField(
+        _l("Vermerk"), validators=[Optional(), Length(max=2000), NoControlCharacters()]
+    )
+    resend = SubmitField(_l("Link erneut senden"))
+    override = SubmitField(_l("An Stelle der Organisation bestätigen"))

@@ -1,0 +1,244 @@
+"""Staff views; every query is scoped to the staff member's office."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from ehrenamt.applications import confirmation, decisions, eligibility
+from ehrenamt.applications import queries as applications_queries
+from ehrenamt.applications.queries import QueueFilter
+from ehrenamt.cards import register
+from ehrenamt.core.errors import Conflict
+from ehrenamt.extensions import db
+from ehrenamt.models import Application, CardType, Engagement, RejectionReason
+from ehrenamt.web.access import acting_staff, staff_required
+from ehrenamt.web.downloads import send_attached_upload
+from ehrenamt.web.review.forms import (
+    ApproveForm,
+    DecisionForm,
+    EngagementActionForm,
+    QueueFilterForm,
+    RejectForm,
+    RequestInformationForm,
+    StartReviewForm,
+)
+from ehrenamt.workflow import ApplicationState, IllegalTransition, allowed_actions
+
+bp = Blueprint("review", __name__, url_prefix="/verwaltung")
+
+
+def _application_or_404(public_id: str) -> Application:
+    application = applications_queries.get_for_office(current_user.office_id, public_id)
+    if application is None:
+        abort(404)
+    return application
+
+
+@bp.route("/")
+@staff_required
+def queue() -> str:
+    """Applications of the office, longest waiting first, filtered and paged in the DB."""
+    form = QueueFilterForm(request.args)
+    filters = QueueFilter()
+    page = 1
+    if form.validate():
+        filters = QueueFilter(
+            state=ApplicationState(form.state.data) if form.state.data else None,
+            card_type=CardType(form.card_type.data) if form.card_type.data else None,
+            organisation=form.organisation.data or "",
+            name=form.name.data or "",
+        )
+        page = form.page.data or 1
+    result = applications_queries.list_queue(
+        current_user.office_id, filters, page, current_app.config["PAGE_SIZE"]
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "review/queue.html",
+        form=form,
+        page=result,
+        args=args,
+        counts=applications_queries.count_by_state(current_user.office_id),
+    )
+
+
+@bp.route("/antrag/<public_id>")
+@staff_required
+def detail(public_id: str) -> tuple[str, int]:
+    """The eligibility check rule by rule, confirmations, uploads, history, actions."""
+    application = _application_or_404(public_id)
+    return _render_detail(application)
+
+
+def _render_detail(
+    application: Application, status: int = 200, **forms: FlaskForm
+) -> tuple[str, int]:
+    version = str(application.version)
+    defaults: dict[str, FlaskForm] = {
+        "approve_form": ApproveForm(version=version, formdata=None),
+        "reject_form": RejectForm(version=version, formdata=None),
+        "info_form": RequestInformationForm(version=version, formdata=None),
+        "start_form": StartReviewForm(version=version, formdata=None),
+        "engagement_form": EngagementActionForm(formdata=None),
+    }
+    defaults.update(forms)
+    for form in defaults.values():
+        if isinstance(form, DecisionForm):
+            form.version.data = version
+    html = render_template(
+        "review/detail.html",
+        application=application,
+        card=register.card_for_application(application.id),
+        checks=eligibility.check_application(application, application.office.rules, date.today()),
+        history=applications_queries.history(application),
+        actions={a.value for a in allowed_actions(application.state, acting_staff().actor)},
+        **defaults,
+    )
+    return html, status
+
+
+def _expected_version(form: DecisionForm) -> int:
+    try:
+        return int(form.version.data)
+    except (TypeError, ValueError):
+        abort(400)
+
+
+def _decide(
+    public_id: str,
+    form_name: str,
+    form: DecisionForm,
+    operation: Callable[[Application, int], None],
+) -> tuple[str, int] | Response:
+    """Run a decision; a clerk who acted on an old page gets a clear conflict message."""
+    application = _application_or_404(public_id)
+    if not form.validate_on_submit():
+        return _render_detail(application, 400, **{form_name: form})
+    try:
+        operation(application, _expected_version(form))
+    except Conflict:
+        db.session.rollback()
+        flash(
+            _(
+                "Der Antrag wurde inzwischen von jemand anderem bearbeitet. "
+                "Bitte prüfen Sie den aktuellen Stand."
+            ),
+            "error",
+        )
+    except IllegalTransition:
+        db.session.rollback()
+        flash(_("Diese Aktion ist im aktuellen Status nicht möglich."), "error")
+    else:
+        flash(_("Gespeichert."), "success")
+    return redirect(url_for("review.detail", public_id=public_id))
+
+
+@bp.route("/antrag/<public_id>/bewilligen", methods=["POST"])
+@staff_required
+def approve(public_id: str) -> tuple[str, int] | Response:
+    """Approve; the card goes to the workers through the outbox."""
+    form = ApproveForm()
+    return _decide(
+        public_id,
+        "approve_form",
+        form,
+        lambda app, v: decisions.approve(app, acting_staff(), v, (form.note.data or "").strip()),
+    )
+
+
+@bp.route("/antrag/<public_id>/ablehnen", methods=["POST"])
+@staff_required
+def reject(public_id: str) -> tuple[str, int] | Response:
+    """Reject with a reason; the applicant is told by e-mail."""
+    form = RejectForm()
+    return _decide(
+        public_id,
+        "reject_form",
+        form,
+        lambda app, v: decisions.reject(
+            app,
+            acting_staff(),
+            v,
+            RejectionReason(form.reason.data),
+            form.text.data.strip(),
+        ),
+    )
+
+
+@bp.route("/antrag/<public_id>/rueckfrage", methods=["POST"])
+@staff_required
+def request_information(public_id: str) -> tuple[str, int] | Response:
+    """Ask the applicant; they answer in their account."""
+    form = RequestInformationForm()
+    return _decide(
+        public_id,
+        "info_form",
+        form,
+        lambda app, v: decisions.request_information(
+            app, acting_staff(), v, form.question.data.strip()
+        ),
+    )
+
+
+@bp.route("/antrag/<public_id>/pruefung-beginnen", methods=["POST"])
+@staff_required
+def start_review(public_id: str) -> tuple[str, int] | Response:
+    """Start reviewing before every organisation answered."""
+    form = StartReviewForm()
+    return _decide(
+        public_id,
+        "start_form",
+        form,
+        lambda app, v: decisions.start_review_early(app, acting_staff(), v, form.note.data.strip()),
+    )
+
+
+@bp.route("/antrag/<public_id>/organisation", methods=["POST"])
+@staff_required
+def engagement_action(public_id: str) -> tuple[str, int] | Response:
+    """Re-send an organisation's link, or confirm in its place."""
+    application = _application_or_404(public_id)
+    form = EngagementActionForm()
+    if not form.validate_on_submit():
+        return _render_detail(application, 400, engagement_form=form)
+    engagement = (
+        db.session.get(Engagement, int(form.engagement_id.data))
+        if form.engagement_id.data.isdigit()
+        else None
+    )
+    if engagement is None or engagement.application_id != application.id:
+        abort(404)
+    try:
+        if form.override.data:
+            note = (form.note.data or "").strip()
+            if not note:
+                form.note.errors = [
+                    _("Bitte begründen Sie, warum Sie an Stelle der Organisation bestätigen.")
+                ]
+                return _render_detail(application, 400, engagement_form=form)
+            confirmation.override_confirmation(engagement, acting_staff(), note)
+            flash(_("Die Bestätigung wurde ersetzt."), "success")
+        else:
+            confirmation.resend_confirmation(engagement, acting_staff())
+            flash(_("Der Link wurde erneut gesendet."), "success")
+    except (Conflict, IllegalTransition):
+        db.session.rollback()
+        flash(
+            _("Der Antrag wurde inzwischen geändert. Bitte prüfen Sie den aktuellen Stand."),
+            "error",
+        )
+    return redirect(url_for("review.detail", public_id=public_id))
+
+
+@bp.route("/nachweis/<int:upload_id>")
+@staff_required
+def download_upload(upload_id: int) -> Response:
+    """An uploaded proof of an application of this office."""
+    return send_attached_upload(upload_id, lambda app: app.office_id == current_user.office_id)
