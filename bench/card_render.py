@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench.harness import percentile
 from ehrenamt.cardformat import token as cardformat_token
 from ehrenamt.cardformat.card_numbers import new_card_number
 from ehrenamt.cardformat.layout import CardFace
@@ -99,8 +100,8 @@ def main() -> None:
     print(f"cards rendered          {len(times)}")
     print(f"first card (cold)       {first * 1000:7.1f} ms")
     print(f"render_card mean        {mean * 1000:7.1f} ms")
-    print(f"render_card median      {times[len(times) // 2] * 1000:7.1f} ms")
-    print(f"render_card p95         {times[int(len(times) * 0.95)] * 1000:7.1f} ms")
+    print(f"render_card median      {percentile(times, 0.5) * 1000:7.1f} ms")
+    print(f"render_card p95         {percentile(times, 0.95) * 1000:7.1f} ms")
     print(f"signing mean            {signing_mean * 1000:7.2f} ms")
     print(
         f"PDF size mean / max     {statistics.fmean(pdf_sizes) / 1024:7.1f} / "

@@ -1,4 +1,4 @@
-"""Benchmark of the public directory, :func:`ehrenamt.services.partners.search_directory`.
+"""Benchmark of the public directory, :func:`ehrenamt.partners.directory.search_directory`.
 
 Creates a fresh PostgreSQL database with the migrations (so the trigram index of 0004 is
 there), fills it with N approved partners with about two benefits each by set-based SQL,
@@ -15,25 +15,22 @@ again at the start, and dropped at the end unless ``--keep`` is given.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import URL
 
-from ehrenamt import create_app
+from bench import harness
 from ehrenamt.extensions import db
 from ehrenamt.models import Benefit, Category, Partner
 from ehrenamt.partners import categories
 from ehrenamt.partners.directory import DirectoryQuery, search_directory
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ehrenamt_bench_directory"
-URL_VARIABLE = "EHRENAMT_BENCH_DATABASE_URL"
+DEFAULT_DATABASE = "ehrenamt_bench_directory"
 PAGE_SIZE = 25
-WARMUP_RUNS = 3
 
 #: Words the generated benefit titles are made of; the text search looks for one of them.
 WORDS = (
@@ -62,20 +59,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.partners < 1 or args.runs < 1:
         parser.error("--partners and --runs must be at least 1")
     return args
-
-
-def _admin_engine(url: URL) -> Engine:
-    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
-def _recreate(url: URL, create: bool) -> None:
-    engine = _admin_engine(url)
-    name = engine.dialect.identifier_preparer.quote(url.database or "")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        if create:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
 
 
 def fill(count: int, office_id: int) -> None:
@@ -121,39 +104,21 @@ def fill(count: int, office_id: int) -> None:
         )
     )
     db.session.commit()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE partner")
-        conn.exec_driver_sql("VACUUM ANALYZE benefit")
+    harness.vacuum_analyze("partner", "benefit")
 
 
 def time_search(criteria: DirectoryQuery, page: int, runs: int) -> tuple[float, float, int]:
     """Median and p95 in ms of ``runs`` searches, and the rows of the last."""
-    rows = 0
-    for _ in range(WARMUP_RUNS):
-        search_directory(criteria, page, PAGE_SIZE)
-        db.session.rollback()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = search_directory(criteria, page, PAGE_SIZE)
-        samples.append((time.perf_counter() - started) * 1000)
-        rows = len(result.items)
-        db.session.rollback()
+    samples, result = harness.timed_calls(
+        lambda: search_directory(criteria, page, PAGE_SIZE), runs, db.session.rollback
+    )
     samples.sort()
-    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-    return statistics.median(samples), p95, rows
+    return statistics.median(samples), harness.percentile(samples, 0.95), len(result.items)
 
 
 def run(url: URL, args: argparse.Namespace) -> None:
     """Migrate, fill, time."""
-    app = create_app(
-        {
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-            "MAIL_BACKEND": "console",
-        }
-    )
-    with app.app_context():
+    with harness.bench_app(url).app_context():
         from flask_migrate import upgrade
 
         from ehrenamt.offices.setup import create_office
@@ -200,17 +165,7 @@ def run(url: URL, args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m bench.directory``."""
     args = parse_args(argv)
-    url = make_url(os.environ.get(URL_VARIABLE, DEFAULT_URL))
-    if url.get_backend_name() != "postgresql" or not url.database:
-        print(f"{URL_VARIABLE} must name a PostgreSQL database", file=sys.stderr)
-        return 2
-    _recreate(url, create=True)
-    try:
-        run(url, args)
-    finally:
-        if not args.keep:
-            _recreate(url, create=False)
-    return 0
+    return harness.run_on_fresh_database(lambda url: run(url, args), args.keep, DEFAULT_DATABASE)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Creates a fresh PostgreSQL database with 2 N approved applications whose cards wait in
 state *issuing*, each with its ``ehrenamt.issue_card`` message in the outbox, as an
 approval leaves them. Half of the cards are made by a plain loop calling
-:func:`ehrenamt.services.cards.produce` in this process; the other half go the way
+:func:`ehrenamt.cards.production.produce` in this process; the other half go the way
 production takes: the outbox hands them to a private Redis, and Celery worker processes
 sign, render, store and mail them. Prints cards per second of both, and the pipeline's
 rate against the loop's times the number of worker processes. Run it from the project
@@ -20,30 +20,25 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import func, select
+from sqlalchemy.engine import URL
 
-from bench.queue import create_offices, drop_database, recreate_database
-from ehrenamt import ROOT, create_app
+from bench import harness
+from bench.harness import CeleryWorker, CpuMeter, RedisServer
+from ehrenamt import create_app
 from ehrenamt.cardformat import keys as cardformat_keys
 from ehrenamt.cards import lifecycle
 from ehrenamt.cards import production as cards_production
@@ -58,13 +53,10 @@ from ehrenamt.models import (
     Office,
     OutboxMessage,
     User,
-    UserRole,
     utcnow,
 )
-from ehrenamt.workflow import Actor, ApplicationState
+from ehrenamt.workflow import Actor
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ehrenamt_bench"
-URL_VARIABLE = "EHRENAMT_BENCH_DATABASE_URL"
 DEFAULT_DATABASE = "ehrenamt_bench_issuing"
 
 #: The issue's targets: the pipeline reaches this share of the loop's rate times the
@@ -99,196 +91,6 @@ NAMES = (
 LONG_SERVICE_EVERY = 5
 ENGLISH_EVERY = 10
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# --- processes and CPU time ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A private redis-server without persistence, so no other user's queues mix in."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        program = shutil.which("redis-server")
-        if program is None:
-            raise RuntimeError("redis-server is not installed")
-        # No persistence: the queue is thrown away with the server.
-        options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(  # noqa: S603 (the bench's own arguments)
-            [program, "--port", str(self.port), *options],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Stop the server; its data goes with it."""
-        self.process.terminate()
-        self.process.wait(10)
-
-
-class Worker:
-    """``celery worker`` of the project's app, configured only through its environment."""
-
-    def __init__(
-        self, settings: dict[str, object], folder: Path, name: str, pool: str, concurrency: int
-    ) -> None:
-        # Only the bench's settings: none of the caller's EHRENAMT_* variables, and an
-        # instance folder of its own, so no instance/config.py is read either.
-        env = {key: value for key, value in os.environ.items() if not key.startswith("EHRENAMT_")}
-        for key, value in settings.items():
-            env[f"EHRENAMT_{key}"] = value if isinstance(value, str) else json.dumps(value)
-        env["EHRENAMT_INSTANCE_PATH"] = str(folder / name)
-        self.log = folder / f"{name}.log"
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(  # noqa: S603 (the bench's own arguments)
-                [
-                    sys.executable, "-m", "celery", "-A", "workers.app:celery_app", "worker",
-                    f"--pool={pool}", "-c", str(concurrency), "-Q", str(settings["CELERY_QUEUE"]),
-                    "--without-mingle", "--without-gossip", "--loglevel=INFO", "-n", f"{name}@%h",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-
-    def wait_until_ready(self, timeout: float = 60.0) -> None:
-        """Wait for the worker's "ready." line (its pool processes are forked then)."""
-        deadline = time.monotonic() + timeout
-        while "ready." not in self.log_text():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{self.log_text()[-3000:]}")
-            time.sleep(0.05)
-
-    def log_text(self) -> str:
-        """What the worker logged so far."""
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """Warm shutdown of the whole process group; killed if it does not end."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-
-def _process_table() -> dict[int, tuple[int, float]]:
-    """pid → (parent pid, CPU seconds used so far) of every process of this machine."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # ended meanwhile
-            continue
-        # The command name in parentheses may hold spaces; the fields follow the last ")".
-        fields = stat[stat.rindex(")") + 2 :].split()
-        table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-    return table
-
-
-def tree_cpu_seconds(roots: Sequence[int], pids: Sequence[int] = ()) -> dict[int, float]:
-    """CPU seconds of ``roots`` and all their descendants, and of ``pids`` alone."""
-    table = _process_table()
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _) in table.items():
-        children.setdefault(parent, []).append(pid)
-    result: dict[int, float] = {}
-    todo = list(roots)
-    while todo:
-        pid = todo.pop()
-        if pid in table and pid not in result:
-            result[pid] = table[pid][1]
-            todo += children.get(pid, [])
-    for pid in pids:
-        if pid in table:
-            result[pid] = table[pid][1]
-    return result
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores of the machine spent not idle since boot."""
-    with open("/proc/stat") as stat:
-        values = [int(value) for value in stat.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle and iowait
-    return (sum(values[:8]) - idle) / CLOCK_TICKS
-
-
-@dataclass
-class CpuMeter:
-    """CPU seconds used between :meth:`start` and :meth:`stop`, by who used them.
-
-    ``groups`` name process trees (workers) or single processes (database backends,
-    Redis); ``this process`` is the benchmark itself. Processes that appear meanwhile
-    count from zero; ones that end meanwhile are lost (none should).
-    """
-
-    groups: dict[str, Callable[[], tuple[list[int], list[int]]]]
-    used: dict[str, float] = field(default_factory=dict)
-    machine: float = 0.0
-    _before: dict[str, dict[int, float]] = field(default_factory=dict)
-    _machine_before: float = 0.0
-    _self_before: float = 0.0
-
-    def _sample(self) -> dict[str, dict[int, float]]:
-        return {name: tree_cpu_seconds(*pids()) for name, pids in self.groups.items()}
-
-    def start(self) -> None:
-        """Remember where the counters stand."""
-        self._before = self._sample()
-        self._self_before = time.process_time()
-        self._machine_before = machine_busy_seconds()
-
-    def stop(self) -> None:
-        """Compute what each group used since :meth:`start`."""
-        self.machine = machine_busy_seconds() - self._machine_before
-        self.used = {"this process": time.process_time() - self._self_before}
-        for name, now in self._sample().items():
-            before = self._before.get(name, {})
-            self.used[name] = sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
-
-
-def database_backends(app: Flask, url: URL) -> Callable[[], tuple[list[int], list[int]]]:
-    """The server processes serving the benchmark database (if the server runs here)."""
-
-    def pids() -> tuple[list[int], list[int]]:
-        with app.app_context(), db.engine.connect() as conn:
-            found = conn.scalars(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
-                {"name": url.database},
-            ).all()
-        return [], [int(pid) for pid in found]
-
-    return pids
-
-
 # --- data ------------------------------------------------------------------------------------
 
 
@@ -304,42 +106,21 @@ def create_applications(count: int, office_ids: list[int], start: int) -> list[A
     """``count`` approved applications of as many volunteers, added and flushed."""
     now = utcnow()
     users = [
-        User(
-            email=f"volunteer{start + index}@example.org",
-            role=UserRole.VOLUNTEER,
-            display_name="",
-            email_confirmed_at=now,
-            language="en" if (start + index) % ENGLISH_EVERY == 0 else "de",
-        )
-        for index in range(count)
+        harness.volunteer(number, now, "en" if number % ENGLISH_EVERY == 0 else "de")
+        for number in range(start, start + count)
     ]
     db.session.add_all(users)
     db.session.flush()
     applications = []
     for index, user in enumerate(users):
         number = start + index
-        first_name, last_name = NAMES[number % len(NAMES)]
-        application = Application(
-            public_id=secrets.token_hex(16),
-            submission_key=secrets.token_hex(24),
-            office_id=office_ids[number % len(office_ids)],
-            applicant_id=user.id,
-            state=ApplicationState.APPROVED,
-            card_type=CardType.LONG_SERVICE
-            if number % LONG_SERVICE_EVERY == 0
-            else CardType.STANDARD,
-            first_name=first_name,
-            last_name=last_name,
-            search_name=f"{first_name} {last_name}".lower(),
-            birth_date=date(1960, 1, 1) + timedelta(days=number % 15000),
-            street="Hauptstraße 1",
-            postcode="06844",
-            town="Dessau-Roßlau",
-            consent_version="2026-01",
-            consent_at=now,
-            submitted_at=now,
-            state_changed_at=now,
-            decided_at=now,
+        application = harness.approved_application(
+            user.id,
+            office_ids[number % len(office_ids)],
+            NAMES[number % len(NAMES)],
+            date(1960, 1, 1) + timedelta(days=number % 15000),
+            CardType.LONG_SERVICE if number % LONG_SERVICE_EVERY == 0 else CardType.STANDARD,
+            now,
         )
         applications.append(application)
     db.session.add_all(applications)
@@ -354,15 +135,7 @@ def create_cards(total: int, office_ids: list[int]) -> None:
     its ``issue_card`` message in the outbox. The messages are committed without being
     dispatched: the phases hand them over themselves.
     """
-    clerks = [
-        User(
-            email=f"clerk{office_id}@example.org",
-            role=UserRole.CLERK,
-            office_id=office_id,
-            display_name=f"Sachbearbeitung {office_id}",
-        )
-        for office_id in office_ids
-    ]
+    clerks = [harness.clerk(office_id) for office_id in office_ids]
     db.session.add_all(clerks)
     db.session.commit()
     clerk_ids = {clerk.office_id: clerk.id for clerk in clerks}
@@ -389,12 +162,6 @@ def split_cards() -> tuple[CardSet, CardSet]:
         sets.append(CardSet(half, sorted(message_of[card_id] for card_id in half)))
     db.session.remove()
     return sets[0], sets[1]
-
-
-def vacuum_analyze() -> None:
-    """Statistics as autovacuum would leave them, so neither phase pays for them."""
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM (ANALYZE)")
 
 
 def active_cards() -> int:
@@ -525,7 +292,7 @@ def run_loop(app: Flask, card_set: CardSet, meter: CpuMeter, profile: bool) -> P
 
 
 def run_pipeline(
-    app: Flask, card_set: CardSet, workers: list[Worker], meter: CpuMeter, processes: int
+    app: Flask, card_set: CardSet, workers: list[CeleryWorker], meter: CpuMeter, processes: int
 ) -> Phase:
     """Hand the outbox messages to Redis and wait until the workers made every card and
     sent every mail; the clock runs from the first hand-over."""
@@ -678,7 +445,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def run(url: URL, args: argparse.Namespace, folder: Path) -> None:
+def run(url: URL, args: argparse.Namespace) -> None:
+    """:func:`run_in` a temporary folder (signing keys, mails, the workers' logs)."""
+    with tempfile.TemporaryDirectory(prefix="ehrenamt-bench-issuing-") as folder:
+        run_in(url, args, Path(folder))
+
+
+def run_in(url: URL, args: argparse.Namespace, folder: Path) -> None:
     """Set up, run the loop, then the pipeline, and print the figures."""
     processes = args.workers * args.concurrency
     keys = folder / "card-keys"
@@ -707,15 +480,16 @@ def run(url: URL, args: argparse.Namespace, folder: Path) -> None:
     worker_settings = dict(settings)
     if args.prefetch is not None:
         worker_settings["CELERY"] = {"worker_prefetch_multiplier": args.prefetch}
-    workers: list[Worker] = []
+    workers: list[CeleryWorker] = []
     try:
         with pipeline_app.app_context():
             started = time.perf_counter()
             upgrade()
-            office_ids = create_offices()
+            office_ids = harness.create_offices()
             create_cards(2 * args.cards, office_ids)
             loop_set, pipeline_set = split_cards()
-            vacuum_analyze()
+            # Statistics as autovacuum would leave them, so neither phase pays for them.
+            harness.vacuum_analyze()
             offices = db.session.scalars(select(Office.name)).all()
             db.session.remove()
             print(f"== Database {url.database}: migrations, {2 * args.cards} approved")
@@ -723,10 +497,11 @@ def run(url: URL, args: argparse.Namespace, folder: Path) -> None:
                 f"applications with cards in state issuing, in {time.perf_counter() - started:.1f}"
                 f" s; offices: {', '.join(offices)}"
             )
-            print(f"cores: {os.cpu_count()}, load average before: {_load()}")
-            backends = database_backends(pipeline_app, url)
+            print(f"cores: {os.cpu_count()}, load average before: {harness.load_average()}")
+            backends = harness.database_backends(pipeline_app, url)
 
-        loop_meter = CpuMeter({"database server": backends, "redis-server": _single(redis)})
+        redis_server = harness.lone_process(redis.process.pid)
+        loop_meter = CpuMeter({"database server": backends, "redis-server": redis_server})
         loop = run_loop(loop_app, loop_set, loop_meter, args.profile)
         with loop_app.app_context():
             db.engine.dispose()  # its connection would count as a backend of the pipeline
@@ -734,18 +509,18 @@ def run(url: URL, args: argparse.Namespace, folder: Path) -> None:
 
         for index in range(args.workers):
             workers.append(
-                Worker(
+                CeleryWorker(
                     worker_settings, folder, f"bench-worker-{index}", args.pool, args.concurrency
                 )
             )
         for worker in workers:
             worker.wait_until_ready()
-        print(f"\nload average before the pipeline: {_load()}")
+        print(f"\nload average before the pipeline: {harness.load_average()}")
         pipeline_meter = CpuMeter(
             {
                 "workers": lambda: ([worker.process.pid for worker in workers], []),
                 "database server": backends,
-                "redis-server": _single(redis),
+                "redis-server": redis_server,
             }
         )
         with pipeline_app.app_context():
@@ -766,29 +541,12 @@ def run(url: URL, args: argparse.Namespace, folder: Path) -> None:
                 db.engine.dispose()
 
 
-def _single(redis: RedisServer) -> Callable[[], tuple[list[int], list[int]]]:
-    return lambda: ([], [redis.process.pid])
-
-
-def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m bench.issuing``."""
     args = parse_args(argv)
-    url = make_url(os.environ.get(URL_VARIABLE, DEFAULT_URL)).set(database=args.database)
-    if url.get_backend_name() != "postgresql":
-        print(f"{URL_VARIABLE} must name a PostgreSQL server", file=sys.stderr)
-        return 2
-    recreate_database(url)
-    try:
-        with tempfile.TemporaryDirectory(prefix="ehrenamt-bench-issuing-") as folder:
-            run(url, args, Path(folder))
-    finally:
-        if not args.keep:
-            drop_database(url)
-    return 0
+    return harness.run_on_fresh_database(
+        lambda url: run(url, args), args.keep, database=args.database
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Benchmark of the clerk's queue, :func:`ehrenamt.services.applications.list_queue`.
+"""Benchmark of the clerk's queue, :func:`ehrenamt.applications.queries.list_queue`.
 
 Creates a fresh PostgreSQL database, fills it with N applications by set-based SQL, times
 four typical queue requests through the real service function and prints medians, p95s
@@ -14,7 +14,6 @@ start, and dropped at the end unless ``--keep`` is given.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import sys
@@ -23,17 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Engine,
-    ForeignKeyConstraint,
-    UniqueConstraint,
-    create_engine,
-    event,
-    func,
-    select,
-    text,
-)
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import ForeignKeyConstraint, UniqueConstraint, event, func, select, text
+from sqlalchemy.engine import URL
 from sqlalchemy.schema import (
     AddConstraint,
     CreateIndex,
@@ -42,27 +32,21 @@ from sqlalchemy.schema import (
     ExecutableDDLElement,
 )
 
-from ehrenamt import create_app
+from bench import harness
+from bench.harness import OFFICES, WARMUP_RUNS
 from ehrenamt.applications.queries import QueueFilter, list_queue
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
     CardType,
     Engagement,
-    Office,
-    Programme,
     Qualification,
     RejectionReason,
     User,
 )
-from ehrenamt.offices.rules import rules_from_preset
 from ehrenamt.workflow import OPEN_STATES, ApplicationState
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ehrenamt_bench"
-URL_VARIABLE = "EHRENAMT_BENCH_DATABASE_URL"
-
 PAGE_SIZE = 25
-WARMUP_RUNS = 3
 #: Share of all applications that are open; they are spread over the open states below.
 OPEN_SHARE = 0.15
 #: Applications per volunteer, on average.
@@ -121,11 +105,7 @@ PLACES = (
     "Kleutsch", "Haideburg", "Zoberberg", "Coswig", "Zahna", "Kemberg", "Gräfenhainichen",
     "Oranienbaum", "Jessen", "Pratau",
 )  # fmt: skip
-#: The two offices: name, slug and the postcodes of their area.
-OFFICES = (
-    ("Stadt Dessau-Roßlau", "dessau-rosslau", ("06842", "06844", "06846", "06847", "06849")),
-    ("Landkreis Wittenberg", "wittenberg", ("06886", "06888", "06889", "06895", "06901")),
-)
+#: The towns of the offices' postcodes.
 TOWNS = {
     "06842": "Dessau-Roßlau", "06844": "Dessau-Roßlau", "06846": "Dessau-Roßlau",
     "06847": "Dessau-Roßlau", "06849": "Dessau-Roßlau", "06886": "Lutherstadt Wittenberg",
@@ -345,52 +325,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _admin_engine(url: URL) -> Engine:
-    """An autocommit engine on the server's ``postgres`` database."""
-    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
-def _quoted_name(engine: Engine, url: URL) -> str:
-    """The benchmark database's name, quoted for DDL."""
-    return engine.dialect.identifier_preparer.quote(url.database or "")
-
-
-def drop_database(url: URL) -> None:
-    """Drop the benchmark database if it exists, disconnecting any sessions."""
-    engine = _admin_engine(url)
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {_quoted_name(engine, url)} WITH (FORCE)")
-    engine.dispose()
-
-
-def recreate_database(url: URL) -> None:
-    """Drop the benchmark database if it exists and create it empty."""
-    drop_database(url)
-    engine = _admin_engine(url)
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {_quoted_name(engine, url)}")
-    engine.dispose()
-
-
-def create_offices() -> list[int]:
-    """One programme with two offices, each with the Dessau-Roßlau rules; their ids."""
-    programme = Programme(name="Ehrenamtskarte Sachsen-Anhalt")
-    offices = []
-    for name, slug, postcodes in OFFICES:
-        office = Office(
-            programme=programme,
-            name=name,
-            slug=slug,
-            contact_email=f"ehrenamt@{slug}.example.org",
-            postcodes=" ".join(postcodes),
-        )
-        office.rules = rules_from_preset("dessau_rosslau")
-        offices.append(office)
-    db.session.add(programme)
-    db.session.commit()
-    return [office.id for office in offices]
-
-
 def _organisation_names() -> list[str]:
     """The 2,000 organisation names, in the order the fill numbers them."""
     names = []
@@ -531,13 +465,6 @@ def create_indexes(model_schema: list[ExecutableDDLElement]) -> None:
     db.session.commit()
 
 
-def vacuum_analyze() -> None:
-    """Statistics and visibility map as autovacuum would leave them after a while."""
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in FILLED_TABLES:
-            conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
-
-
 def counts(office_ids: list[int]) -> list[tuple[str, int]]:
     """Row counts worth printing: totals and per office."""
     scalar = db.session.scalar
@@ -569,16 +496,12 @@ def counts(office_ids: list[int]) -> list[tuple[str, int]]:
 
 def time_scenario(office_id: int, scenario: Scenario, runs: int) -> Timing:
     """Call the service like a request would (a fresh session each time) and time it."""
-    samples = []
-    rows = 0
-    for run in range(WARMUP_RUNS + runs):
-        started = time.perf_counter()
-        page = list_queue(office_id, scenario.filters, scenario.page, PAGE_SIZE)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        db.session.remove()
-        rows = len(page.items)
-        if run >= WARMUP_RUNS:
-            samples.append(elapsed_ms)
+    samples, page = harness.timed_calls(
+        lambda: list_queue(office_id, scenario.filters, scenario.page, PAGE_SIZE),
+        runs,
+        db.session.remove,
+    )
+    rows = len(page.items)
     p95 = statistics.quantiles(samples, n=20, method="inclusive")[-1] if runs > 1 else samples[0]
     return Timing(scenario, rows, statistics.median(samples), p95)
 
@@ -636,16 +559,9 @@ def print_table(timings: list[Timing]) -> None:
 
 def run(url: URL, args: argparse.Namespace) -> None:
     """Build, fill, time and explain, inside the application context."""
-    app = create_app(
-        {
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-            "MAIL_BACKEND": "console",
-        }
-    )
-    with app.app_context():
+    with harness.bench_app(url).app_context():
         db.create_all()
-        office_ids = create_offices()
+        office_ids = harness.create_offices()
 
         started = time.perf_counter()
         model_schema = drop_secondary_schema()
@@ -655,7 +571,7 @@ def run(url: URL, args: argparse.Namespace) -> None:
         create_indexes(model_schema)
         index_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        vacuum_analyze()
+        harness.vacuum_analyze(*FILLED_TABLES)
         vacuum_seconds = time.perf_counter() - started
 
         print(f"== Database {url.database}, {args.rows} applications requested")
@@ -707,17 +623,7 @@ def run(url: URL, args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m bench.queue``."""
     args = parse_args(argv)
-    url = make_url(os.environ.get(URL_VARIABLE, DEFAULT_URL))
-    if url.get_backend_name() != "postgresql" or not url.database:
-        print(f"{URL_VARIABLE} must name a PostgreSQL database", file=sys.stderr)
-        return 2
-    recreate_database(url)
-    try:
-        run(url, args)
-    finally:
-        if not args.keep:
-            drop_database(url)
-    return 0
+    return harness.run_on_fresh_database(lambda url: run(url, args), args.keep)
 
 
 if __name__ == "__main__":

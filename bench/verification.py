@@ -34,12 +34,8 @@ import argparse
 import json
 import multiprocessing
 import os
-import secrets
-import shutil
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -52,10 +48,10 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_migrate import upgrade
 from sqlalchemy import func, select
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
-from bench.queue import create_offices, drop_database, recreate_database
-from ehrenamt import ROOT, create_app
+from bench import harness
+from ehrenamt import create_app
 from ehrenamt.cardformat import keys as cardformat_keys
 from ehrenamt.cards import lifecycle
 from ehrenamt.cards import production as cards_production
@@ -63,23 +59,19 @@ from ehrenamt.cards.production import card_url
 from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import (
-    Application,
     Card,
     CardType,
     Category,
     Partner,
     PartnerState,
     User,
-    UserRole,
     Verification,
     utcnow,
 )
 from ehrenamt.partners import api_keys
 from ehrenamt.verification import check as verification_check
-from ehrenamt.workflow import Actor, ApplicationState
+from ehrenamt.workflow import Actor
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ehrenamt_bench"
-URL_VARIABLE = "EHRENAMT_BENCH_DATABASE_URL"
 REDIS_VARIABLE = "EHRENAMT_BENCH_REDIS_URL"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 #: Far above what the run reaches: the limits are not what is measured.
@@ -100,26 +92,28 @@ def serve() -> Flask:
 
 def server_environment(url: URL, folder: Path, limits_uri: str = "memory://") -> dict[str, str]:
     """Settings of the app under test, as ``EHRENAMT_*`` variables (also for gunicorn)."""
-    return {
-        "EHRENAMT_RATELIMIT_STORAGE_URI": limits_uri,
-        "EHRENAMT_INSTANCE_PATH": str(folder),
-        "EHRENAMT_SECRET_KEY": "bench-secret-not-for-production",
-        "EHRENAMT_DATABASE_URL": url.render_as_string(hide_password=False),
-        "EHRENAMT_CARD_KEYS_FOLDER": str(folder / "card-keys"),
-        "EHRENAMT_BROKER_URL": "filesystem://",
-        "EHRENAMT_MAIL_BACKEND": "file",
-        "EHRENAMT_RATELIMIT_API_PER_PARTNER": NO_LIMIT,
-        "EHRENAMT_RATELIMIT_API_PER_IP": NO_LIMIT,
-        "EHRENAMT_RATELIMIT_API_FAILED_CODES": NO_LIMIT,
-        "EHRENAMT_SESSION_COOKIE_SECURE": "false",
-    }
+    return harness.ehrenamt_environment(
+        {
+            "RATELIMIT_STORAGE_URI": limits_uri,
+            "INSTANCE_PATH": str(folder),
+            "SECRET_KEY": "bench-secret-not-for-production",
+            "DATABASE_URL": url.render_as_string(hide_password=False),
+            "CARD_KEYS_FOLDER": str(folder / "card-keys"),
+            "BROKER_URL": "filesystem://",
+            "MAIL_BACKEND": "file",
+            "RATELIMIT_API_PER_PARTNER": NO_LIMIT,
+            "RATELIMIT_API_PER_IP": NO_LIMIT,
+            "RATELIMIT_API_FAILED_CODES": NO_LIMIT,
+            "SESSION_COOKIE_SECURE": "false",
+        }
+    )
 
 
 def prepare(app: Flask, card_count: int = 1) -> tuple[str, list[str]]:
     """Schema, a partner with a key, active cards; returns (key, the cards' QR URLs)."""
     with app.app_context():
         upgrade()
-        office_id = create_offices()[0]
+        office_id = harness.create_offices()[0]
         category = Category(slug="bench", name="Bench", name_en="Bench")
         partner = Partner(
             public_id="bench-partner",
@@ -135,12 +129,7 @@ def prepare(app: Flask, card_count: int = 1) -> tuple[str, list[str]]:
         db.session.add(partner)
         db.session.commit()
         _, key = api_keys.create_key(partner, "Bench", None)
-        clerk = User(
-            email="clerk@example.org",
-            role=UserRole.CLERK,
-            office_id=office_id,
-            display_name="Clerk",
-        )
+        clerk = harness.clerk(office_id)
         db.session.add(clerk)
         db.session.commit()
         urls = []
@@ -157,81 +146,22 @@ def prepare(app: Flask, card_count: int = 1) -> tuple[str, list[str]]:
 def create_card(office_id: int, clerk: User, number: int) -> int:
     """An approved application with its card waiting to be made, as approval leaves it."""
     now = utcnow()
-    volunteer = User(
-        email=f"volunteer{number}@example.org",
-        role=UserRole.VOLUNTEER,
-        display_name="",
-        email_confirmed_at=now,
-    )
+    volunteer = harness.volunteer(number, now)
     db.session.add(volunteer)
     db.session.flush()
-    application = Application(
-        public_id=secrets.token_hex(16),
-        submission_key=secrets.token_hex(24),
-        office_id=office_id,
-        applicant_id=volunteer.id,
-        state=ApplicationState.APPROVED,
-        card_type=CardType.STANDARD,
-        first_name="Erika",
-        last_name="Mustermann",
-        search_name="erika mustermann",
-        birth_date=date(1980, 5, 17),
-        street="Hauptstraße 1",
-        postcode="06844",
-        town="Dessau-Roßlau",
-        consent_version="2026-01",
-        consent_at=now,
-        submitted_at=now,
-        state_changed_at=now,
-        decided_at=now,
+    application = harness.approved_application(
+        volunteer.id,
+        office_id,
+        ("Erika", "Mustermann"),
+        date(1980, 5, 17),
+        CardType.STANDARD,
+        now,
     )
     db.session.add(application)
     db.session.flush()
     card = lifecycle.create_for_approval(application, Acting.user_as(clerk, Actor.CLERK))
     db.session.commit()
     return card.id
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_gunicorn(
-    port: int, workers: int, threads: int, env: dict[str, str]
-) -> subprocess.Popen[bytes]:
-    """gunicorn with threaded workers (they keep connections alive, unlike sync ones)."""
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        "gthread",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--keep-alive",
-        "30",
-        "--log-level",
-        "warning",
-        "bench.verification:serve()",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})  # noqa: S603
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError("gunicorn exited at start") from None
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 # --- the clients ---------------------------------------------------------------------------
@@ -387,8 +317,8 @@ def load(
         name,
         len(latencies),
         seconds,
-        latencies[len(latencies) // 2] * 1000,
-        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        harness.percentile(latencies, 0.5) * 1000,
+        harness.percentile(latencies, 0.99) * 1000,
         errors,
     )
 
@@ -417,22 +347,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    url = make_url(os.environ.get(URL_VARIABLE, DEFAULT_URL)).set(database=args.database)
-    folder = Path(tempfile.mkdtemp(prefix="ehrenamt-bench-verification-"))
-    recreate_database(url)
+def run(url: URL, args: argparse.Namespace) -> int:
+    """:func:`run_in` a temporary folder (instance folder, signing keys)."""
+    prefix = "ehrenamt-bench-verification-"
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as folder:
+        return run_in(url, args, Path(folder))
+
+
+def run_in(url: URL, args: argparse.Namespace, folder: Path) -> int:
+    """Prepare the database, serve the app with gunicorn, drive both endpoints, print."""
     limits_uri = (
         os.environ.get(REDIS_VARIABLE, DEFAULT_REDIS_URL) if args.limits == "redis" else "memory://"
     )
     env = server_environment(url, folder, limits_uri)
-    server: subprocess.Popen[bytes] | None = None
+    cardformat_keys.generate_key(folder / "card-keys")
+    os.environ.update(env)
+    key, card_urls = prepare(create_app(), args.cards)
+    port = harness.free_port()
+    server = harness.start_gunicorn(
+        "bench.verification:serve()", port, args.workers, args.threads, env
+    )
     try:
-        cardformat_keys.generate_key(folder / "card-keys")
-        os.environ.update(env)
-        key, card_urls = prepare(create_app(), args.cards)
-        port = free_port()
-        server = start_gunicorn(port, args.workers, args.threads, env)
         phases = [
             ("bare Flask endpoint", [_request_bytes(port, "bare", key, "")], b'"ok":true'),
             (
@@ -471,28 +406,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Stopping writes what the workers' record writers still hold (at exit).
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-        server = None
         app = create_app()
         with app.app_context():
             recorded = db.session.scalar(select(func.count()).select_from(Verification))
             db.session.remove()
         sent = sum(result.requests for result in (api, paced[1]))
         print(f"checks recorded in the database: {recorded} (timed phases sent {sent})")
-        if any(result.errors for result in (*results, *paced)):
-            return 1
+        return 1 if any(result.errors for result in (*results, *paced)) else 0
     finally:
-        if server is not None:
+        if server.poll() is None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
-        from ehrenamt.extensions import db as database
 
-        for engines in list(database._app_engines.values()):
-            for engine in engines.values():
-                engine.dispose()
-        if not args.keep:
-            drop_database(url)
-        shutil.rmtree(folder, ignore_errors=True)
-    return 0
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    return harness.run_on_fresh_database(
+        lambda url: run(url, args), args.keep, database=args.database
+    )
 
 
 if __name__ == "__main__":

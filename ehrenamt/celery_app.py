@@ -21,7 +21,7 @@ def celery_config(app: Flask) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": app.config["WORKER_PREFETCH_MULTIPLIER"],
-        "task_default_queue": app.config.get("CELERY_QUEUE", "ehrenamt"),
+        "task_default_queue": app.config["CELERY_QUEUE"],
         # Publishing must not hang a web request when the broker is down: the outbox
         # keeps the message and the dispatcher sends it later.
         "broker_connection_timeout": 2,
@@ -81,7 +81,7 @@ def celery_config(app: Flask) -> dict[str, Any]:
             "socket_timeout": 5,
         }
         config["beat_schedule_filename"] = str(Path(app.instance_path) / "celerybeat-schedule")
-    config.update(app.config.get("CELERY", {}))
+    config.update(app.config["CELERY"])
     return config
 
 

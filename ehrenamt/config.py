@@ -10,6 +10,7 @@ parsed as JSON where possible, so ``EHRENAMT_MAIL_PORT=587`` is an int and
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 #: Signs sessions and CSRF tokens. Must come from the environment in production; the
 #: launcher creates a random one in ``instance/`` for trying the service out.
@@ -17,11 +18,15 @@ SECRET_KEY: str | None = None
 
 #: SQLAlchemy URL of the database. ``None`` means SQLite in the instance folder.
 DATABASE_URL: str | None = None
+#: Flask-SQLAlchemy's engine options for DATABASE_URL (replaced for SQLite by a lock wait).
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
 #: Celery broker. ``None`` means kombu's filesystem transport in the instance folder,
 #: which needs no server (good for trying it out, not for production).
 BROKER_URL: str | None = None
+#: Folder of the filesystem broker (BROKER_URL ``filesystem://``); ``None`` means
+#: ``instance/broker``.
+BROKER_FOLDER: str | None = None
 #: Seconds after which a message a dead worker held is handed out again (Redis broker).
 #: Must exceed the longest task plus the longest retry delay (a retry waiting for its
 #: time is held unacknowledged too), or healthy tasks would run twice: tasks take
@@ -32,13 +37,28 @@ BROKER_VISIBILITY_TIMEOUT = 900
 #: One: a worker that dies holds no more than the task it runs. (bench/issuing.py with
 #: 4 measured 0.76-0.88 of the loop rate against 0.76-0.80 with 1: within the noise.)
 WORKER_PREFETCH_MULTIPLIER = 1
+#: Name of the Celery queue tasks are sent to and workers consume (one per deployment
+#: sharing a broker).
+CELERY_QUEUE = "ehrenamt"
+#: More Celery settings by Celery's own lower-case names, applied over the derived ones,
+#: e.g. ``{"worker_prefetch_multiplier": 4}``. Only read, never changed in place.
+CELERY: dict[str, Any] = {}
 
 #: Where rate-limit counters live; ``redis://…`` when several web processes run.
 RATELIMIT_STORAGE_URI = "memory://"
+#: Whether responses carry the X-RateLimit-* headers (Flask-Limiter).
 RATELIMIT_HEADERS_ENABLED = True
+#: Rate limits of the pages, in Flask-Limiter's notation ("N per minute; M per hour"):
+#: password sign-in (per client IP address, and per e-mail address tried),
 RATELIMIT_LOGIN = "10 per minute; 50 per hour"
+#: sign-in links and e-mail confirmation links (requesting and using them; per IP address),
 RATELIMIT_MAGIC_LINK = "5 per minute; 20 per hour"
+#: an organisation's confirmation page (per IP address),
 RATELIMIT_CONFIRMATION = "30 per minute"
+#: checks on the partner's scan page ``/pruefen/`` (per IP address, and per partner),
+RATELIMIT_VERIFY_PAGE = "60 per minute"
+#: revocation questions of the public card page ``/karte`` (per IP address).
+RATELIMIT_PUBLIC_CHECK = "30 per minute"
 
 #: Absolute URL under which the service is reached; used in e-mails sent by workers.
 BASE_URL = "http://127.0.0.1:5000"
@@ -46,13 +66,17 @@ BASE_URL = "http://127.0.0.1:5000"
 #: E-mail: "smtp" sends through MAIL_SERVER; "file" writes .eml files to MAIL_FOLDER
 #: (the default for trying it out), "console" prints them to the worker's log.
 MAIL_BACKEND = "file"
+#: SMTP relay host and port.
 MAIL_SERVER = "localhost"
 MAIL_PORT = 25
+#: SMTP login; ``None`` means the relay needs none.
 MAIL_USERNAME: str | None = None
 MAIL_PASSWORD: str | None = None
 MAIL_USE_TLS = False  # STARTTLS
 MAIL_USE_SSL = False  # implicit TLS
+#: Seconds an SMTP connection or command may take.
 MAIL_TIMEOUT = 10
+#: The From header of every mail; its domain also makes the Message-ID.
 MAIL_DEFAULT_SENDER = "Ehrenamtskarte <ehrenamtskarte@localhost>"
 #: Folder for the "file" backend; ``None`` means ``instance/mail``.
 MAIL_FOLDER: str | None = None
@@ -60,6 +84,7 @@ MAIL_FOLDER: str | None = None
 #: Uploaded proofs are stored here, outside the web root. ``None`` means
 #: ``instance/uploads``.
 UPLOAD_FOLDER: str | None = None
+#: Largest uploaded proof, in bytes.
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 #: A request may be somewhat larger than one upload, so that a too-large file gets a
 #: form error (with everything else kept) instead of a bare 413.
@@ -69,25 +94,33 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 #: (the broker lost it), and how often it is tried at most.
 OUTBOX_REDISPATCH_AFTER = timedelta(minutes=15)
 OUTBOX_MAX_ATTEMPTS = 10
+#: How often the periodic job hands waiting outbox messages to the broker, in seconds.
 OUTBOX_DISPATCH_INTERVAL_SECONDS = 30.0
 #: How often the periodic job reminds organisations, in seconds.
 REMINDER_INTERVAL_SECONDS = 3600.0
 
-#: Sign-in links and e-mail confirmation links.
+#: How long sign-in links and e-mail confirmation links are valid.
 LOGIN_LINK_MAX_AGE = timedelta(minutes=30)
 EMAIL_CONFIRMATION_MAX_AGE = timedelta(days=7)
 
+#: Session and remember-me cookies (Flask, Flask-Login): only over HTTPS, not readable by
+#: scripts, not sent along with other sites' requests.
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_SECURE = True
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SAMESITE = "Lax"
+#: How long a sign-in lasts (a timedelta, or seconds).
 PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+#: Seconds a form's CSRF token stays valid.
 WTF_CSRF_TIME_LIMIT = 8 * 3600
 
+#: Language of pages and mails when the visitor asks for none we have (the texts' own).
 BABEL_DEFAULT_LOCALE = "de"
+#: Time zone dates and times are shown in.
 BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
+#: Languages a visitor can choose; each needs a catalogue in ehrenamt/translations.
 LANGUAGES = ["de", "en"]
 
 #: Rows per page in staff lists.
@@ -117,6 +150,7 @@ CARD_JOBS_INTERVAL_SECONDS = 3600.0
 #: checked cards and all revoked card numbers, read again after this many seconds (a
 #: revocation reaches the other processes within that time; services/card_index.py).
 CARD_INDEX_SIZE = 100_000
+#: Seconds between re-reads of the revoked card numbers (see above).
 CARD_REVOCATIONS_REFRESH_SECONDS = 2.0
 
 #: Records of online card checks are deleted after this many days (DSGVO).
@@ -124,6 +158,7 @@ VERIFICATION_RETENTION_DAYS = 90
 #: The till API's check records are written in batches, this often (seconds), by each web
 #: process; at most this many wait in a process while the database cannot be reached.
 VERIFICATION_RECORD_FLUSH_SECONDS = 1.0
+#: Most check records waiting in one process (see above); older ones are dropped first.
 VERIFICATION_RECORD_MAX_PENDING = 50_000
 
 #: The till API (``/api/v1``). Rate limits in the notation of Flask-Limiter: per partner
@@ -133,8 +168,9 @@ VERIFICATION_RECORD_MAX_PENDING = 50_000
 RATELIMIT_API_PER_PARTNER = "120 per minute"
 RATELIMIT_API_PER_IP = "300 per minute"
 RATELIMIT_API_FAILED_CODES = "20 per minute"
-#: Largest request body the API accepts, in bytes, and the longest code.
+#: Largest request body the API accepts, in bytes,
 API_MAX_REQUEST_BYTES = 8 * 1024
+#: and the longest code, in characters.
 API_MAX_CODE_LENGTH = 2000
 #: Seconds a web process keeps an API key it found valid in memory: a revoked key stops
 #: working at once in the process that revoked it, and after this long in all others.

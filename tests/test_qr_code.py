@@ -1,6 +1,6 @@
 """The card's QR code is exactly the one qrcode itself makes, only made faster.
 
-:func:`ehrenamt.services.signing.make_qr_code` chooses the mask with its own scoring
+:func:`ehrenamt.cardformat.qr.make_qr_code` chooses the mask with its own scoring
 instead of qrcode's (which took a quarter of the time of issuing a card); these tests
 hold it to qrcode's result, so the symbol never changes with the speed-up.
 """

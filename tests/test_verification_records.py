@@ -80,7 +80,7 @@ def test_records_wait_while_the_database_cannot_be_reached(
     other = create_app(settings_for(app, DATABASE_URL=url))
     writer = RecordWriter(other, interval=3600, max_pending=3)
     try:
-        with caplog.at_level(logging.ERROR, logger="ehrenamt.services.verification"):
+        with caplog.at_level(logging.ERROR, logger="ehrenamt.verification.records"):
             for result in ("valid", "expired", "revoked", "unknown", "invalid"):
                 writer.add(record(result=result))
         assert writer.pending() == 3

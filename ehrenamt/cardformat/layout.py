@@ -107,7 +107,7 @@ class CardFace:
     office_name: str
     #: E.g. "Ehrenamtskarte Sachsen-Anhalt".
     programme_name: str
-    #: The QR code's content: :func:`ehrenamt.services.signing.card_url` of the token.
+    #: The QR code's content: :func:`ehrenamt.cardformat.token.card_url` of the token.
     url: str
 
 

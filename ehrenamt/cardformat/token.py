@@ -122,7 +122,7 @@ class Expired(InvalidToken):
 class CardClaims:
     """What a card's QR code asserts: all it carries, and no other personal data."""
 
-    #: Canonical card number (see :mod:`ehrenamt.services.card_numbers`).
+    #: Canonical card number (see :mod:`ehrenamt.cardformat.card_numbers`).
     card_number: str
     #: The holder's name exactly as printed on the card.
     name: str

@@ -29,7 +29,7 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
 
     The signature decides whether a QR code is genuine and until when it is valid; the
     database adds whether the card is ours and revoked (through the process's
-    :mod:`~ehrenamt.services.card_index`). A typed number is looked up in the database.
+    :mod:`~ehrenamt.cards.index`). A typed number is looked up in the database.
     """
     text = code.strip()
     if card_numbers.is_valid(text) and not text.isdigit():

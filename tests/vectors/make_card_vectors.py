@@ -61,7 +61,7 @@ def _claims_json(claims: cardformat_token.CardClaims) -> dict[str, Any]:
 
 
 def claims_from_json(data: dict[str, Any]) -> cardformat_token.CardClaims:
-    """The :class:`~ehrenamt.services.signing.CardClaims` of a vector's ``claims``."""
+    """The :class:`~ehrenamt.cardformat.token.CardClaims` of a vector's ``claims``."""
     return cardformat_token.CardClaims(
         card_number=data["card_number"],
         name=data["name"],

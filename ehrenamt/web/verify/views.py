@@ -63,7 +63,7 @@ HISTORY_PAGE_SIZE = 50
 
 
 def _page_limit() -> str:
-    return str(current_app.config.get("RATELIMIT_VERIFY_PAGE", "60 per minute"))
+    return str(current_app.config["RATELIMIT_VERIFY_PAGE"])
 
 
 def _partner_key() -> str:
@@ -73,7 +73,7 @@ def _partner_key() -> str:
 
 
 def _public_limit() -> str:
-    return str(current_app.config.get("RATELIMIT_PUBLIC_CHECK", "30 per minute"))
+    return str(current_app.config["RATELIMIT_PUBLIC_CHECK"])
 
 
 @bp.app_context_processor
