@@ -101,7 +101,7 @@ def placeholders(text: str) -> list[str]:
 def test_source_messages_are_found() -> None:
     """The extraction sees Python files, page templates and e-mail templates alike."""
     where = {place.split(":")[0] for places in source_messages().values() for place in places}
-    assert "ehrenamt/web.py" in where
+    assert "ehrenamt/web/pages.py" in where
     assert "templates/base.html" in where
     assert "templates/emails/sign_in_link.txt" in where
 
