@@ -629,3 +629,17 @@ def test_demo_data_has_an_approved_partner(client: FlaskClient, ctx: None) -> No
     assert "Stadtmuseum" in page_text(client.get("/partner/"))
     html = page_text(client.get("/verguenstigungen/"))
     assert "Freier Eintritt" in html and "Museumsshop" in html
+
+
+@pytest.mark.parametrize("role", [UserRole.PARTNER, UserRole.VOLUNTEER])
+def test_csv_import_is_for_staff_only_even_with_the_office_set(ctx: None, role: UserRole) -> None:
+    """The import checks the one staff rule, not only the office (an account of another
+    role that carries the office id is nobody's clerk)."""
+    office = make_office()
+    someone = make_user(role, office)
+    content = "\n".join([CSV_HEADER, _csv_line("Laden Eins", "eins@example.org")])
+    with pytest.raises(errors.NotPermitted):
+        import_export.import_csv(
+            office, content, Acting.user_as(someone, Actor.CLERK), dry_run=True
+        )
+    assert db.session.scalar(select(func.count()).select_from(Partner)) == 0
