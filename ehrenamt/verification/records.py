@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import weakref
 from datetime import datetime, timedelta
@@ -170,6 +171,9 @@ _WRITERS: weakref.WeakSet[RecordWriter] = weakref.WeakSet()
 def _after_fork_in_child() -> None:
     for writer in list(_WRITERS):
         writer._start_empty()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def record_writer() -> RecordWriter:
