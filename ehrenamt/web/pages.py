@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Request, Response, abort, render_template, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -22,6 +22,19 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+T = TypeVar("T")
+
+
+def or_404(found: T | None) -> T:
+    """What a lookup found, or a 404 page if it found nothing.
+
+    Lookups scoped to the visitor (their office, their own applications) return None for
+    another's object too, so a 404 tells nobody whether it exists.
+    """
+    if found is None:
+        abort(404)
+    return found
 
 
 class NoSessionForTheApi(SecureCookieSessionInterface):

@@ -37,6 +37,7 @@ from ehrenamt.models import Application, CardType, Office, Qualification, Upload
 from ehrenamt.web.access import sign_in
 from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
 from ehrenamt.web.forms import choices
+from ehrenamt.web.pages import or_404
 
 bp = Blueprint("apply", __name__, url_prefix="/antrag")
 
@@ -73,9 +74,7 @@ def form() -> str | Response | tuple[str, int]:
             # The renewal link of the reminder mail: the holder's old card fills the form.
             if not current_user.is_authenticated:
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-            card = register.get_for_holder(current_user.id, renew)
-            if card is None:
-                abort(404)
+            card = or_404(register.get_for_holder(current_user.id, renew))
             _prefill_from(form, card.application)
             flash(
                 _(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -10,6 +10,7 @@ from ehrenamt.partners import categories as partners_categories
 from ehrenamt.partners import directory as partners_directory
 from ehrenamt.web.directory.forms import DirectorySearchForm
 from ehrenamt.web.forms import choices
+from ehrenamt.web.pages import or_404
 
 bp = Blueprint("directory", __name__, url_prefix="/verguenstigungen")
 
@@ -66,9 +67,7 @@ def index() -> tuple[str, int]:
 @bp.route("/partner/<public_id>")
 def partner(public_id: str) -> str:
     """An approved partner's page with its published benefits."""
-    found = partners_directory.public_partner(public_id)
-    if found is None:
-        abort(404)
+    found = or_404(partners_directory.public_partner(public_id))
     return render_template(
         "directory/partner.html",
         partner=found,

@@ -18,6 +18,7 @@ from ehrenamt.partners import categories, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import partner_required, partner_role_required, sign_in
 from ehrenamt.web.forms import ConfirmLinkForm, InviteForm, SetPasswordForm, choices
+from ehrenamt.web.pages import or_404
 from ehrenamt.web.partners.forms import (
     BenefitEditForm,
     BenefitForm,
@@ -148,10 +149,7 @@ def add_benefit() -> tuple[str, int] | Response:
 
 
 def _own_benefit(public_id: str) -> Benefit:
-    benefit = partners_benefits.benefit_of(g.partner, public_id)
-    if benefit is None:
-        abort(404)
-    return benefit
+    return or_404(partners_benefits.benefit_of(g.partner, public_id))
 
 
 @bp.route("/partner/verguenstigungen/<public_id>", methods=["GET", "POST"])

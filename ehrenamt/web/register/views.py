@@ -39,6 +39,7 @@ from ehrenamt.models import (
 )
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_card_document
+from ehrenamt.web.pages import or_404
 from ehrenamt.web.register.forms import (
     BulkIssueForm,
     CardActionForm,
@@ -60,17 +61,11 @@ SELECTION = re.compile(r"([A-Za-z0-9_-]{1,64}):(\d{1,9})")
 
 
 def _card_or_404(public_id: str) -> Card:
-    card = cards_register.get_for_office(current_user.office_id, public_id)
-    if card is None:
-        abort(404)
-    return card
+    return or_404(cards_register.get_for_office(current_user.office_id, public_id))
 
 
 def _batch_or_404(public_id: str) -> CardBatch:
-    batch = batches.get_batch_for_office(current_user.office_id, public_id)
-    if batch is None:
-        abort(404)
-    return batch
+    return or_404(batches.get_batch_for_office(current_user.office_id, public_id))
 
 
 # --- the register -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
+from ehrenamt.web.pages import or_404
 from ehrenamt.web.review.forms import (
     ApproveForm,
     DecisionForm,
@@ -35,10 +36,7 @@ bp = Blueprint("review", __name__, url_prefix="/verwaltung")
 
 
 def _application_or_404(public_id: str) -> Application:
-    application = applications_queries.get_for_office(current_user.office_id, public_id)
-    if application is None:
-        abort(404)
-    return application
+    return or_404(applications_queries.get_for_office(current_user.office_id, public_id))
 
 
 @bp.route("/")
