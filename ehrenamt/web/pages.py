@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from ehrenamt import labels
 from ehrenamt.cardformat import card_numbers
 from ehrenamt.extensions import db
-from ehrenamt.web.forms import CONTROL_CHARACTERS
+from ehrenamt.web.forms import CONTROL_CHARACTERS, ConfirmLinkForm
 
 #: Pages allow nothing from other origins; inline scripts are not allowed at all.
 CONTENT_SECURITY_POLICY = (
@@ -24,6 +25,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def or_404(found: T | None) -> T:
@@ -35,6 +37,18 @@ def or_404(found: T | None) -> T:
     if found is None:
         abort(404)
     return found
+
+
+def one_time_link_page(use: Callable[[], R], *, title: str, intro: str) -> R | str:
+    """The page a one-time link from a mail opens: one button, whose POST calls ``use``.
+
+    Mail scanners open the links in a mail (GETs), so only the visitor's POST may use the
+    link up; ``use`` answers that POST.
+    """
+    form = ConfirmLinkForm()
+    if form.validate_on_submit():
+        return use()
+    return render_template("auth/use_link.html", form=form, title=title, intro=intro)
 
 
 class NoSessionForTheApi(SecureCookieSessionInterface):

@@ -17,8 +17,8 @@ from ehrenamt.partners import benefits as partners_benefits
 from ehrenamt.partners import categories, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import partner_required, partner_role_required, sign_in
-from ehrenamt.web.forms import ConfirmLinkForm, InviteForm, SetPasswordForm, choices
-from ehrenamt.web.pages import or_404
+from ehrenamt.web.forms import InviteForm, SetPasswordForm, choices
+from ehrenamt.web.pages import one_time_link_page, or_404
 from ehrenamt.web.partners.forms import (
     BenefitEditForm,
     BenefitForm,
@@ -218,8 +218,8 @@ def password() -> tuple[str, int] | Response:
 @bp.route("/partner/einladung/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> str | Response | tuple[str, int]:
     """An invited colleague signs in once with the link, then sets a password."""
-    form = ConfirmLinkForm()
-    if form.validate_on_submit():
+
+    def use() -> Response | tuple[str, int]:
         try:
             user = membership.accept_invitation(token)
         except LinkRejected:
@@ -227,9 +227,9 @@ def accept_invitation(token: str) -> str | Response | tuple[str, int]:
             return render_template("partners/invitation_invalid.html"), 410
         sign_in(user)
         return redirect(url_for("partners.password"))
-    return render_template(
-        "auth/use_link.html",
-        form=form,
+
+    return one_time_link_page(
+        use,
         title=_("Einladung annehmen"),
         intro=_("Klicken Sie auf „Weiter“, um sich anzumelden und Ihr Passwort festzulegen."),
     )
