@@ -24,7 +24,7 @@ from ehrenamt.partners import benefits as partners_benefits
 from ehrenamt.partners import import_export, listing, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import acting_staff, staff_required
-from ehrenamt.web.forms import choices
+from ehrenamt.web.forms import enum_choices
 from ehrenamt.web.pages import or_404
 from ehrenamt.web.partner_admin.forms import (
     ApproveForm,
@@ -54,9 +54,7 @@ def _partner(public_id: str) -> Partner:
 def index() -> str:
     """The office's partners by state, paged in the database."""
     form = PartnerFilterForm(request.args)
-    form.state.choices = choices(
-        [("", _("alle"))] + [(s.value, label) for s, label in STATE_LABELS.items()]
-    )
+    form.state.choices = enum_choices(STATE_LABELS, blank=_("alle"))
     state: PartnerState | None = PartnerState.PENDING if "state" not in request.args else None
     page = 1
     if form.validate():

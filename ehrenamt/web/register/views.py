@@ -39,6 +39,7 @@ from ehrenamt.models import (
 )
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_card_document
+from ehrenamt.web.forms import expected_version
 from ehrenamt.web.pages import or_404
 from ehrenamt.web.register.forms import (
     BulkIssueForm,
@@ -153,13 +154,6 @@ def download(public_id: str, kind: str) -> Response:
     )
 
 
-def _expected_version(form: CardActionForm) -> int:
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        abort(400)
-
-
 def _act(
     public_id: str,
     action: str,
@@ -178,7 +172,7 @@ def _act(
     if not form.validate_on_submit():
         return _render_detail(card, 400, **{form_name: form})
     try:
-        result = operation(card, _expected_version(form))
+        result = operation(card, expected_version(form))
     except core_errors.NotPermitted:
         db.session.rollback()
         abort(403)

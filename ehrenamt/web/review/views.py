@@ -20,6 +20,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
+from ehrenamt.web.forms import expected_version
 from ehrenamt.web.pages import or_404
 from ehrenamt.web.review.forms import (
     ApproveForm,
@@ -102,13 +103,6 @@ def _render_detail(
     return html, status
 
 
-def _expected_version(form: DecisionForm) -> int:
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        abort(400)
-
-
 def _decide(
     public_id: str,
     form_name: str,
@@ -120,7 +114,7 @@ def _decide(
     if not form.validate_on_submit():
         return _render_detail(application, 400, **{form_name: form})
     try:
-        operation(application, _expected_version(form))
+        operation(application, expected_version(form))
     except Conflict:
         db.session.rollback()
         flash(
