@@ -200,22 +200,21 @@ class Engagement(Base):
     application: Mapped[Application] = relationship(back_populates="engagements")
 
     @property
+    def hours_confirmed(self) -> bool:
+        """Whether the answer gave hours: then they replace the claimed ones, both of them."""
+        return self.confirmation_state in ANSWERED_CONFIRMATION_STATES and (
+            self.confirmed_hours_per_week is not None or self.confirmed_hours_per_year is not None
+        )
+
+    @property
     def effective_hours_per_week(self) -> Decimal | None:
         """Hours per week as confirmed, or as claimed if not (yet) confirmed."""
-        if self.confirmation_state in ANSWERED_CONFIRMATION_STATES and (
-            self.confirmed_hours_per_week is not None or self.confirmed_hours_per_year is not None
-        ):
-            return self.confirmed_hours_per_week
-        return self.hours_per_week
+        return self.confirmed_hours_per_week if self.hours_confirmed else self.hours_per_week
 
     @property
     def effective_hours_per_year(self) -> int | None:
         """Hours per year as confirmed, or as claimed if not (yet) confirmed."""
-        if self.confirmation_state in ANSWERED_CONFIRMATION_STATES and (
-            self.confirmed_hours_per_week is not None or self.confirmed_hours_per_year is not None
-        ):
-            return self.confirmed_hours_per_year
-        return self.hours_per_year
+        return self.confirmed_hours_per_year if self.hours_confirmed else self.hours_per_year
 
 
 class Upload(Base):
