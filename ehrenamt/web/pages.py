@@ -39,6 +39,11 @@ def or_404(found: T | None) -> T:
     return found
 
 
+def pager_args() -> dict[str, str]:
+    """A list's filters from the query string, for the pager's links to other pages."""
+    return {k: v for k, v in request.args.items() if k != "page" and v}
+
+
 def one_time_link_page(use: Callable[[], R], *, title: str, intro: str) -> R | str:
     """The page a one-time link from a mail opens: one button, whose POST calls ``use``.
 

@@ -10,7 +10,7 @@ from ehrenamt.partners import categories as partners_categories
 from ehrenamt.partners import directory as partners_directory
 from ehrenamt.web.directory.forms import DirectorySearchForm
 from ehrenamt.web.forms import choices
-from ehrenamt.web.pages import or_404
+from ehrenamt.web.pages import or_404, pager_args
 
 bp = Blueprint("directory", __name__, url_prefix="/verguenstigungen")
 
@@ -43,7 +43,7 @@ def index() -> tuple[str, int]:
         )
         page = form.page.data or 1
     result = partners_directory.search_directory(criteria, page, current_app.config["PAGE_SIZE"])
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = pager_args()
     names = {c.id: partners_categories.category_name(c, language) for c in categories}
     distances = {}
     if criteria.latitude is not None and criteria.longitude is not None:

@@ -40,7 +40,7 @@ from ehrenamt.models import (
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_card_document
 from ehrenamt.web.forms import expected_version
-from ehrenamt.web.pages import or_404
+from ehrenamt.web.pages import or_404, pager_args
 from ehrenamt.web.register.forms import (
     BulkIssueForm,
     CardActionForm,
@@ -93,7 +93,7 @@ def index() -> str:
     result = cards_register.list_register(
         current_user.office_id, filters, page, current_app.config["PAGE_SIZE"]
     )
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = pager_args()
     return render_template(
         "register/index.html",
         form=form,

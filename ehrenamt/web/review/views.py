@@ -21,7 +21,7 @@ from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
 from ehrenamt.web.forms import expected_version
-from ehrenamt.web.pages import or_404
+from ehrenamt.web.pages import or_404, pager_args
 from ehrenamt.web.review.forms import (
     ApproveForm,
     DecisionForm,
@@ -58,7 +58,7 @@ def queue() -> str:
     result = applications_queries.list_queue(
         current_user.office_id, filters, page, current_app.config["PAGE_SIZE"]
     )
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = pager_args()
     return render_template(
         "review/queue.html",
         form=form,
