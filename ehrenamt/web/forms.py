@@ -111,6 +111,21 @@ class VersionedForm(FlaskForm):
     version = HiddenField(validators=[InputRequired()])
 
 
+def action_forms(
+    version: int, defaults: dict[str, FlaskForm], submitted: dict[str, FlaskForm]
+) -> dict[str, FlaskForm]:
+    """A detail page's action forms: ``defaults``, but those just ``submitted`` as sent.
+
+    Each carries the version of the object as shown now: an action sent from the page
+    acts on that version, and one sent from an older page is refused.
+    """
+    forms = {**defaults, **submitted}
+    for form in forms.values():
+        if isinstance(form, VersionedForm):
+            form.version.data = str(version)
+    return forms
+
+
 def expected_version(form: VersionedForm) -> int:
     """The version the form carries; a tampered one is a bad request."""
     try:

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from ehrenamt.applications import decisions
@@ -39,7 +40,7 @@ from ehrenamt.models import (
 )
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_card_document
-from ehrenamt.web.forms import expected_version
+from ehrenamt.web.forms import action_forms, expected_version
 from ehrenamt.web.pages import or_404, pager_args
 from ehrenamt.web.register.forms import (
     BulkIssueForm,
@@ -111,7 +112,7 @@ def detail(public_id: str) -> tuple[str, int]:
 
 
 def _render_detail(card: Card, status: int = 200, **forms: CardActionForm) -> tuple[str, int]:
-    defaults: dict[str, CardActionForm] = {
+    defaults: dict[str, FlaskForm] = {
         "revoke_form": RevokeForm(formdata=None),
         "replace_form": ReplaceForm(formdata=None),
         "reissue_form": ReissueForm(formdata=None),
@@ -119,10 +120,6 @@ def _render_detail(card: Card, status: int = 200, **forms: CardActionForm) -> tu
             formdata=None, valid_until=cards_validity.extension_default(card)
         ),
     }
-    defaults.update(forms)
-    for form in defaults.values():
-        # The version of the card as shown now: an action sent from this page acts on it.
-        form.version.data = str(card.version)
     html = render_template(
         "register/detail.html",
         card=card,
@@ -132,7 +129,7 @@ def _render_detail(card: Card, status: int = 200, **forms: CardActionForm) -> tu
         and card.rendered_generation > 0,
         history=cards_register.history(card),
         actions=_possible_actions(card),
-        **defaults,
+        **action_forms(card.version, defaults, forms),
     )
     return html, status
 

@@ -20,7 +20,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
-from ehrenamt.web.forms import expected_version
+from ehrenamt.web.forms import action_forms, expected_version
 from ehrenamt.web.pages import or_404, pager_args
 from ehrenamt.web.review.forms import (
     ApproveForm,
@@ -79,18 +79,13 @@ def detail(public_id: str) -> tuple[str, int]:
 def _render_detail(
     application: Application, status: int = 200, **forms: FlaskForm
 ) -> tuple[str, int]:
-    version = str(application.version)
     defaults: dict[str, FlaskForm] = {
-        "approve_form": ApproveForm(version=version, formdata=None),
-        "reject_form": RejectForm(version=version, formdata=None),
-        "info_form": RequestInformationForm(version=version, formdata=None),
-        "start_form": StartReviewForm(version=version, formdata=None),
+        "approve_form": ApproveForm(formdata=None),
+        "reject_form": RejectForm(formdata=None),
+        "info_form": RequestInformationForm(formdata=None),
+        "start_form": StartReviewForm(formdata=None),
         "engagement_form": EngagementActionForm(formdata=None),
     }
-    defaults.update(forms)
-    for form in defaults.values():
-        if isinstance(form, DecisionForm):
-            form.version.data = version
     html = render_template(
         "review/detail.html",
         application=application,
@@ -98,7 +93,7 @@ def _render_detail(
         checks=eligibility.check_application(application, application.office.rules, date.today()),
         history=applications_queries.history(application),
         actions={a.value for a in allowed_actions(application.state, acting_staff().actor)},
-        **defaults,
+        **action_forms(application.version, defaults, forms),
     )
     return html, status
 
