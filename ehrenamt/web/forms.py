@@ -111,6 +111,11 @@ class VersionedForm(FlaskForm):
     version = HiddenField(validators=[InputRequired()])
 
 
+def form_status(form: FlaskForm) -> int:
+    """The status of a page that shows ``form``: 400 once it was sent and refused."""
+    return 400 if form.is_submitted() else 200
+
+
 def action_forms(
     version: int, defaults: dict[str, FlaskForm], submitted: dict[str, FlaskForm]
 ) -> dict[str, FlaskForm]:

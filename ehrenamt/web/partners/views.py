@@ -17,7 +17,7 @@ from ehrenamt.partners import benefits as partners_benefits
 from ehrenamt.partners import categories, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import partner_required, partner_role_required, sign_in
-from ehrenamt.web.forms import InviteForm, SetPasswordForm, choices
+from ehrenamt.web.forms import InviteForm, SetPasswordForm, choices, form_status
 from ehrenamt.web.pages import one_time_link_page, or_404
 from ehrenamt.web.partners.forms import (
     BenefitEditForm,
@@ -97,7 +97,7 @@ def register() -> tuple[str, int] | Response:
             ]
         else:
             return redirect(url_for("partners.registered"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     return render_template("partners/register.html", form=form), status
 
 
@@ -131,7 +131,7 @@ def profile() -> tuple[str, int] | Response:
         partners_registration.update_profile(partner, _profile_input(form))
         flash(_("Das Profil ist gespeichert."), "success")
         return redirect(url_for("partners.area"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     return render_template("partners/profile.html", form=form, partner=partner), status
 
 
@@ -144,7 +144,7 @@ def add_benefit() -> tuple[str, int] | Response:
         partners_benefits.add_benefit(g.partner, _benefit_input(form))
         flash(_("Die Vergünstigung ist gespeichert."), "success")
         return redirect(url_for("partners.area"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     return render_template("partners/benefit.html", form=form, benefit=None), status
 
 
@@ -162,7 +162,7 @@ def edit_benefit(public_id: str) -> tuple[str, int] | Response:
         partners_benefits.update_benefit(benefit, _benefit_input(form))
         flash(_("Die Vergünstigung ist gespeichert."), "success")
         return redirect(url_for("partners.area"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     delete_form = DeleteForm(formdata=None)
     return render_template(
         "partners/benefit.html", form=form, benefit=benefit, delete_form=delete_form
@@ -195,7 +195,7 @@ def colleagues() -> tuple[str, int] | Response:
         else:
             flash(_("Die Einladung ist verschickt."), "success")
             return redirect(url_for("partners.colleagues"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     members = membership.members_of(g.partner)
     return render_template("partners/colleagues.html", form=form, members=members), status
 
@@ -211,7 +211,7 @@ def password() -> tuple[str, int] | Response:
         sign_in(current_user)
         flash(_("Das Passwort ist gespeichert."), "success")
         return redirect(url_for("partners.area"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     return render_template("partners/password.html", form=form), status
 
 
