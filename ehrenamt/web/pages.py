@@ -10,11 +10,13 @@ from flask import Flask, Request, Response, abort, render_template, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ehrenamt import labels
 from ehrenamt.cardformat import card_numbers
+from ehrenamt.core.paging import Page
 from ehrenamt.extensions import db
 from ehrenamt.web.forms import CONTROL_CHARACTERS, ConfirmLinkForm
 
@@ -39,9 +41,11 @@ def or_404(found: T | None) -> T:
     return found
 
 
-def pager_args() -> dict[str, str]:
-    """A list's filters from the query string, for the pager's links to other pages."""
-    return {k: v for k, v in request.args.items() if k != "page" and v}
+def list_page(template: str, form: FlaskForm, result: Page[Any], **context: Any) -> str:
+    """A list: its filter ``form``, one page of ``result``, and the pager's links."""
+    # The pager's links keep the query string's filters, all but the page number.
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(template, form=form, page=result, args=args, **context)
 
 
 def one_time_link_page(use: Callable[[], R], *, title: str, intro: str) -> R | str:

@@ -10,7 +10,7 @@ from ehrenamt.partners import categories as partners_categories
 from ehrenamt.partners import directory as partners_directory
 from ehrenamt.web.directory.forms import DirectorySearchForm
 from ehrenamt.web.forms import choices
-from ehrenamt.web.pages import or_404, pager_args
+from ehrenamt.web.pages import list_page, or_404
 
 bp = Blueprint("directory", __name__, url_prefix="/verguenstigungen")
 
@@ -43,7 +43,6 @@ def index() -> tuple[str, int]:
         )
         page = form.page.data or 1
     result = partners_directory.search_directory(criteria, page, current_app.config["PAGE_SIZE"])
-    args = pager_args()
     names = {c.id: partners_categories.category_name(c, language) for c in categories}
     distances = {}
     if criteria.latitude is not None and criteria.longitude is not None:
@@ -53,14 +52,7 @@ def index() -> tuple[str, int]:
             )
             for _benefit, partner in result.items
         }
-    html = render_template(
-        "directory/index.html",
-        form=form,
-        page=result,
-        args=args,
-        categories=names,
-        distances=distances,
-    )
+    html = list_page("directory/index.html", form, result, categories=names, distances=distances)
     return html, 200 if valid else 400
 
 

@@ -41,7 +41,7 @@ from ehrenamt.models import (
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_card_document
 from ehrenamt.web.forms import action_forms, expected_version
-from ehrenamt.web.pages import or_404, pager_args
+from ehrenamt.web.pages import list_page, or_404
 from ehrenamt.web.register.forms import (
     BulkIssueForm,
     CardActionForm,
@@ -94,12 +94,10 @@ def index() -> str:
     result = cards_register.list_register(
         current_user.office_id, filters, page, current_app.config["PAGE_SIZE"]
     )
-    args = pager_args()
-    return render_template(
+    return list_page(
         "register/index.html",
-        form=form,
-        page=result,
-        args=args,
+        form,
+        result,
         filter_errors={name: errors for name, errors in form.errors.items() if name != "page"},
     )
 

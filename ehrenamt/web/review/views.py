@@ -21,7 +21,7 @@ from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
 from ehrenamt.web.forms import action_forms, expected_version
-from ehrenamt.web.pages import or_404, pager_args
+from ehrenamt.web.pages import list_page, or_404
 from ehrenamt.web.review.forms import (
     ApproveForm,
     DecisionForm,
@@ -58,12 +58,10 @@ def queue() -> str:
     result = applications_queries.list_queue(
         current_user.office_id, filters, page, current_app.config["PAGE_SIZE"]
     )
-    args = pager_args()
-    return render_template(
+    return list_page(
         "review/queue.html",
-        form=form,
-        page=result,
-        args=args,
+        form,
+        result,
         counts=applications_queries.count_by_state(current_user.office_id),
     )
 
