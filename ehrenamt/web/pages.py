@@ -41,6 +41,11 @@ def or_404(found: T | None) -> T:
     return found
 
 
+def current_language() -> str:
+    """The language of this request's pages ("de" if none is chosen)."""
+    return str(get_locale() or "de")
+
+
 def list_page(template: str, form: FlaskForm, result: Page[Any], **context: Any) -> str:
     """A list: its filter ``form``, one page of ``result``, and the pager's links."""
     # The pager's links keep the query string's filters, all but the page number.
@@ -186,4 +191,4 @@ def _format_number(value: object) -> str:
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"current_locale": str(get_locale() or "de")}
+    return {"current_locale": current_language()}

@@ -17,7 +17,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -37,7 +36,7 @@ from ehrenamt.models import Application, CardType, Office, Qualification, Upload
 from ehrenamt.web.access import sign_in
 from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
 from ehrenamt.web.forms import choices
-from ehrenamt.web.pages import or_404
+from ehrenamt.web.pages import current_language, or_404
 
 bp = Blueprint("apply", __name__, url_prefix="/antrag")
 
@@ -145,7 +144,7 @@ def _submit(
         qualification=Qualification(form.qualification.data) if form.qualification.data else None,
         honour=(form.honour.data or "").strip() or None,
         consent_version=office.rules.privacy_notice_version,
-        language=str(get_locale() or "de"),
+        language=current_language(),
         engagements=[_engagement_input(e) for e in form.used_engagements()],
         proof=proof,
     )

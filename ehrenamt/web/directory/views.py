@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ehrenamt.partners import categories as partners_categories
 from ehrenamt.partners import directory as partners_directory
 from ehrenamt.web.directory.forms import DirectorySearchForm
 from ehrenamt.web.forms import choices
-from ehrenamt.web.pages import list_page, or_404
+from ehrenamt.web.pages import current_language, list_page, or_404
 
 bp = Blueprint("directory", __name__, url_prefix="/verguenstigungen")
-
-
-def _language() -> str:
-    return str(get_locale() or "de")
 
 
 @bp.route("/")
@@ -24,7 +19,7 @@ def index() -> tuple[str, int]:
     """Every published benefit valid today; filtered and paged in the database."""
     form = DirectorySearchForm(request.args)
     categories = partners_categories.list_categories()
-    language = _language()
+    language = current_language()
     form.category.choices = choices(
         [("", _("alle Kategorien"))]
         + [(c.slug, partners_categories.category_name(c, language)) for c in categories]
@@ -64,5 +59,5 @@ def partner(public_id: str) -> str:
         "directory/partner.html",
         partner=found,
         benefits=partners_directory.published_benefits(found),
-        category=partners_categories.category_name(found.category, _language()),
+        category=partners_categories.category_name(found.category, current_language()),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,7 +17,7 @@ from ehrenamt.partners import categories, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import partner_required, partner_role_required, sign_in
 from ehrenamt.web.forms import InviteForm, SetPasswordForm, choices, form_status
-from ehrenamt.web.pages import one_time_link_page, or_404
+from ehrenamt.web.pages import current_language, one_time_link_page, or_404
 from ehrenamt.web.partners.forms import (
     BenefitEditForm,
     BenefitForm,
@@ -30,12 +29,8 @@ from ehrenamt.web.partners.forms import (
 bp = Blueprint("partners", __name__)
 
 
-def _language() -> str:
-    return str(get_locale() or "de")
-
-
 def _category_choices(form: ProfileForm) -> None:
-    language = _language()
+    language = current_language()
     form.category.choices = choices(
         [(c.id, categories.category_name(c, language)) for c in categories.list_categories()]
     )
@@ -89,7 +84,7 @@ def register() -> tuple[str, int] | Response:
                 benefits,
                 password=form.password.data or "",
                 contact_name=form.contact_name.data or "",
-                language=_language(),
+                language=current_language(),
             )
         except partners_registration.AccountExists:
             form.email.errors = [
@@ -189,7 +184,9 @@ def colleagues() -> tuple[str, int] | Response:
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            membership.invite_member(g.partner, current_user, form.email.data or "", _language())
+            membership.invite_member(
+                g.partner, current_user, form.email.data or "", current_language()
+            )
         except partners_registration.AccountExists:
             form.email.errors = [_("Für diese E-Mail-Adresse gibt es schon ein Konto.")]
         else:
