@@ -64,18 +64,26 @@ def consume_link(token: str, purpose: LinkPurpose) -> User:
     return link.user
 
 
+#: The mail template and the page of each link a volunteer is mailed.
+_LINK_MAILS = {
+    LinkPurpose.CONFIRM_EMAIL: ("confirm_email", "auth.confirm_email"),
+    LinkPurpose.SIGN_IN: ("sign_in_link", "auth.sign_in_with_link"),
+}
+
+
+def _mail_link(user: User, purpose: LinkPurpose, max_age: timedelta, subject: str) -> None:
+    """Issue a one-time link for ``user`` and queue the mail that carries it."""
+    template, page = _LINK_MAILS[purpose]
+    token = issue_link(user, purpose, max_age)
+    mail.queue_mail(user.email, subject, template, link=external_url(page, token=token), user=user)
+
+
 def queue_email_confirmation(user: User) -> None:
     """Mail a link that confirms the address (and signs the volunteer in)."""
-    token = issue_link(
-        user, LinkPurpose.CONFIRM_EMAIL, current_app.config["EMAIL_CONFIRMATION_MAX_AGE"]
-    )
+    max_age = current_app.config["EMAIL_CONFIRMATION_MAX_AGE"]
     with force_locale(user.language):
-        mail.queue_mail(
-            user.email,
-            _("Bitte bestätigen Sie Ihre E-Mail-Adresse"),
-            "confirm_email",
-            link=external_url("auth.confirm_email", token=token),
-            user=user,
+        _mail_link(
+            user, LinkPurpose.CONFIRM_EMAIL, max_age, _("Bitte bestätigen Sie Ihre E-Mail-Adresse")
         )
 
 
@@ -87,12 +95,6 @@ def send_sign_in_link(email: str) -> None:
     user = find_user(email)
     if user is None or not user.active or user.role != UserRole.VOLUNTEER:
         return
-    token = issue_link(user, LinkPurpose.SIGN_IN, current_app.config["LOGIN_LINK_MAX_AGE"])
-    mail.queue_mail(
-        user.email,
-        _("Ihr Anmeldelink"),
-        "sign_in_link",
-        link=external_url("auth.sign_in_with_link", token=token),
-        user=user,
-    )
+    max_age = current_app.config["LOGIN_LINK_MAX_AGE"]
+    _mail_link(user, LinkPurpose.SIGN_IN, max_age, _("Ihr Anmeldelink"))
     outbox.commit()

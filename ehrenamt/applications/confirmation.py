@@ -76,12 +76,10 @@ def resend_confirmation(engagement: Engagement, acting: Acting) -> None:
     ):
         raise Conflict(application.public_id)
     send_confirmation_request(engagement, reminder=True)
-    audit.record(
+    audit.record_change(
         acting,
-        subject_type=audit.Subject.APPLICATION,
-        subject_id=application.id,
-        action=audit.AuditAction.RESEND_CONFIRMATION,
-        office_id=application.office_id,
+        application,
+        audit.AuditAction.RESEND_CONFIRMATION,
         reason=engagement.organisation_name,
     )
     outbox.commit()
@@ -105,12 +103,10 @@ def override_confirmation(engagement: Engagement, acting: Acting, note: str) -> 
     engagement.answer_comment = note
     engagement.answered_at = utcnow()
     engagement.token_hash = None
-    audit.record(
+    audit.record_change(
         acting,
-        subject_type=audit.Subject.APPLICATION,
-        subject_id=application.id,
-        action=audit.AuditAction.OVERRIDE_CONFIRMATION,
-        office_id=application.office_id,
+        application,
+        audit.AuditAction.OVERRIDE_CONFIRMATION,
         reason=f"{engagement.organisation_name}: {note}",
     )
     _start_review_if_all_answered(application, acting)
@@ -198,14 +194,12 @@ def answer_confirmation(
         engagement.confirmed_hours_per_year = hours_per_year
     engagement.answer_comment = comment or None
     engagement.answered_at = utcnow()
-    audit.record(
+    audit.record_change(
         acting,
-        subject_type=audit.Subject.APPLICATION,
-        subject_id=application.id,
-        action=audit.AuditAction.ORGANISATION_CONFIRMED
+        application,
+        audit.AuditAction.ORGANISATION_CONFIRMED
         if confirmed
         else audit.AuditAction.ORGANISATION_DECLINED,
-        office_id=application.office_id,
         reason=comment or None,
     )
     _start_review_if_all_answered(application, acting)

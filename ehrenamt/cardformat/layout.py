@@ -137,18 +137,20 @@ def fit_text(
     width: float,
     *,
     largest: float,
-    smallest: float,
+    smallest: float | None = None,
     max_lines: int = 1,
     height: float | None = None,
     step: float = 0.25,
 ) -> FittedText:
     """Set ``text`` into a box ``width`` wide (and ``height`` high, if given).
 
-    One line at ``largest`` size, shrinking down to ``smallest``; then up to ``max_lines``
+    One line at ``largest`` size, shrinking down to ``smallest`` (by default ``largest``:
+    no shrinking); then up to ``max_lines``
     lines, as large as the height allows, shrinking further (below ``smallest`` if need be)
     until every line fits. Lines break after spaces and hyphens; a word too wide for a line
     breaks after a slash or full stop, and failing that anywhere.
     """
+    smallest = largest if smallest is None else smallest
     sizes = _sizes(largest, step)
     full = measure(text, largest)
     # Width grows in proportion to the size (up to hinting), so start near the answer.
@@ -192,19 +194,24 @@ def _wrap(text: str, measure: Measure, size: float, width: float) -> list[str]:
 
     lines: list[str] = []
     current = ""
-    for word in _WORD_BREAKS.split(text):
-        if fits(current + word):
-            current += word
-            continue
+
+    def added(piece: str) -> bool:
+        """Put ``piece`` on the current line if it fits; else end that line (False)."""
+        nonlocal current
+        if fits(current + piece):
+            current += piece
+            return True
         if current.strip():
             lines.append(current.rstrip(" "))
         current = ""
+        return False
+
+    for word in _WORD_BREAKS.split(text):
+        if added(word):
+            continue
         for part in _PART_BREAKS.split(word):
-            if fits(current + part):
-                current += part
+            if added(part):
                 continue
-            if current.strip():
-                lines.append(current.rstrip(" "))
             while not fits(part) and len(part) > 1:
                 cut = _longest_fitting_prefix(part, measure, size, width)
                 lines.append(part[:cut])

@@ -102,7 +102,7 @@ class _PdfWriter:
             _pdf_measure(font),
             width,
             largest=largest,
-            smallest=largest if smallest is None else smallest,
+            smallest=smallest,
             max_lines=max_lines,
             height=height,
         )

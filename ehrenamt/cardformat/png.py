@@ -90,7 +90,7 @@ def _png_text(
         _pil_measure(font),
         width,
         largest=largest,
-        smallest=largest if smallest is None else smallest,
+        smallest=smallest,
         max_lines=max_lines,
         step=1,
     )

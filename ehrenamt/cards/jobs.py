@@ -6,16 +6,16 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ehrenamt.cards.batches import approved_without_card
 from ehrenamt.cards.lifecycle import create_for_approval, request_documents
+from ehrenamt.cards.mails import mail_holder
 from ehrenamt.cards.states import CardAction, next_state
 from ehrenamt.cards.validity import today
-from ehrenamt.core import mail, outbox
+from ehrenamt.core import outbox
 from ehrenamt.core.audit import Acting, AuditAction, record_change
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
@@ -65,15 +65,12 @@ def remind_expiring(limit: int = 500) -> int:
     cards = list(db.session.scalars(query))
     for card in cards:
         card.expiry_reminder_sent_at = utcnow()
-        with force_locale(card.holder.language):
-            mail.queue_mail(
-                card.holder.email,
-                _("Ihre Ehrenamtskarte läuft bald ab"),
-                "card_expiring",
-                card=card,
-                office=card.office,
-                renewal_link=external_url("apply.form", erneuern=card.public_id),
-            )
+        mail_holder(
+            card,
+            _l("Ihre Ehrenamtskarte läuft bald ab"),
+            "card_expiring",
+            renewal_link=external_url("apply.form", erneuern=card.public_id),
+        )
     outbox.commit()
     return len(cards)
 

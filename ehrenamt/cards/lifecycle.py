@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -14,9 +14,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from ehrenamt import labels
 from ehrenamt.cardformat import card_numbers
 from ehrenamt.cards.index import card_index
+from ehrenamt.cards.mails import mail_holder
 from ehrenamt.cards.states import CardAction, CardError, next_state
 from ehrenamt.cards.validity import default_valid_until, today
-from ehrenamt.core import mail, outbox
+from ehrenamt.core import outbox
 from ehrenamt.core.access import check_staff
 from ehrenamt.core.audit import Acting, AuditAction, record_change
 from ehrenamt.core.errors import Conflict
@@ -144,14 +145,12 @@ def _revoke(card: Card, acting: Acting, reason: RevocationReason, note: str) -> 
         CardState.REVOKED,
         f"{reason.value}: {note}" if note else reason.value,
     )
-    with force_locale(card.holder.language), db.session.no_autoflush:
-        mail.queue_mail(
-            card.holder.email,
-            _("Ihre Ehrenamtskarte wurde gesperrt"),
+    with db.session.no_autoflush:
+        mail_holder(
+            card,
+            _l("Ihre Ehrenamtskarte wurde gesperrt"),
             "card_revoked",
-            card=card,
-            office=card.office,
-            reason_label=str(labels.REVOCATION_LABELS[reason]),
+            reason_label=labels.REVOCATION_LABELS[reason],
             note=note,
         )
 

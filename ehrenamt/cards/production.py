@@ -6,8 +6,7 @@ import enum
 import logging
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -17,8 +16,9 @@ from ehrenamt.cardformat import layout
 from ehrenamt.cardformat import render as cardformat_render
 from ehrenamt.cardformat import token as cardformat_token
 from ehrenamt.cards import keys
+from ehrenamt.cards.mails import mail_holder
 from ehrenamt.cards.states import CardAction, next_state
-from ehrenamt.core import mail, outbox
+from ehrenamt.core import outbox
 from ehrenamt.core.audit import Acting, AuditAction, record_change
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
@@ -159,7 +159,6 @@ def document_filename(card: Card, kind: DocumentKind) -> str:
 
 
 def _mail_holder_card(card: Card) -> None:
-    holder = card.holder
     attachments = [
         {
             "document_id": document.id,
@@ -168,16 +167,13 @@ def _mail_holder_card(card: Card) -> None:
         }
         for document in card.documents
     ]
-    with force_locale(holder.language):
-        mail.queue_mail(
-            holder.email,
-            _("Ihre Ehrenamtskarte ist da"),
-            "card_ready",
-            card=card,
-            office=card.office,
-            account_link=external_url("account.index"),
-            attachments=attachments,
-        )
+    mail_holder(
+        card,
+        _l("Ihre Ehrenamtskarte ist da"),
+        "card_ready",
+        account_link=external_url("account.index"),
+        attachments=attachments,
+    )
 
 
 def document_for_download(card: Card, kind: DocumentKind) -> CardDocument | None:

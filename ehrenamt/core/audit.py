@@ -28,7 +28,9 @@ class Subject(enum.StrEnum):
 class AuditAction(enum.StrEnum):
     """Every action the audit log records (``audit_entry.action``)."""
 
-    # The application workflow: the values of workflow.Action (a test keeps them equal).
+    # The application workflow: workflow.Action's values, repeated on purpose (an enum
+    # cannot extend another, and mypy must see each member). applications.decisions
+    # converts one into the other by value, so the workflow tests fail if one is missing.
     SUBMIT = "submit"
     REQUEST_CONFIRMATIONS = "request_confirmations"
     START_REVIEW = "start_review"

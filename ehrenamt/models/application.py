@@ -56,6 +56,12 @@ class RejectionReason(enum.StrEnum):
 _open_states_sql = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES))
 
 
+def _open_only(name: str, *columns: str, unique: bool = False) -> Index:
+    """An index over the open applications only (partial, on PostgreSQL and SQLite)."""
+    where = text(f"state IN ({_open_states_sql})")
+    return Index(name, *columns, unique=unique, postgresql_where=where, sqlite_where=where)
+
+
 class Application(Base):
     """One person's application for a card at one office."""
 
@@ -66,31 +72,13 @@ class Application(Base):
         # The default queue lists the open applications, which are the recent ones: an
         # index over all rows would walk past every decided application first
         # (bench/queue.py measured ~1 s at 1M rows, ~6 ms with these partial indexes).
-        Index(
-            "ix_application_open_waiting",
-            "office_id",
-            "state_changed_at",
-            "id",
-            postgresql_where=text(f"state IN ({_open_states_sql})"),
-            sqlite_where=text(f"state IN ({_open_states_sql})"),
-        ),
-        Index(
-            "ix_application_open_card_type",
-            "office_id",
-            "card_type",
-            "state_changed_at",
-            "id",
-            postgresql_where=text(f"state IN ({_open_states_sql})"),
-            sqlite_where=text(f"state IN ({_open_states_sql})"),
+        _open_only("ix_application_open_waiting", "office_id", "state_changed_at", "id"),
+        _open_only(
+            "ix_application_open_card_type", "office_id", "card_type", "state_changed_at", "id"
         ),
         # At most one open application per person and office, whatever the race.
-        Index(
-            "uq_application_one_open_per_applicant",
-            "applicant_id",
-            "office_id",
-            unique=True,
-            postgresql_where=text(f"state IN ({_open_states_sql})"),
-            sqlite_where=text(f"state IN ({_open_states_sql})"),
+        _open_only(
+            "uq_application_one_open_per_applicant", "applicant_id", "office_id", unique=True
         ),
     )
 
@@ -212,22 +200,21 @@ class Engagement(Base):
     application: Mapped[Application] = relationship(back_populates="engagements")
 
     @property
+    def hours_confirmed(self) -> bool:
+        """Whether the answer gave hours: then they replace the claimed ones, both of them."""
+        return self.confirmation_state in ANSWERED_CONFIRMATION_STATES and (
+            self.confirmed_hours_per_week is not None or self.confirmed_hours_per_year is not None
+        )
+
+    @property
     def effective_hours_per_week(self) -> Decimal | None:
         """Hours per week as confirmed, or as claimed if not (yet) confirmed."""
-        if self.confirmation_state in ANSWERED_CONFIRMATION_STATES and (
-            self.confirmed_hours_per_week is not None or self.confirmed_hours_per_year is not None
-        ):
-            return self.confirmed_hours_per_week
-        return self.hours_per_week
+        return self.confirmed_hours_per_week if self.hours_confirmed else self.hours_per_week
 
     @property
     def effective_hours_per_year(self) -> int | None:
         """Hours per year as confirmed, or as claimed if not (yet) confirmed."""
-        if self.confirmation_state in ANSWERED_CONFIRMATION_STATES and (
-            self.confirmed_hours_per_week is not None or self.confirmed_hours_per_year is not None
-        ):
-            return self.confirmed_hours_per_year
-        return self.hours_per_year
+        return self.confirmed_hours_per_year if self.hours_confirmed else self.hours_per_year
 
 
 class Upload(Base):

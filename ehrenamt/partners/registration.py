@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -172,17 +175,21 @@ def member_language(partner: Partner) -> str:
     return language or "de"
 
 
+def _mail_partner(partner: Partner, subject: LazyString, template: str, **context: Any) -> None:
+    """Queue ``template`` to the partner's address, in its first account's language."""
+    with force_locale(member_language(partner)):
+        mail.queue_mail(partner.email, str(subject), template, partner=partner, **context)
+
+
 def approve_partner(partner: Partner, acting: Acting) -> None:
     """Staff of the partner's office approve it; its benefits go into the directory."""
     _decide(partner, acting, PartnerAction.APPROVE, None)
-    with force_locale(member_language(partner)):
-        mail.queue_mail(
-            partner.email,
-            _("Ihre Registrierung als Akzeptanzstelle ist bestätigt"),
-            "partner_approved",
-            partner=partner,
-            link=external_url("auth.login"),
-        )
+    _mail_partner(
+        partner,
+        _l("Ihre Registrierung als Akzeptanzstelle ist bestätigt"),
+        "partner_approved",
+        link=external_url("auth.login"),
+    )
     outbox.commit()
 
 
@@ -191,14 +198,12 @@ def decline_partner(partner: Partner, acting: Acting, reason: str) -> None:
     if not reason.strip():
         raise ValueError("a reason is required")
     _decide(partner, acting, PartnerAction.DECLINE, reason.strip())
-    with force_locale(member_language(partner)):
-        mail.queue_mail(
-            partner.email,
-            _("Ihre Registrierung als Akzeptanzstelle wurde abgelehnt"),
-            "partner_declined",
-            partner=partner,
-            reason=reason.strip(),
-        )
+    _mail_partner(
+        partner,
+        _l("Ihre Registrierung als Akzeptanzstelle wurde abgelehnt"),
+        "partner_declined",
+        reason=reason.strip(),
+    )
     outbox.commit()
 
 

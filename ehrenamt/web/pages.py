@@ -2,26 +2,67 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Request, Response, abort, render_template, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ehrenamt import labels
 from ehrenamt.cardformat import card_numbers
+from ehrenamt.core.paging import Page
 from ehrenamt.extensions import db
-from ehrenamt.web.forms import CONTROL_CHARACTERS
+from ehrenamt.web.forms import CONTROL_CHARACTERS, ConfirmLinkForm
 
 #: Pages allow nothing from other origins; inline scripts are not allowed at all.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def or_404(found: T | None) -> T:
+    """What a lookup found, or a 404 page if it found nothing.
+
+    Lookups scoped to the visitor (their office, their own applications) return None for
+    another's object too, so a 404 tells nobody whether it exists.
+    """
+    if found is None:
+        abort(404)
+    return found
+
+
+def current_language() -> str:
+    """The language of this request's pages ("de" if none is chosen)."""
+    return str(get_locale() or "de")
+
+
+def list_page(template: str, form: FlaskForm, result: Page[Any], **context: Any) -> str:
+    """A list: its filter ``form``, one page of ``result``, and the pager's links."""
+    # The pager's links keep the query string's filters, all but the page number.
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(template, form=form, page=result, args=args, **context)
+
+
+def one_time_link_page(use: Callable[[], R], *, title: str, intro: str) -> R | str:
+    """The page a one-time link from a mail opens: one button, whose POST calls ``use``.
+
+    Mail scanners open the links in a mail (GETs), so only the visitor's POST may use the
+    link up; ``use`` answers that POST.
+    """
+    form = ConfirmLinkForm()
+    if form.validate_on_submit():
+        return use()
+    return render_template("auth/use_link.html", form=form, title=title, intro=intro)
 
 
 class NoSessionForTheApi(SecureCookieSessionInterface):
@@ -150,4 +191,4 @@ def _format_number(value: object) -> str:
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"current_locale": str(get_locale() or "de")}
+    return {"current_locale": current_language()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -18,6 +18,7 @@ from ehrenamt.web.access import sign_in, volunteer_required
 from ehrenamt.web.account.forms import AnswerForm, WithdrawForm
 from ehrenamt.web.downloads import send_attached_upload, send_card_document
 from ehrenamt.web.forms import SetPasswordForm
+from ehrenamt.web.pages import or_404
 from ehrenamt.workflow import Actor, ApplicationState, IllegalTransition
 
 bp = Blueprint("account", __name__, url_prefix="/konto")
@@ -40,10 +41,7 @@ def _index(password_form: SetPasswordForm) -> str:
 
 
 def _own(public_id: str) -> Application:
-    application = queries.get_for_applicant(current_user.id, public_id)
-    if application is None:
-        abort(404)
-    return application
+    return or_404(queries.get_for_applicant(current_user.id, public_id))
 
 
 @bp.route("/antrag/<public_id>")

@@ -19,7 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
 from ehrenamt.labels import QUALIFICATION_LABELS
 from ehrenamt.offices.rules import PRESETS
-from ehrenamt.web.forms import NoControlCharacters, choices
+from ehrenamt.web.forms import NoControlCharacters, choices, enum_choices
 
 
 class CheckboxList(SelectMultipleField):
@@ -54,7 +54,7 @@ class RulesForm(FlaskForm):
     )
     place_rule = SelectField(
         _l("Ortsregel"),
-        choices=choices([(r.value, label) for r, label in PLACE_RULE_LABELS.items()]),
+        choices=enum_choices(PLACE_RULE_LABELS),
     )
     validity_years = IntegerField(
         _l("Gültigkeit der Standardkarte in Jahren"),
@@ -67,7 +67,7 @@ class RulesForm(FlaskForm):
     )
     qualifications = CheckboxList(
         _l("Qualifikationen, die den Stundennachweis ersetzen"),
-        choices=choices([(q.value, label) for q, label in QUALIFICATION_LABELS.items()]),
+        choices=enum_choices(QUALIFICATION_LABELS),
     )
     reminder_after_days = IntegerField(
         _l("Erinnerung an Organisationen nach Tagen"),

@@ -13,6 +13,7 @@ from ehrenamt.models import Office, PlaceRule, ProgrammeRules
 from ehrenamt.offices import rules as rules_service
 from ehrenamt.web.access import admin_required
 from ehrenamt.web.admin.forms import PresetForm, RulesForm
+from ehrenamt.web.forms import form_status
 from ehrenamt.workflow import Actor
 
 bp = Blueprint("admin", __name__, url_prefix="/verwaltung/einstellungen")
@@ -58,7 +59,7 @@ def edit_rules() -> tuple[str, int] | Response:
         )
         flash(_("Die Regeln sind gespeichert."), "success")
         return redirect(url_for("admin.edit_rules"))
-    return _render_rules(office, form, preset_form, 400 if form.is_submitted() else 200)
+    return _render_rules(office, form, preset_form, form_status(form))
 
 
 @bp.route("/vorlage", methods=["POST"])

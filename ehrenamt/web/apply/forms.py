@@ -43,7 +43,7 @@ from wtforms.validators import (
 from ehrenamt.cardformat import pdf
 from ehrenamt.labels import QUALIFICATION_LABELS
 from ehrenamt.models import CardType
-from ehrenamt.web.forms import choices
+from ehrenamt.web.forms import choices, enum_choices, password_length
 
 POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine fünfstellige Postleitzahl an."))
 
@@ -179,7 +179,7 @@ class ApplicationForm(FlaskForm):
     office = SelectField(_l("Ausgabestelle"), coerce=int, validators=[InputRequired()])
     card_type = RadioField(
         _l("Kartenart"),
-        choices=choices([(t.value, label) for t, label in CARD_TYPE_LABELS.items()]),
+        choices=enum_choices(CARD_TYPE_LABELS),
         default=CardType.STANDARD.value,
         validators=[InputRequired()],
     )
@@ -225,19 +225,14 @@ class ApplicationForm(FlaskForm):
     )
     password = PasswordField(
         _l("Passwort für Ihr Konto (optional – sonst melden Sie sich per E-Mail-Link an)"),
-        validators=[Optional(), Length(min=10, max=200, message=_l("Mindestens 10 Zeichen."))],
+        validators=[Optional(), password_length()],
         render_kw={"autocomplete": "new-password"},
     )
     engagements = FieldList(FormField(EngagementForm), min_entries=1, max_entries=10)
     add_engagement = SubmitField(_l("Weitere Organisation hinzufügen"))
     qualification = SelectField(
         _l("Qualifikation statt Stundennachweis (optional)"),
-        choices=choices(
-            [
-                ("", _l("– keine –")),
-                *((q.value, label) for q, label in QUALIFICATION_LABELS.items()),
-            ]
-        ),
+        choices=enum_choices(QUALIFICATION_LABELS, blank=_l("– keine –")),
         default="",
     )
     proof = FileField(_l("Nachweis (PDF, JPEG oder PNG, höchstens 5 MB)"))
@@ -267,14 +262,12 @@ class ApplicationForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.has_proof = has_proof
         if allowed_qualifications is not None:
-            self.qualification.choices = choices(
-                [("", _l("– keine –"))]
-                + [
-                    (q.value, label)
-                    for q, label in QUALIFICATION_LABELS.items()
-                    if q.value in allowed_qualifications
-                ]
-            )
+            allowed = {
+                q: label
+                for q, label in QUALIFICATION_LABELS.items()
+                if q.value in allowed_qualifications
+            }
+            self.qualification.choices = enum_choices(allowed, blank=_l("– keine –"))
 
     def validate_birth_date(self, field: DateField) -> None:
         """Born in the past, and not implausibly long ago."""

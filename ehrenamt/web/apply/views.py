@@ -17,7 +17,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -37,6 +36,7 @@ from ehrenamt.models import Application, CardType, Office, Qualification, Upload
 from ehrenamt.web.access import sign_in
 from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
 from ehrenamt.web.forms import choices
+from ehrenamt.web.pages import current_language, or_404
 
 bp = Blueprint("apply", __name__, url_prefix="/antrag")
 
@@ -73,9 +73,7 @@ def form() -> str | Response | tuple[str, int]:
             # The renewal link of the reminder mail: the holder's old card fills the form.
             if not current_user.is_authenticated:
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-            card = register.get_for_holder(current_user.id, renew)
-            if card is None:
-                abort(404)
+            card = or_404(register.get_for_holder(current_user.id, renew))
             _prefill_from(form, card.application)
             flash(
                 _(
@@ -146,7 +144,7 @@ def _submit(
         qualification=Qualification(form.qualification.data) if form.qualification.data else None,
         honour=(form.honour.data or "").strip() or None,
         consent_version=office.rules.privacy_notice_version,
-        language=str(get_locale() or "de"),
+        language=current_language(),
         engagements=[_engagement_input(e) for e in form.used_engagements()],
         proof=proof,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import time
+from collections.abc import Callable
 
 import pyotp
 import qrcode
@@ -35,7 +36,7 @@ from ehrenamt.extensions import db, limiter
 from ehrenamt.models import STAFF_ROLES, LinkPurpose, User, UserRole
 from ehrenamt.web.access import fresh_session, sign_in
 from ehrenamt.web.auth.forms import LoginForm, SecondFactorForm, SignInLinkForm
-from ehrenamt.web.forms import ConfirmLinkForm
+from ehrenamt.web.pages import one_time_link_page
 
 bp = Blueprint("auth", __name__)
 
@@ -185,17 +186,28 @@ def _link_error(problem: LinkProblem) -> tuple[str, int]:
     )
 
 
+def _use_link(
+    token: str, purpose: LinkPurpose, then: Callable[[User], Response], *, title: str, intro: str
+) -> str | Response | tuple[str, int]:
+    """A volunteer's one-time link: ``then`` answers for its user once the link is used."""
+
+    def use() -> Response | tuple[str, int]:
+        try:
+            user = accounts_links.consume_link(token, purpose)
+        except LinkRejected as rejected:
+            db.session.rollback()
+            return _link_error(rejected.problem)
+        return then(user)
+
+    return one_time_link_page(use, title=title, intro=intro)
+
+
 @bp.route("/anmelden/link/<token>", methods=["GET", "POST"])
 @limiter.limit(_link_limit, methods=["POST"])
 def sign_in_with_link(token: str) -> str | Response | tuple[str, int]:
     """A one-time sign-in link; the GET only shows a button (mail scanners follow GETs)."""
-    form = ConfirmLinkForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts_links.consume_link(token, LinkPurpose.SIGN_IN)
-        except LinkRejected as rejected:
-            db.session.rollback()
-            return _link_error(rejected.problem)
+
+    def signed_in(user: User) -> Response:
         if user.role != UserRole.VOLUNTEER:
             db.session.rollback()
             abort(403)
@@ -205,9 +217,11 @@ def sign_in_with_link(token: str) -> str | Response | tuple[str, int]:
         db.session.commit()
         sign_in(user)
         return redirect(url_for("account.index"))
-    return render_template(
-        "auth/use_link.html",
-        form=form,
+
+    return _use_link(
+        token,
+        LinkPurpose.SIGN_IN,
+        signed_in,
         title=_("Anmelden"),
         intro=_("Klicken Sie auf „Weiter“, um sich anzumelden."),
     )
@@ -217,20 +231,17 @@ def sign_in_with_link(token: str) -> str | Response | tuple[str, int]:
 @limiter.limit(_link_limit, methods=["POST"])
 def confirm_email(token: str) -> str | Response | tuple[str, int]:
     """The volunteer confirms their address; their application moves on."""
-    form = ConfirmLinkForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts_links.consume_link(token, LinkPurpose.CONFIRM_EMAIL)
-        except LinkRejected as rejected:
-            db.session.rollback()
-            return _link_error(rejected.problem)
+
+    def confirmed(user: User) -> Response:
         submission.confirm_applicant_email(user)
         sign_in(user)
         flash(_("Danke! Ihre E-Mail-Adresse ist bestätigt."), "success")
         return redirect(url_for("account.index"))
-    return render_template(
-        "auth/use_link.html",
-        form=form,
+
+    return _use_link(
+        token,
+        LinkPurpose.CONFIRM_EMAIL,
+        confirmed,
         title=_("E-Mail-Adresse bestätigen"),
         intro=_("Klicken Sie auf „Weiter“, um Ihre E-Mail-Adresse zu bestätigen."),
     )

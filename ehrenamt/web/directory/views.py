@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
-from flask_babel import get_locale
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
 from ehrenamt.partners import categories as partners_categories
 from ehrenamt.partners import directory as partners_directory
 from ehrenamt.web.directory.forms import DirectorySearchForm
 from ehrenamt.web.forms import choices
+from ehrenamt.web.pages import current_language, list_page, or_404
 
 bp = Blueprint("directory", __name__, url_prefix="/verguenstigungen")
-
-
-def _language() -> str:
-    return str(get_locale() or "de")
 
 
 @bp.route("/")
@@ -23,7 +19,7 @@ def index() -> tuple[str, int]:
     """Every published benefit valid today; filtered and paged in the database."""
     form = DirectorySearchForm(request.args)
     categories = partners_categories.list_categories()
-    language = _language()
+    language = current_language()
     form.category.choices = choices(
         [("", _("alle Kategorien"))]
         + [(c.slug, partners_categories.category_name(c, language)) for c in categories]
@@ -42,7 +38,6 @@ def index() -> tuple[str, int]:
         )
         page = form.page.data or 1
     result = partners_directory.search_directory(criteria, page, current_app.config["PAGE_SIZE"])
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
     names = {c.id: partners_categories.category_name(c, language) for c in categories}
     distances = {}
     if criteria.latitude is not None and criteria.longitude is not None:
@@ -52,26 +47,17 @@ def index() -> tuple[str, int]:
             )
             for _benefit, partner in result.items
         }
-    html = render_template(
-        "directory/index.html",
-        form=form,
-        page=result,
-        args=args,
-        categories=names,
-        distances=distances,
-    )
+    html = list_page("directory/index.html", form, result, categories=names, distances=distances)
     return html, 200 if valid else 400
 
 
 @bp.route("/partner/<public_id>")
 def partner(public_id: str) -> str:
     """An approved partner's page with its published benefits."""
-    found = partners_directory.public_partner(public_id)
-    if found is None:
-        abort(404)
+    found = or_404(partners_directory.public_partner(public_id))
     return render_template(
         "directory/partner.html",
         partner=found,
         benefits=partners_directory.published_benefits(found),
-        category=partners_categories.category_name(found.category, _language()),
+        category=partners_categories.category_name(found.category, current_language()),
     )

@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ehrenamt.web.forms import InviteForm, NoControlCharacters
+from ehrenamt.web.forms import InviteForm, NoControlCharacters, note_field
 
 
 class PartnerFilterForm(FlaskForm):
@@ -52,9 +52,7 @@ class InviteAccountForm(InviteForm):
 class BenefitNoteForm(FlaskForm):
     """Unpublish or republish a benefit, with a note."""
 
-    note = TextAreaField(
-        _l("Notiz"), validators=[Optional(), Length(max=2000), NoControlCharacters()]
-    )
+    note = note_field(_l("Notiz"))
     submit = SubmitField(_l("Ausführen"))
 
 

@@ -24,7 +24,8 @@ from ehrenamt.partners import benefits as partners_benefits
 from ehrenamt.partners import import_export, listing, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import acting_staff, staff_required
-from ehrenamt.web.forms import choices
+from ehrenamt.web.forms import enum_choices
+from ehrenamt.web.pages import or_404
 from ehrenamt.web.partner_admin.forms import (
     ApproveForm,
     BenefitNoteForm,
@@ -45,10 +46,7 @@ STATE_LABELS = {
 
 
 def _partner(public_id: str) -> Partner:
-    partner = listing.get_for_office(current_user.office_id, public_id)
-    if partner is None:
-        abort(404)
-    return partner
+    return or_404(listing.get_for_office(current_user.office_id, public_id))
 
 
 @bp.route("/")
@@ -56,9 +54,7 @@ def _partner(public_id: str) -> Partner:
 def index() -> str:
     """The office's partners by state, paged in the database."""
     form = PartnerFilterForm(request.args)
-    form.state.choices = choices(
-        [("", _("alle"))] + [(s.value, label) for s, label in STATE_LABELS.items()]
-    )
+    form.state.choices = enum_choices(STATE_LABELS, blank=_("alle"))
     state: PartnerState | None = PartnerState.PENDING if "state" not in request.args else None
     page = 1
     if form.validate():
@@ -165,10 +161,7 @@ def decline(public_id: str) -> Response | tuple[str, int]:
 
 
 def _office_benefit(public_id: str) -> Benefit:
-    benefit = partners_benefits.benefit_for_office(current_user.office_id, public_id)
-    if benefit is None:
-        abort(404)
-    return benefit
+    return or_404(partners_benefits.benefit_for_office(current_user.office_id, public_id))
 
 
 def _set_unpublished(public_id: str, unpublished: bool) -> Response:

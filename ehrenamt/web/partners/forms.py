@@ -12,7 +12,6 @@ from wtforms import (
     EmailField,
     FieldList,
     FormField,
-    PasswordField,
     SelectField,
     StringField,
     SubmitField,
@@ -22,7 +21,6 @@ from wtforms.validators import (
     URL,
     DataRequired,
     Email,
-    EqualTo,
     Length,
     NumberRange,
     Optional,
@@ -30,7 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ehrenamt.web.forms import NoControlCharacters
+from ehrenamt.web.forms import NoControlCharacters, new_password_field, repeated_password_field
 
 POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine Postleitzahl mit 5 Ziffern ein."))
 TEXT = NoControlCharacters()
@@ -119,17 +117,8 @@ class RegistrationForm(ProfileForm):
     contact_name = StringField(
         _l("Ihr Name (Ansprechperson)"), validators=[DataRequired(), Length(max=200), TEXT]
     )
-    password = PasswordField(
-        _l("Passwort"),
-        validators=[DataRequired(), Length(min=10, max=200, message=_l("Mindestens 10 Zeichen."))],
-    )
-    confirm = PasswordField(
-        _l("Passwort wiederholen"),
-        validators=[
-            DataRequired(),
-            EqualTo("password", message=_l("Die Passwörter stimmen nicht überein.")),
-        ],
-    )
+    password = new_password_field(_l("Passwort"))
+    confirm = repeated_password_field()
     benefits = FieldList(FormField(BenefitForm), min_entries=2, max_entries=5)
     submit = SubmitField(_l("Registrieren"))
 

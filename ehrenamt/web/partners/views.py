@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,7 +16,8 @@ from ehrenamt.partners import benefits as partners_benefits
 from ehrenamt.partners import categories, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import partner_required, partner_role_required, sign_in
-from ehrenamt.web.forms import ConfirmLinkForm, InviteForm, SetPasswordForm, choices
+from ehrenamt.web.forms import InviteForm, SetPasswordForm, choices, form_status
+from ehrenamt.web.pages import current_language, one_time_link_page, or_404
 from ehrenamt.web.partners.forms import (
     BenefitEditForm,
     BenefitForm,
@@ -29,12 +29,8 @@ from ehrenamt.web.partners.forms import (
 bp = Blueprint("partners", __name__)
 
 
-def _language() -> str:
-    return str(get_locale() or "de")
-
-
 def _category_choices(form: ProfileForm) -> None:
-    language = _language()
+    language = current_language()
     form.category.choices = choices(
         [(c.id, categories.category_name(c, language)) for c in categories.list_categories()]
     )
@@ -88,7 +84,7 @@ def register() -> tuple[str, int] | Response:
                 benefits,
                 password=form.password.data or "",
                 contact_name=form.contact_name.data or "",
-                language=_language(),
+                language=current_language(),
             )
         except partners_registration.AccountExists:
             form.email.errors = [
@@ -96,7 +92,7 @@ def register() -> tuple[str, int] | Response:
             ]
         else:
             return redirect(url_for("partners.registered"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     return render_template("partners/register.html", form=form), status
 
 
@@ -130,7 +126,7 @@ def profile() -> tuple[str, int] | Response:
         partners_registration.update_profile(partner, _profile_input(form))
         flash(_("Das Profil ist gespeichert."), "success")
         return redirect(url_for("partners.area"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     return render_template("partners/profile.html", form=form, partner=partner), status
 
 
@@ -143,15 +139,12 @@ def add_benefit() -> tuple[str, int] | Response:
         partners_benefits.add_benefit(g.partner, _benefit_input(form))
         flash(_("Die Vergünstigung ist gespeichert."), "success")
         return redirect(url_for("partners.area"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     return render_template("partners/benefit.html", form=form, benefit=None), status
 
 
 def _own_benefit(public_id: str) -> Benefit:
-    benefit = partners_benefits.benefit_of(g.partner, public_id)
-    if benefit is None:
-        abort(404)
-    return benefit
+    return or_404(partners_benefits.benefit_of(g.partner, public_id))
 
 
 @bp.route("/partner/verguenstigungen/<public_id>", methods=["GET", "POST"])
@@ -164,7 +157,7 @@ def edit_benefit(public_id: str) -> tuple[str, int] | Response:
         partners_benefits.update_benefit(benefit, _benefit_input(form))
         flash(_("Die Vergünstigung ist gespeichert."), "success")
         return redirect(url_for("partners.area"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     delete_form = DeleteForm(formdata=None)
     return render_template(
         "partners/benefit.html", form=form, benefit=benefit, delete_form=delete_form
@@ -191,13 +184,15 @@ def colleagues() -> tuple[str, int] | Response:
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            membership.invite_member(g.partner, current_user, form.email.data or "", _language())
+            membership.invite_member(
+                g.partner, current_user, form.email.data or "", current_language()
+            )
         except partners_registration.AccountExists:
             form.email.errors = [_("Für diese E-Mail-Adresse gibt es schon ein Konto.")]
         else:
             flash(_("Die Einladung ist verschickt."), "success")
             return redirect(url_for("partners.colleagues"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     members = membership.members_of(g.partner)
     return render_template("partners/colleagues.html", form=form, members=members), status
 
@@ -213,15 +208,15 @@ def password() -> tuple[str, int] | Response:
         sign_in(current_user)
         flash(_("Das Passwort ist gespeichert."), "success")
         return redirect(url_for("partners.area"))
-    status = 400 if form.is_submitted() else 200
+    status = form_status(form)
     return render_template("partners/password.html", form=form), status
 
 
 @bp.route("/partner/einladung/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> str | Response | tuple[str, int]:
     """An invited colleague signs in once with the link, then sets a password."""
-    form = ConfirmLinkForm()
-    if form.validate_on_submit():
+
+    def use() -> Response | tuple[str, int]:
         try:
             user = membership.accept_invitation(token)
         except LinkRejected:
@@ -229,9 +224,9 @@ def accept_invitation(token: str) -> str | Response | tuple[str, int]:
             return render_template("partners/invitation_invalid.html"), 410
         sign_in(user)
         return redirect(url_for("partners.password"))
-    return render_template(
-        "auth/use_link.html",
-        form=form,
+
+    return one_time_link_page(
+        use,
         title=_("Einladung annehmen"),
         intro=_("Klicken Sie auf „Weiter“, um sich anzumelden und Ihr Passwort festzulegen."),
     )

@@ -6,17 +6,22 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
     SubmitField,
-    TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ehrenamt.labels import CARD_STATE_LABELS, CARD_TYPE_SHORT, REVOCATION_LABELS
-from ehrenamt.web.forms import NoControlCharacters, choices
+from ehrenamt.web.forms import (
+    NoControlCharacters,
+    VersionedForm,
+    choices,
+    filter_field,
+    note_field,
+    reason_field,
+)
 
 #: Presets of the expiry filter: cards ending within this many days from today.
 EXPIRY_PRESETS = {
@@ -36,22 +41,8 @@ class RegisterFilterForm(FlaskForm):
         _l("Kartennummer oder Name"),
         validators=[Optional(), Length(max=200), NoControlCharacters()],
     )
-    state = SelectField(
-        _l("Status"),
-        choices=choices(
-            [("", _l("alle")), *((s.value, label) for s, label in CARD_STATE_LABELS.items())]
-        ),
-        default="",
-        validators=[Optional()],
-    )
-    card_type = SelectField(
-        _l("Kartenart"),
-        choices=choices(
-            [("", _l("alle")), *((t.value, label) for t, label in CARD_TYPE_SHORT.items())]
-        ),
-        default="",
-        validators=[Optional()],
-    )
+    state = filter_field(_l("Status"), CARD_STATE_LABELS, _l("alle"))
+    card_type = filter_field(_l("Kartenart"), CARD_TYPE_SHORT, _l("alle"))
     expires_within = SelectField(
         _l("Läuft ab"),
         choices=choices([("", _l("beliebig")), *EXPIRY_PRESETS.items()]),
@@ -62,39 +53,22 @@ class RegisterFilterForm(FlaskForm):
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 
-class CardActionForm(FlaskForm):
+class CardActionForm(VersionedForm):
     """Base of every action on a card: carries the version the clerk saw."""
-
-    version = HiddenField(validators=[InputRequired()])
 
 
 class RevokeForm(CardActionForm):
     """Revoke for good, with a reason from the list."""
 
-    reason = SelectField(
-        _l("Grund der Sperrung"),
-        choices=choices(
-            [
-                ("", _l("– bitte wählen –")),
-                *((r.value, label) for r, label in REVOCATION_LABELS.items()),
-            ]
-        ),
-        validators=[DataRequired(message=_l("Bitte wählen Sie einen Grund."))],
-    )
-    revoke_note = TextAreaField(
-        _l("Vermerk (optional)"),
-        validators=[Optional(), Length(max=2000), NoControlCharacters()],
-    )
+    reason = reason_field(_l("Grund der Sperrung"), REVOCATION_LABELS)
+    revoke_note = note_field(_l("Vermerk (optional)"))
     submit = SubmitField(_l("Karte sperren"))
 
 
 class ReplaceForm(CardActionForm):
     """A lost card: revoke it and issue a new number with the same validity."""
 
-    replace_note = TextAreaField(
-        _l("Vermerk zum Verlust (optional)"),
-        validators=[Optional(), Length(max=2000), NoControlCharacters()],
-    )
+    replace_note = note_field(_l("Vermerk zum Verlust (optional)"))
     submit = SubmitField(_l("Als verloren sperren und Ersatzkarte ausstellen"))
 
 

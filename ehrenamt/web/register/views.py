@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from ehrenamt.applications import decisions
@@ -39,6 +40,8 @@ from ehrenamt.models import (
 )
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_card_document
+from ehrenamt.web.forms import action_forms, expected_version
+from ehrenamt.web.pages import list_page, or_404
 from ehrenamt.web.register.forms import (
     BulkIssueForm,
     CardActionForm,
@@ -60,17 +63,11 @@ SELECTION = re.compile(r"([A-Za-z0-9_-]{1,64}):(\d{1,9})")
 
 
 def _card_or_404(public_id: str) -> Card:
-    card = cards_register.get_for_office(current_user.office_id, public_id)
-    if card is None:
-        abort(404)
-    return card
+    return or_404(cards_register.get_for_office(current_user.office_id, public_id))
 
 
 def _batch_or_404(public_id: str) -> CardBatch:
-    batch = batches.get_batch_for_office(current_user.office_id, public_id)
-    if batch is None:
-        abort(404)
-    return batch
+    return or_404(batches.get_batch_for_office(current_user.office_id, public_id))
 
 
 # --- the register -------------------------------------------------------------------------
@@ -97,12 +94,10 @@ def index() -> str:
     result = cards_register.list_register(
         current_user.office_id, filters, page, current_app.config["PAGE_SIZE"]
     )
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template(
+    return list_page(
         "register/index.html",
-        form=form,
-        page=result,
-        args=args,
+        form,
+        result,
         filter_errors={name: errors for name, errors in form.errors.items() if name != "page"},
     )
 
@@ -115,7 +110,7 @@ def detail(public_id: str) -> tuple[str, int]:
 
 
 def _render_detail(card: Card, status: int = 200, **forms: CardActionForm) -> tuple[str, int]:
-    defaults: dict[str, CardActionForm] = {
+    defaults: dict[str, FlaskForm] = {
         "revoke_form": RevokeForm(formdata=None),
         "replace_form": ReplaceForm(formdata=None),
         "reissue_form": ReissueForm(formdata=None),
@@ -123,10 +118,6 @@ def _render_detail(card: Card, status: int = 200, **forms: CardActionForm) -> tu
             formdata=None, valid_until=cards_validity.extension_default(card)
         ),
     }
-    defaults.update(forms)
-    for form in defaults.values():
-        # The version of the card as shown now: an action sent from this page acts on it.
-        form.version.data = str(card.version)
     html = render_template(
         "register/detail.html",
         card=card,
@@ -136,7 +127,7 @@ def _render_detail(card: Card, status: int = 200, **forms: CardActionForm) -> tu
         and card.rendered_generation > 0,
         history=cards_register.history(card),
         actions=_possible_actions(card),
-        **defaults,
+        **action_forms(card.version, defaults, forms),
     )
     return html, status
 
@@ -158,13 +149,6 @@ def download(public_id: str, kind: str) -> Response:
     )
 
 
-def _expected_version(form: CardActionForm) -> int:
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        abort(400)
-
-
 def _act(
     public_id: str,
     action: str,
@@ -183,7 +167,7 @@ def _act(
     if not form.validate_on_submit():
         return _render_detail(card, 400, **{form_name: form})
     try:
-        result = operation(card, _expected_version(form))
+        result = operation(card, expected_version(form))
     except core_errors.NotPermitted:
         db.session.rollback()
         abort(403)

@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     IntegerField,
-    SelectField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -21,7 +20,13 @@ from wtforms.validators import (
 )
 
 from ehrenamt.labels import CARD_TYPE_SHORT, REJECTION_LABELS, STATE_SHORT
-from ehrenamt.web.forms import NoControlCharacters, choices
+from ehrenamt.web.forms import (
+    NoControlCharacters,
+    VersionedForm,
+    filter_field,
+    note_field,
+    reason_field,
+)
 
 
 class QueueFilterForm(FlaskForm):
@@ -30,22 +35,8 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    state = SelectField(
-        _l("Status"),
-        choices=choices(
-            [("", _l("alle offenen")), *((s.value, label) for s, label in STATE_SHORT.items())]
-        ),
-        default="",
-        validators=[Optional()],
-    )
-    card_type = SelectField(
-        _l("Kartenart"),
-        choices=choices(
-            [("", _l("alle")), *((t.value, label) for t, label in CARD_TYPE_SHORT.items())]
-        ),
-        default="",
-        validators=[Optional()],
-    )
+    state = filter_field(_l("Status"), STATE_SHORT, _l("alle offenen"))
+    card_type = filter_field(_l("Kartenart"), CARD_TYPE_SHORT, _l("alle"))
     organisation = StringField(
         _l("Organisation beginnt mit"),
         validators=[Optional(), Length(max=200), NoControlCharacters()],
@@ -56,35 +47,21 @@ class QueueFilterForm(FlaskForm):
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(VersionedForm):
     """Base of every action on an application: carries the version the clerk saw."""
-
-    version = HiddenField(validators=[InputRequired()])
 
 
 class ApproveForm(DecisionForm):
     """Approve, with an optional note for the record."""
 
-    note = TextAreaField(
-        _l("Vermerk (optional)"),
-        validators=[Optional(), Length(max=2000), NoControlCharacters()],
-    )
+    note = note_field(_l("Vermerk (optional)"))
     submit = SubmitField(_l("Bewilligen"))
 
 
 class RejectForm(DecisionForm):
     """Reject: a reason from the list and words to the applicant."""
 
-    reason = SelectField(
-        _l("Grund"),
-        choices=choices(
-            [
-                ("", _l("– bitte wählen –")),
-                *((r.value, label) for r, label in REJECTION_LABELS.items()),
-            ]
-        ),
-        validators=[DataRequired(message=_l("Bitte wählen Sie einen Grund."))],
-    )
+    reason = reason_field(_l("Grund"), REJECTION_LABELS)
     text = TextAreaField(
         _l("Erläuterung an die antragstellende Person"),
         validators=[
@@ -123,8 +100,6 @@ class EngagementActionForm(FlaskForm):
     """Re-send the organisation's link, or confirm in its place with a note."""
 
     engagement_id = HiddenField(validators=[InputRequired()])
-    note = TextAreaField(
-        _l("Vermerk"), validators=[Optional(), Length(max=2000), NoControlCharacters()]
-    )
+    note = note_field(_l("Vermerk"))
     resend = SubmitField(_l("Link erneut senden"))
     override = SubmitField(_l("An Stelle der Organisation bestätigen"))

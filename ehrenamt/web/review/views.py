@@ -20,6 +20,8 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
+from ehrenamt.web.forms import action_forms, expected_version
+from ehrenamt.web.pages import list_page, or_404
 from ehrenamt.web.review.forms import (
     ApproveForm,
     DecisionForm,
@@ -35,10 +37,7 @@ bp = Blueprint("review", __name__, url_prefix="/verwaltung")
 
 
 def _application_or_404(public_id: str) -> Application:
-    application = applications_queries.get_for_office(current_user.office_id, public_id)
-    if application is None:
-        abort(404)
-    return application
+    return or_404(applications_queries.get_for_office(current_user.office_id, public_id))
 
 
 @bp.route("/")
@@ -59,12 +58,10 @@ def queue() -> str:
     result = applications_queries.list_queue(
         current_user.office_id, filters, page, current_app.config["PAGE_SIZE"]
     )
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template(
+    return list_page(
         "review/queue.html",
-        form=form,
-        page=result,
-        args=args,
+        form,
+        result,
         counts=applications_queries.count_by_state(current_user.office_id),
     )
 
@@ -80,18 +77,13 @@ def detail(public_id: str) -> tuple[str, int]:
 def _render_detail(
     application: Application, status: int = 200, **forms: FlaskForm
 ) -> tuple[str, int]:
-    version = str(application.version)
     defaults: dict[str, FlaskForm] = {
-        "approve_form": ApproveForm(version=version, formdata=None),
-        "reject_form": RejectForm(version=version, formdata=None),
-        "info_form": RequestInformationForm(version=version, formdata=None),
-        "start_form": StartReviewForm(version=version, formdata=None),
+        "approve_form": ApproveForm(formdata=None),
+        "reject_form": RejectForm(formdata=None),
+        "info_form": RequestInformationForm(formdata=None),
+        "start_form": StartReviewForm(formdata=None),
         "engagement_form": EngagementActionForm(formdata=None),
     }
-    defaults.update(forms)
-    for form in defaults.values():
-        if isinstance(form, DecisionForm):
-            form.version.data = version
     html = render_template(
         "review/detail.html",
         application=application,
@@ -99,16 +91,9 @@ def _render_detail(
         checks=eligibility.check_application(application, application.office.rules, date.today()),
         history=applications_queries.history(application),
         actions={a.value for a in allowed_actions(application.state, acting_staff().actor)},
-        **defaults,
+        **action_forms(application.version, defaults, forms),
     )
     return html, status
-
-
-def _expected_version(form: DecisionForm) -> int:
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        abort(400)
 
 
 def _decide(
@@ -122,7 +107,7 @@ def _decide(
     if not form.validate_on_submit():
         return _render_detail(application, 400, **{form_name: form})
     try:
-        operation(application, _expected_version(form))
+        operation(application, expected_version(form))
     except Conflict:
         db.session.rollback()
         flash(
