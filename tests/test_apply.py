@@ -102,6 +102,7 @@ def submit(client: FlaskClient, data: dict[str, str], **kwargs: object) -> TestR
 # --- a successful submission ---------------------------------------------------------
 
 
+@pytest.mark.worker
 def test_anonymous_submission_creates_account_application_and_mail(
     client: FlaskClient, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -165,6 +166,7 @@ def test_anonymous_submission_without_password_leaves_no_password(
     assert db.session.scalars(select(User)).one().password_hash is None
 
 
+@pytest.mark.worker
 def test_confirmed_volunteer_goes_straight_to_the_organisations(
     client: FlaskClient, ctx: None, mailbox: Mailbox
 ) -> None:

@@ -456,6 +456,7 @@ def test_revoke_through_the_web(clerk_client: FlaskClient, office: Office) -> No
     assert "/sperren" not in html and "Keine Aktion möglich." in html
 
 
+@pytest.mark.worker
 def test_replace_lost_through_the_web(clerk_client: FlaskClient, office: Office) -> None:
     """The lost card is revoked; the new one has a new number and the same validity."""
     old = active_card(office)
@@ -480,6 +481,7 @@ def test_replace_lost_through_the_web(clerk_client: FlaskClient, office: Office)
     assert f'id="replacement-link" href="{detail_path(new)}"' in html
 
 
+@pytest.mark.worker
 def test_reissue_through_the_web(clerk_client: FlaskClient, office: Office) -> None:
     """Re-issuing makes generation 2 of the documents, same number."""
     card = active_card(office)
@@ -491,6 +493,7 @@ def test_reissue_through_the_web(clerk_client: FlaskClient, office: Office) -> N
     assert "Die Karte wird neu ausgestellt." in page_text(clerk_client.get(detail_path(card)))
 
 
+@pytest.mark.worker
 def test_extend_through_the_web(clerk_client: FlaskClient, office: Office) -> None:
     """The form proposes one more validity period; the card then ends on the chosen day."""
     card = active_card(office)
@@ -670,6 +673,7 @@ def state_of(application: Application) -> ApplicationState:
     return application.state
 
 
+@pytest.mark.worker
 def test_bulk_issuing_approves_and_the_page_follows_the_workers(
     clerk_client: FlaskClient, office: Office
 ) -> None:
@@ -716,6 +720,7 @@ def test_bulk_issuing_approves_and_the_page_follows_the_workers(
     assert set(checkboxes(clerk_client)) == {left.public_id}
 
 
+@pytest.mark.worker
 def test_bulk_issuing_reports_what_changed_meanwhile(
     clerk_client: FlaskClient, office: Office
 ) -> None:
@@ -748,6 +753,7 @@ def test_bulk_issuing_reports_what_changed_meanwhile(
         assert card is not None and card.batch_id == batch_of(location).id
 
 
+@pytest.mark.worker
 def test_bulk_issuing_twice_gives_one_card_each(clerk_client: FlaskClient, office: Office) -> None:
     """The same page sent again (a double click): the second batch approves nothing."""
     application = make_application(office, _volunteer())
@@ -789,6 +795,7 @@ def test_bulk_issuing_refuses_bad_selections(
     assert db.session.scalar(select(func.count()).select_from(CardBatch)) == 0
 
 
+@pytest.mark.worker
 def test_another_offices_application_in_a_batch_is_not_approved(
     clerk_client: FlaskClient, office: Office
 ) -> None:

@@ -117,6 +117,7 @@ def attachments_of(message: EmailMessage) -> dict[str, bytes]:
 # --- issuing --------------------------------------------------------------------------------
 
 
+@pytest.mark.worker
 def test_approval_creates_the_card_and_the_worker_issues_it(
     app: Flask, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -161,6 +162,7 @@ def test_approval_creates_the_card_and_the_worker_issues_it(
     assert card_numbers.format_card_number(card.number) in text_of(ready)
 
 
+@pytest.mark.worker
 def test_long_service_card_is_valid_without_end(app: Flask, ctx: None) -> None:
     application = make_application(make_office(), card_type=CardType.LONG_SERVICE)
     card = wait_for_card(approve(application).id)
@@ -224,6 +226,7 @@ def test_two_clerks_approving_at_once_give_one_card(app: Flask, ctx: None) -> No
     assert len(db.session.scalars(select(Card)).all()) == 1
 
 
+@pytest.mark.worker
 def test_the_task_running_twice_at_once_makes_the_card_once(app: Flask, ctx: None) -> None:
     """Two deliveries of the issuing task at the same moment: one card, one mail."""
     card = approve_without_worker(make_application(make_office()))
@@ -254,6 +257,7 @@ def test_the_task_running_twice_at_once_makes_the_card_once(app: Flask, ctx: Non
     assert wait_for_card(card_id).token == token
 
 
+@pytest.mark.worker
 def test_the_task_delivered_twice_makes_the_card_once(
     app: Flask, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -290,6 +294,7 @@ def test_without_a_signing_key_the_card_waits_and_nothing_breaks(
     assert cards.produce(card.id) == Produced.MADE
 
 
+@pytest.mark.worker
 def test_account_shows_the_card_and_only_its_holder_downloads_it(
     app: Flask, ctx: None, make_client: object
 ) -> None:
@@ -331,6 +336,7 @@ def test_a_card_being_made_has_nothing_to_download(
 # --- staff actions --------------------------------------------------------------------------
 
 
+@pytest.mark.worker
 def test_revoked_card_is_reported_as_revoked(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
@@ -351,6 +357,7 @@ def test_revoked_card_is_reported_as_revoked(app: Flask, ctx: None, mailbox: Mai
         cards.revoke(card, Acting.user_as(clerk, Actor.CLERK), RevocationReason.LOST)
 
 
+@pytest.mark.worker
 def test_check_answers_for_bad_codes(app: Flask, ctx: None) -> None:
     card = wait_for_card(approve(make_application(make_office())).id)
     token = bytearray(card.token or b"")
@@ -365,6 +372,7 @@ def test_check_answers_for_bad_codes(app: Flask, ctx: None) -> None:
     assert expired.valid_until == card.valid_until
 
 
+@pytest.mark.worker
 def test_staff_of_another_office_cannot_act(app: Flask, ctx: None) -> None:
     card = wait_for_card(approve(make_application(make_office())).id)
     stranger = make_user(UserRole.CLERK, make_office())
@@ -377,6 +385,7 @@ def test_staff_of_another_office_cannot_act(app: Flask, ctx: None) -> None:
     assert db.session.get(Card, card.id, populate_existing=True).state == CardState.ACTIVE  # type: ignore[union-attr]
 
 
+@pytest.mark.worker
 def test_replacing_a_lost_card(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     """Old card revoked as lost; the new one has a new number and the same validity."""
     application = make_application(make_office())
@@ -399,6 +408,7 @@ def test_replacing_a_lost_card(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     mailbox.wait_for(to=new.holder.email, subject="Ehrenamtskarte ist da", count=2)
 
 
+@pytest.mark.worker
 def test_reissue_makes_new_documents_with_the_same_number(app: Flask, ctx: None) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
@@ -410,6 +420,7 @@ def test_reissue_makes_new_documents_with_the_same_number(app: Flask, ctx: None)
     assert card_audit(card.id) == ["create", "issue", "reissue", "render"]
 
 
+@pytest.mark.worker
 def test_extend_moves_the_end_and_signs_anew(app: Flask, ctx: None) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
@@ -429,6 +440,7 @@ def test_extend_moves_the_end_and_signs_anew(app: Flask, ctx: None) -> None:
     assert card_audit(card.id)[-2:] == ["extend", "render"]
 
 
+@pytest.mark.worker
 def test_long_service_card_cannot_be_extended(app: Flask, ctx: None) -> None:
     application = make_application(make_office(), card_type=CardType.LONG_SERVICE)
     card = wait_for_card(approve(application).id)
@@ -438,6 +450,7 @@ def test_long_service_card_cannot_be_extended(app: Flask, ctx: None) -> None:
         )
 
 
+@pytest.mark.worker
 def test_stale_version_is_a_conflict(app: Flask, ctx: None) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
@@ -481,6 +494,7 @@ def test_expire_job_expires_cards_after_their_last_day(app: Flask, ctx: None) ->
     assert cards.check(ending_yesterday.number).status == CheckStatus.EXPIRED
 
 
+@pytest.mark.worker
 def test_holders_are_reminded_once_with_a_renewal_link(
     app: Flask, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -502,6 +516,7 @@ def test_holders_are_reminded_once_with_a_renewal_link(
     )
 
 
+@pytest.mark.worker
 def test_issue_pending_requests_unfinished_cards_and_cards_for_approvals_without_one(
     app: Flask, ctx: None
 ) -> None:

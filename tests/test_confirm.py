@@ -52,6 +52,9 @@ APPLICANT = {
 }
 APPLICANT_EMAIL = "erika.beispielfrau@example.org"
 
+#: Every test here follows the mails the worker sends.
+pytestmark = pytest.mark.worker
+
 
 def engagement_input(n: int, hours_per_week: Decimal = Decimal(6)) -> EngagementInput:
     """The n-th organisation (1 or 2) of the test applicant."""

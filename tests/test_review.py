@@ -495,6 +495,7 @@ def test_unknown_application_is_404(clerk_client: tuple[FlaskClient, Office]) ->
 # --- decisions through the web ------------------------------------------------------
 
 
+@pytest.mark.worker
 def test_approve_through_the_web(
     clerk_client: tuple[FlaskClient, Office], mailbox: Mailbox
 ) -> None:
@@ -572,6 +573,7 @@ def test_decision_with_bad_version_changes_nothing(
     assert _state_of(application.id) == S.IN_REVIEW
 
 
+@pytest.mark.worker
 def test_reject_mails_reason_label_and_text(
     clerk_client: tuple[FlaskClient, Office], mailbox: Mailbox
 ) -> None:
@@ -593,6 +595,7 @@ def test_reject_mails_reason_label_and_text(
     assert "Bitte beantragen Sie in zwei Jahren." in body
 
 
+@pytest.mark.worker
 def test_request_information_answer_round_trip(
     ctx: None, make_client: Any, mailbox: Mailbox
 ) -> None:
@@ -638,6 +641,7 @@ def test_request_information_answer_round_trip(
     assert _audit_actions(application.id) == ["request_information", "answer"]
 
 
+@pytest.mark.worker
 def test_applicant_withdraws_through_the_web(
     ctx: None, client: FlaskClient, mailbox: Mailbox
 ) -> None:
