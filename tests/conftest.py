@@ -44,6 +44,9 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("EHRENAMT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
+#: Fixtures shared beyond this file (the private ``redis_server``).
+pytest_plugins = ["tests.harness"]
+
 
 def pytest_report_header() -> str:
     return f"ehrenamt: database={DATABASE} redis={REDIS_URL}"

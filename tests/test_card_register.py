@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -34,12 +33,13 @@ from ehrenamt.services.audit import Acting
 from ehrenamt.services.cards import CheckStatus, Produced
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import PASSWORD, make_application, make_office, make_user
+from tests.harness import wait_for_card, wait_until
 from tests.helpers import page_text, post, sign_in
 from tests.test_browser import (  # noqa: F401 - fixtures: Debian's Chromium
     browser_context_args,
     browser_type_launch_args,
 )
-from tests.test_cards import approve_without_worker, card_audit, wait_for_card
+from tests.test_cards import approve_without_worker, card_audit
 from tests.test_i18n import german_words, visible_text
 
 CARD_LINK = re.compile(r'href="/verwaltung/karten/([0-9a-f]{32})"')
@@ -646,16 +646,18 @@ def checkboxes(client: FlaskClient) -> dict[str, str]:
 
 def wait_for_batch(client: FlaskClient, location: str, issued: int) -> dict[str, int]:
     """Poll the batch's JSON (as the page's script does) until ``issued`` cards are made."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    def figures() -> dict[str, int]:
         response = client.get(f"{location}.json")
         assert response.status_code == 200
-        figures = response.json
-        assert figures is not None
-        if figures["issued"] >= issued and figures["issuing"] == 0:
-            return figures
-        assert time.monotonic() < deadline, figures
-        time.sleep(0.1)
+        assert response.json is not None
+        return response.json
+
+    def done() -> dict[str, int] | None:
+        now = figures()
+        return now if now["issued"] >= issued and now["issuing"] == 0 else None
+
+    return wait_until(done, timeout=30, interval=0.1, message=figures)
 
 
 def batch_of(location: str) -> CardBatch:

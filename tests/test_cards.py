@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
-import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 
 import pytest
 from flask import Flask
@@ -33,6 +33,7 @@ from ehrenamt.services.audit import Acting
 from ehrenamt.services.cards import CheckStatus, Produced
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import make_application, make_office, make_user
+from tests.harness import Meet, at_once, wait_for_card
 from tests.helpers import page_text, qr_texts, sign_in
 from tests.mailbox import Mailbox, text_of
 from tests.test_signing import keys_from_jwks
@@ -63,19 +64,6 @@ def approve_without_worker(application: Application) -> Card:
     db.session.info.pop("ehrenamt.outbox.new", None)
     db.session.commit()
     return card
-
-
-def wait_for_card(card_id: int, state: CardState = CardState.ACTIVE, generation: int = 1) -> Card:
-    """Poll until the worker has made the card (its given generation)."""
-    deadline = time.monotonic() + 20
-    while True:
-        db.session.rollback()
-        card = db.session.get(Card, card_id, populate_existing=True)
-        assert card is not None
-        if card.state == state and card.rendered_generation >= generation:
-            return card
-        assert time.monotonic() < deadline, (card.state, card.rendered_generation)
-        time.sleep(0.05)
 
 
 def card_audit(card_id: int) -> list[str]:
@@ -199,28 +187,19 @@ def test_two_clerks_approving_at_once_give_one_card(app: Flask, ctx: None) -> No
     clerks = [make_user(UserRole.CLERK, office) for _ in range(2)]
     application_id, version = application.id, application.version
     clerk_ids = [clerk.id for clerk in clerks]
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
 
-    def act(clerk_id: int) -> None:
-        with app.app_context():
-            mine = db.session.get(Application, application_id)
-            clerk = db.session.get(User, clerk_id)
-            assert mine is not None and clerk is not None
-            barrier.wait()
-            try:
-                applications.approve(mine, Acting.user_as(clerk, Actor.CLERK), version)
-            except applications.Conflict:
-                outcomes.append("conflict")
-            else:
-                outcomes.append("approved")
-            db.session.remove()
+    def act(clerk_id: int, meet: Meet) -> str:
+        mine = db.session.get(Application, application_id)
+        clerk = db.session.get(User, clerk_id)
+        assert mine is not None and clerk is not None
+        meet()
+        try:
+            applications.approve(mine, Acting.user_as(clerk, Actor.CLERK), version)
+        except applications.Conflict:
+            return "conflict"
+        return "approved"
 
-    threads = [threading.Thread(target=act, args=(clerk_id,)) for clerk_id in clerk_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    outcomes = at_once(*(partial(act, clerk_id) for clerk_id in clerk_ids), app=app)
     assert sorted(outcomes) == ["approved", "conflict"]
     db.session.rollback()
     assert len(db.session.scalars(select(Card)).all()) == 1
@@ -231,20 +210,12 @@ def test_the_task_running_twice_at_once_makes_the_card_once(app: Flask, ctx: Non
     """Two deliveries of the issuing task at the same moment: one card, one mail."""
     card = approve_without_worker(make_application(make_office()))
     card_id = card.id
-    barrier = threading.Barrier(2)
-    results: list[Produced] = []
 
-    def run() -> None:
-        with app.app_context():
-            barrier.wait()
-            results.append(cards.produce(card_id))
-            db.session.remove()
+    def run(meet: Meet) -> Produced:
+        meet()
+        return cards.produce(card_id)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = at_once(run, run, app=app)
     assert Produced.MADE in results and len(results) == 2
     assert results.count(Produced.MADE) == 1
     assert set(results) <= {Produced.MADE, Produced.ALREADY, Produced.BUSY}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -33,6 +33,7 @@ from ehrenamt.services.audit import Acting
 from ehrenamt.services.cards import ISSUE_CARD_TASK
 from ehrenamt.workflow import Actor, ApplicationState, IllegalTransition
 from tests.factories import PASSWORD, make_application, make_office, make_user
+from tests.harness import Meet, at_once
 from tests.helpers import csrf_token, page_text, post, sign_in
 from tests.mailbox import Mailbox, text_of
 
@@ -780,23 +781,13 @@ def test_two_clerks_approve_at_the_same_time_through_the_web(ctx: None, make_cli
         for each in clients
     ]
     assert [f["version"] for f in forms] == ["1", "1"]
-    barrier = threading.Barrier(2)
-    responses: list[TestResponse | BaseException] = [None, None]  # type: ignore[list-item]
 
-    def approve(index: int) -> None:
-        barrier.wait(timeout=10)
-        try:
-            responses[index] = clients[index].post(f"{path}/bewilligen", data=forms[index])
-        except BaseException as error:  # reported by the assertion below
-            responses[index] = error
+    def approve(index: int, meet: Meet) -> TestResponse:
+        meet()
+        return clients[index].post(f"{path}/bewilligen", data=forms[index])
 
-    threads = [threading.Thread(target=approve, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert [getattr(r, "status_code", r) for r in responses] == [302, 302]
+    responses = at_once(*(partial(approve, i) for i in range(2)))
+    assert [r.status_code for r in responses] == [302, 302]
     flashes = [page_text(each.get(path)) for each in clients]
     won = ["Gespeichert." in html for html in flashes]
     lost = [CONFLICT_MESSAGE in html or NOT_POSSIBLE_MESSAGE in html for html in flashes]
@@ -813,32 +804,20 @@ def test_two_clerks_approve_at_the_same_time_in_the_services(app: Flask, ctx: No
     application = make_application(office)
     clerk_ids = [make_user(UserRole.CLERK, office).id for _ in range(2)]
     application_id = application.id
-    loaded = threading.Barrier(2)
-    outcomes: list[str] = ["", ""]
 
-    def approve(index: int) -> None:
-        with app.app_context():
-            try:
-                clerk = db.session.get(User, clerk_ids[index])
-                mine = db.session.get(Application, application_id)
-                assert clerk is not None and mine is not None
-                assert mine.version == 1
-                loaded.wait(timeout=10)
-                applications.approve(mine, Acting.user_as(clerk, Actor.CLERK), 1)
-                outcomes[index] = "approved"
-            except (Conflict, IllegalTransition) as error:
-                outcomes[index] = type(error).__name__
-            except BaseException as error:  # reported by the assertion below
-                outcomes[index] = repr(error)
-            finally:
-                db.session.remove()
+    def approve(clerk_id: int, loaded: Meet) -> str:
+        clerk = db.session.get(User, clerk_id)
+        mine = db.session.get(Application, application_id)
+        assert clerk is not None and mine is not None
+        assert mine.version == 1
+        loaded()
+        try:
+            applications.approve(mine, Acting.user_as(clerk, Actor.CLERK), 1)
+        except (Conflict, IllegalTransition) as error:
+            return type(error).__name__
+        return "approved"
 
-    threads = [threading.Thread(target=approve, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    outcomes = at_once(*(partial(approve, clerk_id) for clerk_id in clerk_ids), app=app)
     assert sorted(outcomes) == ["Conflict", "approved"], outcomes
     assert _state_of(application_id) == S.APPROVED
     assert _audit_actions(application_id) == ["approve"]
