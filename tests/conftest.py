@@ -1,5 +1,14 @@
-"""Real services for every test: the database (SQLite or PostgreSQL), Redis as Celery's
-broker with an in-thread worker of the project's own Celery app, and an SMTP server.
+"""Real services for the tests that need them: the database (SQLite or PostgreSQL), Redis
+as Celery's broker with an in-thread worker of the project's own Celery app, and an SMTP
+server.
+
+A test gets only what it asks for. Tests of plain functions (card numbers, signing,
+rendering, the workflow table) use none of these fixtures and run without a database
+or Redis. A test that uses the application (``app``, or ``ctx``/``client``/
+``make_client``, which use it) starts with no mail and fresh rate limits, and its
+tables are emptied afterwards. Celery tasks are run by the worker only for tests marked
+``@pytest.mark.worker`` (mails that must arrive, cards that must be issued); for the
+others, tasks are handed to Redis on a queue no worker reads, and dropped afterwards.
 
 Choose the database with ``EHRENAMT_TEST_DATABASE=sqlite|postgresql`` (the README's test
 command runs the suite on both). PostgreSQL and Redis URLs can be changed with
@@ -34,6 +43,9 @@ POSTGRES_URL = os.environ.get(
     "EHRENAMT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("EHRENAMT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+#: Fixtures shared beyond this file (the private ``redis_server``).
+pytest_plugins = ["tests.harness"]
 
 
 def pytest_report_header() -> str:
@@ -122,10 +134,11 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(
+def session_app(
     database_url: str, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
-    """The application, its schema made by the migrations (as in production)."""
+    """The application, its schema made by the migrations (as in production); tests use
+    it through ``app``, which cleans up after each of them."""
     instance = tmp_path_factory.mktemp("instance")
     os.environ["EHRENAMT_INSTANCE_PATH"] = str(instance)
     queue = f"ehrenamt-test-{uuid.uuid4().hex[:8]}"
@@ -134,6 +147,7 @@ def app(
     cardformat_keys.generate_key(Path(str(settings["CARD_KEYS_FOLDER"])))
     application = create_app(settings)
     application.config["TEST_QUEUE"] = queue
+    application.config["TEST_UNREAD_QUEUE"] = f"{queue}-unread"
     application.test_client_class = IsolatedClient
     with application.app_context():
         from flask_migrate import upgrade
@@ -148,14 +162,15 @@ def app(
 
 
 @pytest.fixture(scope="session")
-def celery_worker(app: Flask) -> Iterator[object]:
-    """A real Celery worker (threads) consuming this session's queue on real Redis."""
+def celery_worker(session_app: Flask) -> Iterator[object]:
+    """A real Celery worker (threads) consuming this session's queue on real Redis;
+    started by the first test marked ``worker``."""
     from celery.contrib.testing.worker import start_worker
 
     import workers.tasks  # noqa: F401  (registers the tasks)
 
-    celery_app = app.extensions["celery"]
-    celery_app.control.purge()
+    celery_app = session_app.extensions["celery"]
+    _purge_queues(session_app)
     with start_worker(
         # No ping check: it needs a result backend, which the service does not use.
         celery_app,
@@ -164,33 +179,54 @@ def celery_worker(app: Flask) -> Iterator[object]:
         perform_ping_check=False,
         loglevel="WARNING",
         shutdown_timeout=10.0,
+        # Only this queue: tasks of the tests without the marker wait on the other one.
+        queues=[session_app.config["TEST_QUEUE"]],
     ) as worker:
         yield worker
 
 
-@pytest.fixture(autouse=True)
-def _fresh_state(app: Flask, mailbox: Mailbox, celery_worker: object) -> Iterator[None]:
-    """Every test starts with empty tables, no mail, and fresh rate-limit counters."""
+@pytest.fixture
+def app(session_app: Flask, mailbox: Mailbox, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The application, for one test: no mail and fresh rate-limit counters before it,
+    empty tables after it. Its Celery tasks are run by the worker if the test is marked
+    ``worker``; otherwise they go to a queue nobody reads, so a test that waits for a mail
+    or a card without the marker fails every time, not only after a marked one."""
+    celery_app = session_app.extensions["celery"]
+    with_worker = request.node.get_closest_marker("worker") is not None
+    if with_worker:
+        request.getfixturevalue("celery_worker")
+        celery_app.conf.task_default_queue = session_app.config["TEST_QUEUE"]
+    else:
+        celery_app.conf.task_default_queue = session_app.config["TEST_UNREAD_QUEUE"]
     mailbox.clear()
-    with app.app_context():
+    with session_app.app_context():
         limiter.reset()
-    yield
-    with app.app_context():
-        _wait_for_outbox(app)
-        app.extensions["celery"].control.purge()
+    yield session_app
+    with session_app.app_context():
+        if with_worker:
+            _wait_for_outbox(session_app)
+        _purge_queues(session_app)
         db.session.remove()
         # The till API's check records are written in batches: those of this test go
         # to the database now, not into the next test's tables.
-        if (records := app.extensions.get("ehrenamt.verification_records")) is not None:
+        if (records := session_app.extensions.get("ehrenamt.verification_records")) is not None:
             records.flush()
         _empty_tables()
     mailbox.clear()
     # Extra apps a test built (create_app) are freed later by the cyclic garbage
     # collector; close their connections now, while they are still reachable.
     for other, engines in list(db._app_engines.items()):
-        if other is not app:
+        if other is not session_app:
             for engine in engines.values():
                 engine.dispose()
+
+
+def _purge_queues(app: Flask) -> None:
+    """Drop the tasks waiting on this session's queues (the worker's and the unread one)."""
+    celery_app = app.extensions["celery"]
+    with celery_app.connection_for_write() as connection:
+        for queue in (app.config["TEST_QUEUE"], app.config["TEST_UNREAD_QUEUE"]):
+            connection.default_channel.queue_purge(queue)
 
 
 #: Tasks whose work a test may have started: they finish before the tables are emptied,
@@ -228,18 +264,18 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(app: Flask) -> Iterator[str]:
+def live_server(session_app: Flask) -> Iterator[str]:
     """The app served over HTTP on a free port, for the browser tests; mails and QR codes
     link to it (127.0.0.1 is a secure context, as the camera needs)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, session_app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    previous = app.config["BASE_URL"]
-    app.config["BASE_URL"] = url
+    previous = session_app.config["BASE_URL"]
+    session_app.config["BASE_URL"] = url
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield url
     server.shutdown()
-    app.config["BASE_URL"] = previous
+    session_app.config["BASE_URL"] = previous
 
 
 @pytest.fixture

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from functools import partial
 from html.parser import HTMLParser
 
 import pytest
@@ -32,6 +31,7 @@ from tests.factories import (
     make_office,
     make_user,
 )
+from tests.harness import Meet, at_once
 from tests.helpers import csrf_token, page_text, post, sign_in
 from tests.mailbox import Mailbox, links_in, path_of
 
@@ -102,6 +102,7 @@ def submit(client: FlaskClient, data: dict[str, str], **kwargs: object) -> TestR
 # --- a successful submission ---------------------------------------------------------
 
 
+@pytest.mark.worker
 def test_anonymous_submission_creates_account_application_and_mail(
     client: FlaskClient, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -165,6 +166,7 @@ def test_anonymous_submission_without_password_leaves_no_password(
     assert db.session.scalars(select(User)).one().password_hash is None
 
 
+@pytest.mark.worker
 def test_confirmed_volunteer_goes_straight_to_the_organisations(
     client: FlaskClient, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -544,14 +546,12 @@ def test_simultaneous_double_click_creates_one_application_and_no_error(
     clients = [make_client(), make_client()]
     for each in clients:
         each.set_cookie("session", cookie.value)
-    start = threading.Barrier(2)
 
-    def click(each: FlaskClient) -> TestResponse:
-        start.wait()
+    def click(each: FlaskClient, meet: Meet) -> TestResponse:
+        meet()
         return each.post(FORM, data=data)
 
-    with ThreadPoolExecutor(2) as pool:
-        responses = list(pool.map(click, clients))
+    responses = at_once(*(partial(click, each) for each in clients))
 
     assert [r.status_code for r in responses] == [302, 302], [page_text(r)[:500] for r in responses]
     assert responses[0].headers["Location"] == responses[1].headers["Location"]

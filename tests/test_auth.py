@@ -320,6 +320,7 @@ def sign_in_link(mailbox: Mailbox, email: str) -> str:
     return path_of(link)
 
 
+@pytest.mark.worker
 def test_sign_in_link_is_mailed_to_a_volunteer(
     client: FlaskClient, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -336,6 +337,7 @@ def test_sign_in_link_is_mailed_to_a_volunteer(
     assert stored.token_hash != token
 
 
+@pytest.mark.worker
 @pytest.mark.parametrize("who", ["unknown", "clerk", "deactivated"])
 def test_sign_in_link_request_answers_the_same_for_everyone(
     make_client, ctx: None, mailbox: Mailbox, who: str
@@ -376,6 +378,7 @@ def _deactivated_volunteer() -> User:
     return user
 
 
+@pytest.mark.worker
 def test_get_of_sign_in_link_shows_a_button_only(
     client: FlaskClient, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -397,6 +400,7 @@ def make_client_for(client: FlaskClient) -> FlaskClient:
     return client.application.test_client()
 
 
+@pytest.mark.worker
 def test_post_of_sign_in_link_signs_in_once(make_client, ctx: None, mailbox: Mailbox) -> None:
     """The button signs in; the same link used again is gone (410)."""
     volunteer = make_user(UserRole.VOLUNTEER)
@@ -415,6 +419,7 @@ def test_post_of_sign_in_link_signs_in_once(make_client, ctx: None, mailbox: Mai
     assert not is_signed_in_as_volunteer(second)
 
 
+@pytest.mark.worker
 def test_expired_sign_in_link_is_gone(make_client, ctx: None, mailbox: Mailbox) -> None:
     """A link past its expiry gives 410 and signs nobody in."""
     volunteer = make_user(UserRole.VOLUNTEER)
@@ -431,6 +436,7 @@ def test_expired_sign_in_link_is_gone(make_client, ctx: None, mailbox: Mailbox) 
     assert not is_signed_in_as_volunteer(client)
 
 
+@pytest.mark.worker
 def test_sign_in_link_is_valid_for_thirty_minutes(
     app: Flask, make_client, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -445,6 +451,7 @@ def test_sign_in_link_is_valid_for_thirty_minutes(
     assert abs(lifetime - timedelta(minutes=30)) < timedelta(seconds=5)
 
 
+@pytest.mark.worker
 def test_tampered_sign_in_link_is_not_found(make_client, ctx: None, mailbox: Mailbox) -> None:
     """A changed token is unknown (404) and signs nobody in."""
     volunteer = make_user(UserRole.VOLUNTEER)
@@ -487,6 +494,7 @@ def test_email_confirmation_link_cannot_sign_in_as_sign_in_link(
 # --- confirming the e-mail address --------------------------------------------------
 
 
+@pytest.mark.worker
 def test_email_confirmation_moves_application_on(make_client, ctx: None, mailbox: Mailbox) -> None:
     """The confirmation link confirms the address; the application goes to the organisation."""
     office = make_office()

@@ -54,6 +54,7 @@ def only_link(mailbox: Mailbox, to: str, subject: str, part: str) -> str:
     return link
 
 
+@pytest.mark.worker
 def test_apply_confirm_review_approve_journey(
     app: Flask, live_server: str, browser: Browser, page: Page, mailbox: Mailbox
 ) -> None:

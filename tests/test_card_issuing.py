@@ -26,6 +26,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import AuditEntry, Card, CardState, OutboxMessage, UserRole
 from ehrenamt.workflow import Actor
 from tests.factories import make_application, make_office, make_user
+from tests.harness import wait_for_card
 from tests.mailbox import Mailbox
 from tests.processes import RedisServer, WorkerProcess, settings_for
 
@@ -42,14 +43,6 @@ FAST_REDELIVERY = {
         "socket_timeout": 5,
     }
 }
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @contextmanager
@@ -69,18 +62,6 @@ def writes_blocked(app: Flask) -> Iterator[None]:
             conn.execute("LOCK TABLE card_document IN SHARE ROW EXCLUSIVE MODE")
             yield
             conn.rollback()
-
-
-def wait_for_card(card_id: int, timeout: float = 60.0) -> Card:
-    deadline = time.monotonic() + timeout
-    while True:
-        db.session.rollback()
-        card = db.session.get(Card, card_id, populate_existing=True)
-        assert card is not None
-        if card.state == CardState.ACTIVE:
-            return card
-        assert time.monotonic() < deadline, f"card still {card.state}"
-        time.sleep(0.1)
 
 
 def issue_audit(card_id: int) -> list[str]:
@@ -144,7 +125,7 @@ def test_worker_killed_mid_task_the_card_is_issued_once_after_redelivery(
                 concurrency=1,
                 CELERY=FAST_REDELIVERY,
             )
-            card = wait_for_card(card_id)
+            card = wait_for_card(card_id, timeout=60)
             assert issue_audit(card_id) == ["create", "issue"]
             assert len(card.documents) == 2
             mailbox.wait_for(to=holder_email, subject="Ehrenamtskarte ist da")
@@ -188,7 +169,7 @@ def test_card_is_issued_after_redis_was_down_during_the_approval(
             db.session.rollback()
 
             redis_server.start()
-            card = wait_for_card(card_id)
+            card = wait_for_card(card_id, timeout=60)
             assert issue_audit(card_id) == ["create", "issue"]
             mailbox.wait_for(to=holder_email, subject="Ehrenamtskarte ist da", timeout=30)
             db.session.remove()

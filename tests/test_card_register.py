@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -40,12 +39,13 @@ from ehrenamt.verification import check as verification_check
 from ehrenamt.verification.results import CheckStatus
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import PASSWORD, make_application, make_office, make_user
+from tests.harness import wait_for_card, wait_until
 from tests.helpers import page_text, post, sign_in
 from tests.test_browser import (  # noqa: F401 - fixtures: Debian's Chromium
     browser_context_args,
     browser_type_launch_args,
 )
-from tests.test_cards import approve_without_worker, card_audit, wait_for_card
+from tests.test_cards import approve_without_worker, card_audit
 from tests.test_i18n import german_words, visible_text
 
 CARD_LINK = re.compile(r'href="/verwaltung/karten/([0-9a-f]{32})"')
@@ -462,6 +462,7 @@ def test_revoke_through_the_web(clerk_client: FlaskClient, office: Office) -> No
     assert "/sperren" not in html and "Keine Aktion möglich." in html
 
 
+@pytest.mark.worker
 def test_replace_lost_through_the_web(clerk_client: FlaskClient, office: Office) -> None:
     """The lost card is revoked; the new one has a new number and the same validity."""
     old = active_card(office)
@@ -486,6 +487,7 @@ def test_replace_lost_through_the_web(clerk_client: FlaskClient, office: Office)
     assert f'id="replacement-link" href="{detail_path(new)}"' in html
 
 
+@pytest.mark.worker
 def test_reissue_through_the_web(clerk_client: FlaskClient, office: Office) -> None:
     """Re-issuing makes generation 2 of the documents, same number."""
     card = active_card(office)
@@ -497,6 +499,7 @@ def test_reissue_through_the_web(clerk_client: FlaskClient, office: Office) -> N
     assert "Die Karte wird neu ausgestellt." in page_text(clerk_client.get(detail_path(card)))
 
 
+@pytest.mark.worker
 def test_extend_through_the_web(clerk_client: FlaskClient, office: Office) -> None:
     """The form proposes one more validity period; the card then ends on the chosen day."""
     card = active_card(office)
@@ -602,14 +605,17 @@ def test_bad_input_is_a_400_at_the_field(
     assert card_audit(card.id) == ["create", "issue"]
 
 
-@pytest.mark.parametrize("version", ["", "abc", "-1", None])
+@pytest.mark.parametrize(
+    ("version", "status"),
+    [("", 400), ("abc", 400), ("-1", 409), (None, 400)],  # -1 is a version, an old one
+)
 def test_bad_version_is_a_4xx(
-    clerk_client: FlaskClient, office: Office, version: str | None
+    clerk_client: FlaskClient, office: Office, version: str | None, status: int
 ) -> None:
     card = active_card(office)
     data = {"reason": "lost"} if version is None else {"reason": "lost", "version": version}
     response = post(clerk_client, f"{detail_path(card)}/sperren", data, page=detail_path(card))
-    assert response.status_code in (400, 409)
+    assert response.status_code == status
     assert fresh(card).state == CardState.ACTIVE
 
 
@@ -649,16 +655,18 @@ def checkboxes(client: FlaskClient) -> dict[str, str]:
 
 def wait_for_batch(client: FlaskClient, location: str, issued: int) -> dict[str, int]:
     """Poll the batch's JSON (as the page's script does) until ``issued`` cards are made."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    def figures() -> dict[str, int]:
         response = client.get(f"{location}.json")
         assert response.status_code == 200
-        figures = response.json
-        assert figures is not None
-        if figures["issued"] >= issued and figures["issuing"] == 0:
-            return figures
-        assert time.monotonic() < deadline, figures
-        time.sleep(0.1)
+        assert response.json is not None
+        return response.json
+
+    def done() -> dict[str, int] | None:
+        now = figures()
+        return now if now["issued"] >= issued and now["issuing"] == 0 else None
+
+    return wait_until(done, timeout=30, interval=0.1, message=figures)
 
 
 def batch_of(location: str) -> CardBatch:
@@ -676,6 +684,7 @@ def state_of(application: Application) -> ApplicationState:
     return application.state
 
 
+@pytest.mark.worker
 def test_bulk_issuing_approves_and_the_page_follows_the_workers(
     clerk_client: FlaskClient, office: Office
 ) -> None:
@@ -722,6 +731,7 @@ def test_bulk_issuing_approves_and_the_page_follows_the_workers(
     assert set(checkboxes(clerk_client)) == {left.public_id}
 
 
+@pytest.mark.worker
 def test_bulk_issuing_reports_what_changed_meanwhile(
     clerk_client: FlaskClient, office: Office
 ) -> None:
@@ -754,6 +764,7 @@ def test_bulk_issuing_reports_what_changed_meanwhile(
         assert card is not None and card.batch_id == batch_of(location).id
 
 
+@pytest.mark.worker
 def test_bulk_issuing_twice_gives_one_card_each(clerk_client: FlaskClient, office: Office) -> None:
     """The same page sent again (a double click): the second batch approves nothing."""
     application = make_application(office, _volunteer())
@@ -795,6 +806,7 @@ def test_bulk_issuing_refuses_bad_selections(
     assert db.session.scalar(select(func.count()).select_from(CardBatch)) == 0
 
 
+@pytest.mark.worker
 def test_another_offices_application_in_a_batch_is_not_approved(
     clerk_client: FlaskClient, office: Office
 ) -> None:

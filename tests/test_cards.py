@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
-import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 
 import pytest
 from flask import Flask
@@ -45,6 +45,7 @@ from ehrenamt.verification import check as verification_check
 from ehrenamt.verification.results import CheckStatus
 from ehrenamt.workflow import Action, Actor, ApplicationState
 from tests.factories import make_application, make_office, make_user
+from tests.harness import Meet, at_once, wait_for_card
 from tests.helpers import page_text, qr_texts, sign_in
 from tests.mailbox import Mailbox, text_of
 from tests.test_signing import keys_from_jwks
@@ -73,19 +74,6 @@ def approve_without_worker(application: Application) -> Card:
     db.session.info.pop("ehrenamt.outbox.new", None)
     db.session.commit()
     return card
-
-
-def wait_for_card(card_id: int, state: CardState = CardState.ACTIVE, generation: int = 1) -> Card:
-    """Poll until the worker has made the card (its given generation)."""
-    deadline = time.monotonic() + 20
-    while True:
-        db.session.rollback()
-        card = db.session.get(Card, card_id, populate_existing=True)
-        assert card is not None
-        if card.state == state and card.rendered_generation >= generation:
-            return card
-        assert time.monotonic() < deadline, (card.state, card.rendered_generation)
-        time.sleep(0.05)
 
 
 def card_audit(card_id: int) -> list[str]:
@@ -127,6 +115,7 @@ def attachments_of(message: EmailMessage) -> dict[str, bytes]:
 # --- issuing --------------------------------------------------------------------------------
 
 
+@pytest.mark.worker
 def test_approval_creates_the_card_and_the_worker_issues_it(
     app: Flask, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -173,6 +162,7 @@ def test_approval_creates_the_card_and_the_worker_issues_it(
     assert card_numbers.format_card_number(card.number) in text_of(ready)
 
 
+@pytest.mark.worker
 def test_long_service_card_is_valid_without_end(app: Flask, ctx: None) -> None:
     application = make_application(make_office(), card_type=CardType.LONG_SERVICE)
     card = wait_for_card(approve(application).id)
@@ -209,51 +199,35 @@ def test_two_clerks_approving_at_once_give_one_card(app: Flask, ctx: None) -> No
     clerks = [make_user(UserRole.CLERK, office) for _ in range(2)]
     application_id, version = application.id, application.version
     clerk_ids = [clerk.id for clerk in clerks]
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
 
-    def act(clerk_id: int) -> None:
-        with app.app_context():
-            mine = db.session.get(Application, application_id)
-            clerk = db.session.get(User, clerk_id)
-            assert mine is not None and clerk is not None
-            barrier.wait()
-            try:
-                decisions.approve(mine, Acting.user_as(clerk, Actor.CLERK), version)
-            except errors.Conflict:
-                outcomes.append("conflict")
-            else:
-                outcomes.append("approved")
-            db.session.remove()
+    def act(clerk_id: int, meet: Meet) -> str:
+        mine = db.session.get(Application, application_id)
+        clerk = db.session.get(User, clerk_id)
+        assert mine is not None and clerk is not None
+        meet()
+        try:
+            decisions.approve(mine, Acting.user_as(clerk, Actor.CLERK), version)
+        except errors.Conflict:
+            return "conflict"
+        return "approved"
 
-    threads = [threading.Thread(target=act, args=(clerk_id,)) for clerk_id in clerk_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    outcomes = at_once(*(partial(act, clerk_id) for clerk_id in clerk_ids), app=app)
     assert sorted(outcomes) == ["approved", "conflict"]
     db.session.rollback()
     assert len(db.session.scalars(select(Card)).all()) == 1
 
 
+@pytest.mark.worker
 def test_the_task_running_twice_at_once_makes_the_card_once(app: Flask, ctx: None) -> None:
     """Two deliveries of the issuing task at the same moment: one card, one mail."""
     card = approve_without_worker(make_application(make_office()))
     card_id = card.id
-    barrier = threading.Barrier(2)
-    results: list[Produced] = []
 
-    def run() -> None:
-        with app.app_context():
-            barrier.wait()
-            results.append(cards_production.produce(card_id))
-            db.session.remove()
+    def run(meet: Meet) -> Produced:
+        meet()
+        return cards_production.produce(card_id)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = at_once(run, run, app=app)
     assert Produced.MADE in results and len(results) == 2
     assert results.count(Produced.MADE) == 1
     assert set(results) <= {Produced.MADE, Produced.ALREADY, Produced.BUSY}
@@ -266,6 +240,7 @@ def test_the_task_running_twice_at_once_makes_the_card_once(app: Flask, ctx: Non
     assert wait_for_card(card_id).token == token
 
 
+@pytest.mark.worker
 def test_the_task_delivered_twice_makes_the_card_once(
     app: Flask, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -302,6 +277,7 @@ def test_without_a_signing_key_the_card_waits_and_nothing_breaks(
     assert cards_production.produce(card.id) == Produced.MADE
 
 
+@pytest.mark.worker
 def test_account_shows_the_card_and_only_its_holder_downloads_it(
     app: Flask, ctx: None, make_client: object
 ) -> None:
@@ -343,6 +319,7 @@ def test_a_card_being_made_has_nothing_to_download(
 # --- staff actions --------------------------------------------------------------------------
 
 
+@pytest.mark.worker
 def test_revoked_card_is_reported_as_revoked(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
@@ -368,6 +345,7 @@ def test_revoked_card_is_reported_as_revoked(app: Flask, ctx: None, mailbox: Mai
         lifecycle.revoke(card, Acting.user_as(clerk, Actor.CLERK), RevocationReason.LOST)
 
 
+@pytest.mark.worker
 def test_check_answers_for_bad_codes(app: Flask, ctx: None) -> None:
     card = wait_for_card(approve(make_application(make_office())).id)
     token = bytearray(card.token or b"")
@@ -382,6 +360,7 @@ def test_check_answers_for_bad_codes(app: Flask, ctx: None) -> None:
     assert expired.valid_until == card.valid_until
 
 
+@pytest.mark.worker
 def test_staff_of_another_office_cannot_act(app: Flask, ctx: None) -> None:
     card = wait_for_card(approve(make_application(make_office())).id)
     stranger = make_user(UserRole.CLERK, make_office())
@@ -394,6 +373,7 @@ def test_staff_of_another_office_cannot_act(app: Flask, ctx: None) -> None:
     assert db.session.get(Card, card.id, populate_existing=True).state == CardState.ACTIVE  # type: ignore[union-attr]
 
 
+@pytest.mark.worker
 def test_replacing_a_lost_card(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     """Old card revoked as lost; the new one has a new number and the same validity."""
     application = make_application(make_office())
@@ -416,6 +396,7 @@ def test_replacing_a_lost_card(app: Flask, ctx: None, mailbox: Mailbox) -> None:
     mailbox.wait_for(to=new.holder.email, subject="Ehrenamtskarte ist da", count=2)
 
 
+@pytest.mark.worker
 def test_reissue_makes_new_documents_with_the_same_number(app: Flask, ctx: None) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
@@ -427,6 +408,7 @@ def test_reissue_makes_new_documents_with_the_same_number(app: Flask, ctx: None)
     assert card_audit(card.id) == ["create", "issue", "reissue", "render"]
 
 
+@pytest.mark.worker
 def test_extend_moves_the_end_and_signs_anew(app: Flask, ctx: None) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
@@ -446,6 +428,7 @@ def test_extend_moves_the_end_and_signs_anew(app: Flask, ctx: None) -> None:
     assert card_audit(card.id)[-2:] == ["extend", "render"]
 
 
+@pytest.mark.worker
 def test_long_service_card_cannot_be_extended(app: Flask, ctx: None) -> None:
     application = make_application(make_office(), card_type=CardType.LONG_SERVICE)
     card = wait_for_card(approve(application).id)
@@ -455,6 +438,7 @@ def test_long_service_card_cannot_be_extended(app: Flask, ctx: None) -> None:
         )
 
 
+@pytest.mark.worker
 def test_stale_version_is_a_conflict(app: Flask, ctx: None) -> None:
     application = make_application(make_office())
     card = wait_for_card(approve(application).id)
@@ -498,6 +482,7 @@ def test_expire_job_expires_cards_after_their_last_day(app: Flask, ctx: None) ->
     assert verification_check.check(ending_yesterday.number).status == CheckStatus.EXPIRED
 
 
+@pytest.mark.worker
 def test_holders_are_reminded_once_with_a_renewal_link(
     app: Flask, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -519,6 +504,7 @@ def test_holders_are_reminded_once_with_a_renewal_link(
     )
 
 
+@pytest.mark.worker
 def test_issue_pending_requests_unfinished_cards_and_cards_for_approvals_without_one(
     app: Flask, ctx: None
 ) -> None:

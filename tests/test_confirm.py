@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ from ehrenamt.models import (
 )
 from ehrenamt.workflow import ApplicationState
 from tests.factories import make_office, make_user, submit_application_for
+from tests.harness import Meet, at_once, wait_until
 from tests.helpers import csrf_token, page_text, post, sign_in
 from tests.mailbox import Mailbox, links_in, path_of
 
@@ -53,6 +55,9 @@ APPLICANT = {
     "phone": "0340 5551234",
 }
 APPLICANT_EMAIL = "erika.beispielfrau@example.org"
+
+#: Every test here follows the mails the worker sends.
+pytestmark = pytest.mark.worker
 
 
 def engagement_input(n: int, hours_per_week: Decimal = Decimal(6)) -> EngagementInput:
@@ -438,12 +443,12 @@ def test_sent_mail_leaves_no_token_in_the_database(ctx: None, mailbox: Mailbox) 
     """Once the mail is delivered, the secret link exists only in the recipient's inbox."""
     submit(make_office(), organisations=1)
     token = link_for(mailbox, engagement_input(1).contact_email).rsplit("/", 1)[1]
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def all_sent() -> bool:
         db.session.rollback()
-        if not applications_pending_mail():
-            break
-        time.sleep(0.05)
+        return not applications_pending_mail()
+
+    wait_until(all_sent, timeout=5, message="the mails were never all sent")
     assert [name for name, rows in database_text().items() if token in rows] == []
 
 
@@ -688,31 +693,18 @@ def test_two_organisations_answering_at_once_start_review_once(
     paths = [link_for(mailbox, engagement_input(n).contact_email) for n in (1, 2)]
     clients = [make_client(), make_client()]
     db.session.rollback()
-    barrier = threading.Barrier(2)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
 
-    def respond(client: FlaskClient, path: str) -> None:
-        try:
-            slow_commits.add(threading.get_ident())
-            token = csrf_token(client, path)
-            barrier.wait(timeout=10)
-            response = client.post(
-                path,
-                data={"csrf_token": token, "answer": "confirm", "hours": "6", "hours_unit": "week"},
-            )
-            statuses.append(response.status_code)
-        except BaseException as error:
-            errors.append(error)
+    def respond(client: FlaskClient, path: str, meet: Meet) -> int:
+        slow_commits.add(threading.get_ident())
+        token = csrf_token(client, path)
+        meet()
+        response = client.post(
+            path,
+            data={"csrf_token": token, "answer": "confirm", "hours": "6", "hours_unit": "week"},
+        )
+        return response.status_code
 
-    threads = [
-        threading.Thread(target=respond, args=(c, p)) for c, p in zip(clients, paths, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    statuses = at_once(*(partial(respond, c, p) for c, p in zip(clients, paths, strict=True)))
     assert statuses == [200, 200]
 
     application = fresh(application)

@@ -25,18 +25,11 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, OutboxMessage, User, UserRole, utcnow
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import make_application, make_office, make_user
+from tests.harness import Meet, at_once, wait_until
 from tests.mailbox import Mailbox
 from tests.processes import RedisServer, WorkerProcess, settings_for
 
 pytestmark = pytest.mark.worker
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -84,16 +77,14 @@ def test_mail_survives_redis_being_down_during_approval(
     assert "Karte wird jetzt erstellt" in arrived.get_body(preferencelist=("plain",)).get_content()
     with web.app_context():
         # The worker commits "completed" just after the SMTP server accepted the mail.
-        deadline = time.monotonic() + 10
-        while True:
-            sent = db.session.scalar(
+        def sent() -> OutboxMessage | None:
+            message = db.session.scalar(
                 select(OutboxMessage).where(OutboxMessage.task == mail.SEND_MAIL_TASK)
             )
             db.session.rollback()
-            if (sent is not None and sent.completed_at is not None) or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert sent is not None and sent.completed_at is not None
+            return message if message is not None and message.completed_at is not None else None
+
+        wait_until(sent, timeout=10, interval=0.1, message="the mail was never completed")
 
 
 def test_approval_does_not_hang_when_the_broker_hangs(app: Flask) -> None:
@@ -152,20 +143,12 @@ def test_two_simultaneous_deliveries_send_one_mail(app: Flask, ctx: None, mailbo
     volunteer = make_user(UserRole.VOLUNTEER)
     message = queued_mail(volunteer, "Gleichzeitig")
     message_id = message.id
-    barrier = threading.Barrier(2)
-    results: list[bool] = []
 
-    def deliver() -> None:
-        with app.app_context():
-            barrier.wait()
-            results.append(mail.deliver(message_id))
-            db.session.remove()
+    def deliver(meet: Meet) -> bool:
+        meet()
+        return mail.deliver(message_id)
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = at_once(deliver, deliver, app=app)
     assert sorted(results) == [False, True]
     mailbox.wait_for(to=volunteer.email, subject="Gleichzeitig")
     time.sleep(0.5)
@@ -185,14 +168,12 @@ def test_a_sent_mail_keeps_no_body(app: Flask, ctx: None, mailbox: Mailbox) -> N
 
 
 def _wait_until_completed(message_id: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def completed() -> bool:
         db.session.rollback()
         message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-        if message is not None and message.completed_at is not None:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"outbox message {message_id} not completed")
+        return message is not None and message.completed_at is not None
+
+    wait_until(completed, timeout=timeout, message=f"outbox message {message_id} not completed")
 
 
 def test_dispatch_pending_resends_stale_unfinished_messages(

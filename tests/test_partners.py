@@ -129,6 +129,7 @@ def _audit_actions(partner_id: int) -> list[str]:
 # --- registration -------------------------------------------------------------------
 
 
+@pytest.mark.worker
 def test_registration_creates_a_pending_partner_with_account_and_benefits(
     client: FlaskClient, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -312,6 +313,7 @@ def test_benefit_form_without_csrf_is_refused(client: FlaskClient, ctx: None) ->
     assert db.session.scalar(select(Benefit).where(Benefit.title == "ohne Token")) is None
 
 
+@pytest.mark.worker
 def test_invited_colleague_signs_in_and_sets_a_password(
     client: FlaskClient, make_client: Any, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -353,6 +355,7 @@ def test_invited_colleague_signs_in_and_sets_a_password(
 # --- staff --------------------------------------------------------------------------
 
 
+@pytest.mark.worker
 def test_staff_approve_audited_and_mailed(client: FlaskClient, ctx: None, mailbox: Mailbox) -> None:
     office = make_office()
     partner, _user = make_partner(office, approve=False, email="laden@example.org")
@@ -372,6 +375,7 @@ def test_staff_approve_audited_and_mailed(client: FlaskClient, ctx: None, mailbo
     assert post(client, detail + "/bestaetigen", {}, page=detail).status_code == 409
 
 
+@pytest.mark.worker
 def test_staff_decline_needs_a_reason_and_is_mailed(
     client: FlaskClient, ctx: None, mailbox: Mailbox
 ) -> None:
@@ -523,6 +527,7 @@ def test_csv_import_dry_run_then_import(client: FlaskClient, ctx: None) -> None:
     assert "eins@example.org" in lines[1]
 
 
+@pytest.mark.worker
 def test_staff_invite_an_account_for_an_imported_partner(
     client: FlaskClient, make_client: Any, ctx: None, mailbox: Mailbox
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 from ehrenamt.models import UserRole
@@ -18,6 +19,7 @@ def test_start_page_is_german(client: FlaskClient, ctx: None) -> None:
     assert "Karte beantragen" in page_text(response)
 
 
+@pytest.mark.worker
 def test_sign_in_link_mail_arrives_through_worker_and_smtp(
     client: FlaskClient, ctx: None, mailbox: Mailbox
 ) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from ehrenamt.models import ApiKey, Verification, VerificationChannel, utcnow
 from ehrenamt.verification import records as verification_records
 from ehrenamt.verification.records import RecordWriter
 from tests.conftest import POSTGRES_URL
+from tests.harness import wait_until
 from tests.processes import settings_for
 from tests.test_api import check, make_benefit, make_partner, new_key
 
@@ -57,10 +57,12 @@ def test_the_thread_writes_the_api_checks_without_being_asked(
     key = new_key(partner)
     for code in ("garbage", "more garbage"):
         assert check(client, key, code).status_code == 200
-    deadline = time.monotonic() + 10
-    while len(results_written()) < 2:
-        assert time.monotonic() < deadline, "the writer's thread wrote nothing"
-        time.sleep(0.02)
+    wait_until(
+        lambda: len(results_written()) >= 2,
+        timeout=10,
+        interval=0.02,
+        message="the writer's thread wrote nothing",
+    )
     writer.stop()
     assert results_written() == ["invalid", "invalid"]
     [api_key] = db.session.scalars(select(ApiKey).where(ApiKey.partner_id == partner.id))

@@ -211,6 +211,7 @@ def test_every_legal_person_transition_has_a_service() -> None:
     }
 
 
+@pytest.mark.worker
 @pytest.mark.parametrize(("state", "action", "actor"), LEGAL_BY_PERSON)
 def test_legal_transition_through_service(
     ctx: None, mailbox: Mailbox, state: ApplicationState, action: Action, actor: Actor
@@ -246,6 +247,7 @@ def test_legal_transition_through_service(
     assert (len(_issue_card_messages()) == 1) is (action == A.APPROVE)
 
 
+@pytest.mark.worker
 def test_reject_mail_and_record_carry_reason_and_text(ctx: None, mailbox: Mailbox) -> None:
     """A rejection stores reason and text, and the mail contains the reason label and text."""
     office = make_office()
@@ -267,6 +269,7 @@ def test_reject_mail_and_record_carry_reason_and_text(ctx: None, mailbox: Mailbo
     assert "Sie sind erst seit einem Jahr dabei." in body
 
 
+@pytest.mark.worker
 def test_request_information_then_answer_keeps_question_and_answer(
     ctx: None, mailbox: Mailbox
 ) -> None:
@@ -289,6 +292,7 @@ def test_request_information_then_answer_keeps_question_and_answer(
     )
 
 
+@pytest.mark.worker
 def test_approve_queues_card_and_account_shows_it(
     ctx: None, client: FlaskClient, mailbox: Mailbox
 ) -> None:
