@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     _derive_settings(app)
+    register_proxy(app)
 
     register_extensions(app)
     register_blueprints(app)
@@ -75,6 +76,29 @@ def _derive_settings(app: Flask) -> None:
     config["MAIL_FOLDER"] = config.get("MAIL_FOLDER") or str(instance / "mail")
     config["BROKER_URL"] = config.get("BROKER_URL") or "filesystem://"
     config["BROKER_FOLDER"] = config.get("BROKER_FOLDER") or str(instance / "broker")
+
+
+def register_proxy(app: Flask) -> None:
+    """Read the client's address, scheme and host from the reverse proxy's headers.
+
+    Only as many proxies as TRUSTED_PROXIES are believed: each appends the address it
+    saw to X-Forwarded-For, so the app takes that many from the right, and whatever a
+    client wrote there itself stays to the left, unread. Without this every per-IP rate
+    limit would count all users behind the proxy as one. X-Forwarded-Proto and -Host are
+    set (not appended) by the nearest proxy, so one value of each is read.
+    """
+    proxies = app.config["TRUSTED_PROXIES"]
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise RuntimeError(
+            f"TRUSTED_PROXIES must be a whole number of proxies, 0 or more, not {proxies!r} "
+            "(EHRENAMT_TRUSTED_PROXIES=1 behind one nginx)."
+        )
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=1, x_host=1
+        )
 
 
 def register_extensions(app: Flask) -> None:

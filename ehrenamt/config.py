@@ -44,6 +44,10 @@ CELERY_QUEUE = "ehrenamt"
 #: e.g. ``{"worker_prefetch_multiplier": 4}``. Only read, never changed in place.
 CELERY: dict[str, Any] = {}
 
+#: Reverse proxies in front of the app that append the client's address to
+#: X-Forwarded-For (1 behind one nginx, docs/nginx.conf); 0 reads no forwarded header.
+TRUSTED_PROXIES = 0
+
 #: Where rate-limit counters live; ``redis://…`` when several web processes run.
 RATELIMIT_STORAGE_URI = "memory://"
 #: Whether responses carry the X-RateLimit-* headers (Flask-Limiter).
