@@ -86,6 +86,16 @@ def settings_for(app: Flask, **overrides: object) -> dict[str, object]:
     return settings
 
 
+def process_environment(settings: dict[str, object], instance: Path) -> dict[str, str]:
+    """This process's environment with ``settings`` as the only ``EHRENAMT_*`` variables
+    (JSON where not a string, as the app parses them), for an app in another process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
+    for key, value in settings.items():
+        env[f"EHRENAMT_{key}"] = value if isinstance(value, str) else json.dumps(value)
+    env["EHRENAMT_INSTANCE_PATH"] = str(instance)
+    return env
+
+
 class WorkerProcess:
     """``celery worker`` of the project's app in its own process group, on its own queue."""
 
@@ -102,12 +112,9 @@ class WorkerProcess:
         **settings: object,
     ) -> None:
         self.queue = queue or f"test-{os.getpid()}-{time.monotonic_ns()}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
-        for key, value in settings_for(
-            app, BROKER_URL=broker_url, CELERY_QUEUE=self.queue, **settings
-        ).items():
-            env[f"EHRENAMT_{key}"] = value if isinstance(value, str) else json.dumps(value)
-        env["EHRENAMT_INSTANCE_PATH"] = str(folder)
+        env = process_environment(
+            settings_for(app, BROKER_URL=broker_url, CELERY_QUEUE=self.queue, **settings), folder
+        )
         self.log = folder / f"worker-{time.monotonic_ns()}.log"
         command = [
             sys.executable,
