@@ -46,9 +46,12 @@ translations: $(VENV)/.run-installed
 run: $(VENV)/.run-installed $(CATALOGUE).mo $(JSQR)
 	$(PY) -m ehrenamt.launch
 
-## Run the tests on SQLite, then on PostgreSQL (needs PostgreSQL, Redis and Chromium;
-## .ci/run installs and starts them on a fresh machine).
-test: test-sqlite test-postgresql
+## Run the tests on SQLite and on PostgreSQL at the same time (needs PostgreSQL, Redis and
+## Chromium; .ci/run installs and starts them on a fresh machine). Much of a run is waiting
+## (for workers, mails, the browser), so the two together take little longer than one;
+## each run's output is printed whole when it ends.
+test: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR)
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
 test-sqlite: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR)
 	EHRENAMT_TEST_DATABASE=sqlite $(PY) -m pytest $(PYTEST_ARGS)
