@@ -633,3 +633,47 @@ def test_public_page_without_the_list_never_says_valid(
             expect(page.locator("#verdict-name")).to_be_visible()
     finally:
         browser.close()
+
+
+def fragment_cases(digits: str) -> list[tuple[str, str]]:
+    """Fragments made from a valid card's digits, and the verdict each must get, on the
+    page and on the API alike: the token is ASCII digits, never percent-decoded."""
+    escaped_first = f"%{ord(digits[0]):X}{digits[1:]}"  # "%35…" is "5…" once decoded
+    return [
+        (digits, "valid"),
+        (escaped_first, "invalid"),
+        (f"{digits[:-1]}%{ord(digits[-1]):x}", "invalid"),
+        (f"%{digits}", "invalid"),  # a broken escape: URIError if decoded
+        ("%E0%A4%A", "invalid"),
+        (f"{digits}%20", "invalid"),
+    ]
+
+
+@pytest.mark.browser
+def test_public_page_and_api_read_the_fragment_alike(
+    app: Flask, live_server: str, playwright: Playwright, tmp_path: Path, make_client
+) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        office = make_office()
+        digits = qr_text(make_card(office)).split("#", 1)[1]
+        _, key = api_keys.create_key(make_partner(office), "Kasse", None)
+    till = make_client()
+
+    browser = plain_browser(playwright)
+    try:
+        page = public_page(browser, tmp_path)
+        for index, (fragment, expected) in enumerate(fragment_cases(digits)):
+            url = f"{live_server}/karte#{fragment}"
+            answer = till.post(
+                "/api/v1/verify", json={"code": url}, headers={"Authorization": f"Bearer {key}"}
+            )
+            assert answer.get_json()["status"] == expected, fragment
+            shot = tmp_path / f"fragment-{index}.png"
+            assert public_verdict(page, url, shot) == expected, fragment
+            if expected == "invalid":
+                expect(page.locator("[data-verdict]:visible .verdict-word")).to_have_text(
+                    "nicht echt"
+                )
+                expect(page.locator("#verdict-card")).to_be_hidden()  # no empty facts
+    finally:
+        browser.close()

@@ -345,8 +345,11 @@
     });
   }
 
+  // The token is ASCII digits only (docs/card-format.md, section 1). The fragment is
+  // read as it is, never percent-decoded, exactly as the server's parse_card_url reads
+  // it: "%31" is not a digit here or on /api/v1/verify, and a broken escape cannot throw.
   function tokenDigits() {
-    return decodeURIComponent(location.hash.replace(/^#/, "")).trim();
+    return location.hash.replace(/^#/, "");
   }
 
   function run() {
