@@ -59,10 +59,8 @@ RATELIMIT_LOGIN = "10 per minute; 50 per hour"
 RATELIMIT_MAGIC_LINK = "5 per minute; 20 per hour"
 #: an organisation's confirmation page (per IP address),
 RATELIMIT_CONFIRMATION = "30 per minute"
-#: checks on the partner's scan page ``/pruefen/`` (per IP address, and per partner),
+#: checks on the partner's scan page ``/pruefen/`` (per IP address, and per partner).
 RATELIMIT_VERIFY_PAGE = "60 per minute"
-#: revocation questions of the public card page ``/karte`` (per IP address).
-RATELIMIT_PUBLIC_CHECK = "30 per minute"
 
 #: Absolute URL under which the service is reached; used in e-mails sent by workers.
 BASE_URL = "http://127.0.0.1:5000"
@@ -156,6 +154,8 @@ CARD_JOBS_INTERVAL_SECONDS = 3600.0
 CARD_INDEX_SIZE = 100_000
 #: Seconds between re-reads of the revoked card numbers (see above).
 CARD_REVOCATIONS_REFRESH_SECONDS = 2.0
+#: Seconds browsers and caches may keep the public revocation list (the card page's).
+PUBLIC_REVOCATIONS_MAX_AGE_SECONDS = 60
 
 #: Records of online card checks are deleted after this many days (DSGVO).
 VERIFICATION_RETENTION_DAYS = 90

@@ -20,11 +20,13 @@ from ehrenamt.accounts import links as accounts_links
 from ehrenamt.core import security
 from ehrenamt.extensions import db
 from ehrenamt.models import Base, LinkPurpose, Office, OneTimeLink, User, UserRole, utcnow
+from ehrenamt.web import pages
 from ehrenamt.workflow import ApplicationState
 from tests.conftest import app_settings
 from tests.factories import PASSWORD, make_application, make_office, make_user
-from tests.helpers import next_totp, page_text, post, sign_in
+from tests.helpers import csrf_token, next_totp, page_text, post, sign_in
 from tests.mailbox import Mailbox
+from tests.test_verify_pages import make_partner, make_partner_user
 
 CSRF_TITLE = "Formular abgelaufen"
 TOO_MANY = "Zu viele Versuche"
@@ -332,10 +334,60 @@ def test_pages_carry_security_headers(client: FlaskClient, ctx: None, path: str)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.mark.parametrize("path", ["/anmelden", "/bestaetigung/unbekannt", "/konto/"])
-def test_private_pages_are_not_cached(client: FlaskClient, path: str) -> None:
-    """Pages with personal data or secrets in the URL are never stored by caches."""
-    assert client.get(path).headers.get("Cache-Control") == "no-store"
+#: Values for the routes' URL parameters; a made-up id names nothing (a 404 page, which
+#: must not be stored either).
+URL_VALUES = {"kind": "pdf"}
+
+
+def every_get_route(app: Flask) -> list[tuple[str, str]]:
+    """(endpoint, path) of every GET route of the app, its parameters filled in."""
+    adapter = app.url_map.bind("localhost")
+    return [
+        (
+            rule.endpoint,
+            adapter.build(rule.endpoint, {a: URL_VALUES.get(a, "1") for a in rule.arguments}),
+        )
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or ())
+    ]
+
+
+def test_only_public_pages_may_be_cached(app: Flask, ctx: None, make_client) -> None:  # type: ignore[no-untyped-def]
+    """Every response but a public page's is sent with no-store, whoever asks: each GET
+    route is walked anonymously and as a volunteer, a partner and a clerk, so a page added
+    later is covered without being listed here."""
+    office = make_office()
+    partner = make_partner(office)
+    visitors = {"anonymous": make_client()}
+    for role, user in (
+        ("volunteer", make_user(UserRole.VOLUNTEER)),
+        ("partner", make_partner_user(partner)),
+        ("clerk", make_user(UserRole.CLERK, office)),
+    ):
+        visitors[role] = make_client()
+        sign_in(visitors[role], user)
+    shown: set[str] = set()
+    for who, client in visitors.items():
+        for endpoint, path in every_get_route(app):
+            response = client.get(path)
+            cache_control = response.headers.get("Cache-Control", "")
+            if endpoint in pages.CACHEABLE_ENDPOINTS:
+                assert "no-store" not in cache_control, (who, path)
+            else:
+                assert "no-store" in cache_control, (who, path, response.status_code)
+                if response.status_code == 200:
+                    shown.add(path)
+            response.close()
+    # The walk reached the pages with personal or partner data, not only their 404s.
+    assert {"/pruefen/", "/pruefen/verlauf", "/partner/", "/partner/profil", "/konto/"} <= shown
+    assert {"/verwaltung/", "/verwaltung/karten/", "/verwaltung/partner/"} <= shown
+    # A check's answer (the holder's name) is not stored either.
+    token = csrf_token(visitors["partner"], "/pruefen/")
+    answer = visitors["partner"].post(
+        "/pruefen/ergebnis", json={"code": "x"}, headers={"X-CSRFToken": token}
+    )
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
 
 
 def session_cookie(response: TestResponse) -> str:

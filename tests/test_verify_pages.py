@@ -16,7 +16,7 @@ import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from playwright.sync_api import Browser, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, Route, expect
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -45,6 +45,7 @@ from ehrenamt.models import (
 from ehrenamt.partners import api_keys
 from ehrenamt.verification import check as verification_check
 from ehrenamt.verification import records as verification_records
+from ehrenamt.verification import revocation as verification_revocation
 from ehrenamt.workflow import Actor
 from tests.factories import make_application, make_office, make_user
 from tests.helpers import csrf_token, page_text, post, qr_texts, sign_in
@@ -386,39 +387,52 @@ def test_history_shows_only_own_checks_with_counts(
         assert client.get(f"/pruefen/verlauf?seite={page}").status_code == 200
 
 
-# --- the public page's one question -----------------------------------------------------
+# --- the public revocation list (what /karte decides "revoked" from) ----------------------
 
 
-def test_revocation_answer(app: Flask, ctx: None, client: FlaskClient) -> None:
+REVOCATIONS = "/.well-known/ehrenamtskarte-revocations.json"
+
+
+def test_revocation_list_is_public_cacheable_and_the_apis(
+    app: Flask, ctx: None, client: FlaskClient
+) -> None:
     office = make_office()
     card = make_card(office)
     revoked = make_card(office, revoked=True)
-    formatted = card_numbers.format_card_number(card.number).lower()
-    assert client.get(f"/karte/gesperrt?nummer={formatted}").get_json() == {
-        "revoked": False,
-        "known": True,
-    }
-    assert client.get(f"/karte/gesperrt?nummer={revoked.number}").get_json() == {
-        "revoked": True,
-        "known": True,
-    }
-    unknown = lifecycle._unused_number()
-    assert client.get(f"/karte/gesperrt?nummer={unknown}").get_json() == {
-        "revoked": False,
-        "known": False,
-    }
-    assert [channel for channel, _result in records()] == [VerificationChannel.PUBLIC] * 3
-    for bad in ("", "K7QM3RXA9TWQ", "x" * 500, "%00", "K7QM-3RXA-9TWP%00"):
-        assert client.get(f"/karte/gesperrt?nummer={bad}").status_code == 400
-    assert client.get("/karte/gesperrt").status_code == 400
+
+    response = client.get(REVOCATIONS)  # no key, no cookie: anybody may fetch it
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    listing = response.get_json()
+    salt = listing["salt"]
+    assert listing["algorithm"] == "HMAC-SHA256/64"
+    assert listing["revoked"] == [verification_revocation.revocation_hash(salt, revoked.number)]
+    assert verification_revocation.revocation_hash(salt, card.number) not in listing["revoked"]
+    # The same salt and entries as the partners' API list.
+    _, key = api_keys.create_key(make_partner(office), "Kasse", None)
+    api = client.get("/api/v1/revocations", headers={"Authorization": f"Bearer {key}"})
+    assert (api.get_json()["salt"], api.get_json()["revoked"]) == (salt, listing["revoked"])
+    # A visitor who has it gets "not modified" instead of the list again.
+    again = client.get(REVOCATIONS, headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    # Nothing asks about one card any more, so there is no per-card question to use up.
+    assert client.get(f"/karte/gesperrt?nummer={card.number}").status_code == 404
+    assert records() == []
 
 
-def test_revocation_answer_is_rate_limited(app: Flask, ctx: None, client: FlaskClient) -> None:
-    number = lifecycle._unused_number()
-    limit = int(str(app.config.get("RATELIMIT_PUBLIC_CHECK", "30 per minute")).split()[0])
-    for _ in range(limit):
-        assert client.get(f"/karte/gesperrt?nummer={number}").status_code == 200
-    assert client.get(f"/karte/gesperrt?nummer={number}").status_code == 429
+def test_revocation_list_shows_a_revocation_at_once(
+    app: Flask, ctx: None, client: FlaskClient
+) -> None:
+    card = make_card(make_office())
+    before = client.get(REVOCATIONS).get_json()
+    entry = verification_revocation.revocation_hash(before["salt"], card.number)
+    assert entry not in before["revoked"]
+    lifecycle.revoke(
+        card, Acting.user_as(clerk_of(card.application), Actor.CLERK), RevocationReason.LOST
+    )
+    assert entry in client.get(REVOCATIONS).get_json()["revoked"]
 
 
 def test_public_page_works_offline_and_explains_without_script(client: FlaskClient) -> None:
@@ -515,9 +529,33 @@ def test_partner_scans_a_card_with_the_camera(
         ]
 
 
+def public_page(browser: Browser, tmp_path: Path) -> Page:
+    """A phone-sized German page, as a camera app opens the card's URL on a phone."""
+    return browser.new_page(locale="de-DE", viewport={"width": 390, "height": 844})
+
+
+def public_verdict(page: Page, url: str, screenshot: Path | None = None) -> str:
+    """Open ``url`` on the public page and wait for its answer: the verdict's status."""
+    page.goto(url)
+    page.reload()  # a new fragment alone would only fire hashchange
+    verdict = page.locator("#verdict")
+    expect(verdict).to_be_visible(timeout=30000)
+    # Exactly one panel is visible: the status's own word, never colour alone.
+    expect(verdict.locator("[data-verdict]:visible .verdict-word")).to_have_count(1)
+    if screenshot is not None:
+        page.screenshot(path=screenshot, full_page=True)
+    return str(verdict.get_attribute("data-status"))
+
+
+def plain_browser(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--disable-gpu", "--disable-background-networking"]
+    )
+
+
 @pytest.mark.browser
-def test_public_page_checks_the_signature_in_the_browser(
-    app: Flask, live_server: str, playwright: Playwright
+def test_public_page_decides_revocation_from_the_list(
+    app: Flask, live_server: str, playwright: Playwright, tmp_path: Path
 ) -> None:
     with app.app_context():
         office = make_office()
@@ -526,6 +564,7 @@ def test_public_page_checks_the_signature_in_the_browser(
         valid_digits = qr_text(valid).split("#", 1)[1]
         revoked_digits = qr_text(revoked).split("#", 1)[1]
         name = valid.holder_name
+        numbers = (valid.number, revoked.number)
     position = len(valid_digits) // 2
     changed = (
         valid_digits[:position]
@@ -533,28 +572,108 @@ def test_public_page_checks_the_signature_in_the_browser(
         + valid_digits[position + 1 :]
     )
 
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--disable-gpu"])
+    browser = plain_browser(playwright)
     try:
-        page = browser.new_page(locale="de-DE")
+        page = public_page(browser, tmp_path)
         requests: list[str] = []
         page.on("request", lambda request: requests.append(request.url))
-        for digits, word in (
-            (valid_digits, "gültig"),
-            (revoked_digits, "gesperrt"),
-            (changed, "nicht echt"),
-            ("12", "nicht echt"),
+        # Whatever per-card question someone may have used up, the list decides.
+        page.route("**/karte/gesperrt*", lambda route: route.fulfill(status=429))
+        for digits, status, word in (
+            (valid_digits, "valid", "gültig"),
+            (revoked_digits, "revoked", "gesperrt"),
+            (changed, "invalid", "nicht echt"),
+            ("12", "invalid", "nicht echt"),
         ):
-            page.goto(f"{live_server}/karte#{digits}")
-            page.reload()
-            verdict = page.locator("#verdict")
-            expect(verdict).to_be_visible(timeout=30000)
-            expect(verdict.locator("[data-verdict]:visible .verdict-word")).to_have_text(
-                word, timeout=30000
-            )
+            shot = tmp_path / f"{status}-{len(digits)}.png"
+            assert public_verdict(page, f"{live_server}/karte#{digits}", shot) == status
+            expect(page.locator("[data-verdict]:visible .verdict-word")).to_have_text(word)
             if digits == valid_digits:
                 expect(page.locator("#verdict-name")).to_have_text(name)
-        # The token never reached the server: only the number was asked about.
-        assert not any(valid_digits[:30] in url for url in requests)
-        assert any(f"nummer={valid.number}" in url for url in requests)
+            if status == "invalid":
+                expect(page.locator("#verdict-card")).to_be_hidden()
+        # Neither the token nor the card number reached the server.
+        assert any(REVOCATIONS in url for url in requests)
+        for secret in (valid_digits[:30], *numbers):
+            assert not any(secret in url for url in requests)
+    finally:
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("failure", [503, 429, "aborted", "not a list"])
+def test_public_page_without_the_list_never_says_valid(
+    app: Flask, live_server: str, playwright: Playwright, tmp_path: Path, failure: object
+) -> None:
+    with app.app_context():
+        office = make_office()
+        valid_digits = qr_text(make_card(office)).split("#", 1)[1]
+        revoked_digits = qr_text(make_card(office, revoked=True)).split("#", 1)[1]
+
+    def broken_list(route: Route) -> None:
+        if failure == "aborted":
+            route.abort("connectionrefused")
+        elif failure == "not a list":
+            route.fulfill(status=200, content_type="application/json", body='{"revoked": 5}')
+        else:
+            route.fulfill(status=int(str(failure)), body="")
+
+    browser = plain_browser(playwright)
+    try:
+        page = public_page(browser, tmp_path)
+        page.route(f"**{REVOCATIONS}", broken_list)
+        page.route("**/karte/gesperrt*", lambda route: route.fulfill(status=429))
+        for digits in (valid_digits, revoked_digits):
+            shot = tmp_path / f"unchecked-{failure}.png"
+            assert public_verdict(page, f"{live_server}/karte#{digits}", shot) == "unchecked"
+            expect(page.locator("[data-verdict]:visible .verdict-word")).to_have_text(
+                "echt, aber Sperrstatus nicht prüfbar"
+            )
+            expect(page.locator("[data-verdict=valid]")).to_be_hidden()
+            expect(page.locator("#verdict-name")).to_be_visible()
+    finally:
+        browser.close()
+
+
+def fragment_cases(digits: str) -> list[tuple[str, str]]:
+    """Fragments made from a valid card's digits, and the verdict each must get, on the
+    page and on the API alike: the token is ASCII digits, never percent-decoded."""
+    escaped_first = f"%{ord(digits[0]):X}{digits[1:]}"  # "%35…" is "5…" once decoded
+    return [
+        (digits, "valid"),
+        (escaped_first, "invalid"),
+        (f"{digits[:-1]}%{ord(digits[-1]):x}", "invalid"),
+        (f"%{digits}", "invalid"),  # a broken escape: URIError if decoded
+        ("%E0%A4%A", "invalid"),
+        (f"{digits}%20", "invalid"),
+    ]
+
+
+@pytest.mark.browser
+def test_public_page_and_api_read_the_fragment_alike(
+    app: Flask, live_server: str, playwright: Playwright, tmp_path: Path, make_client
+) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        office = make_office()
+        digits = qr_text(make_card(office)).split("#", 1)[1]
+        _, key = api_keys.create_key(make_partner(office), "Kasse", None)
+    till = make_client()
+
+    browser = plain_browser(playwright)
+    try:
+        page = public_page(browser, tmp_path)
+        for index, (fragment, expected) in enumerate(fragment_cases(digits)):
+            url = f"{live_server}/karte#{fragment}"
+            answer = till.post(
+                "/api/v1/verify", json={"code": url}, headers={"Authorization": f"Bearer {key}"}
+            )
+            assert answer.get_json()["status"] == expected, fragment
+            shot = tmp_path / f"fragment-{index}.png"
+            assert public_verdict(page, url, shot) == expected, fragment
+            if expected == "invalid":
+                expect(page.locator("[data-verdict]:visible .verdict-word")).to_have_text(
+                    "nicht echt"
+                )
+                expect(page.locator("#verdict-card")).to_be_hidden()  # no empty facts
     finally:
         browser.close()

@@ -56,13 +56,17 @@ class CardIndex:
 
     def is_revoked(self, number: str) -> bool:
         """Whether the card numbered ``number`` is revoked, as of at most the refresh time ago."""
+        return number in self.revoked_numbers()
+
+    def revoked_numbers(self) -> frozenset[str]:
+        """Every revoked card's number, as of at most the refresh time ago."""
         if time.monotonic() - self._revoked_at >= self._refresh_seconds:
             with self._revoked_lock:  # one thread reads them; the others wait for it
                 if time.monotonic() - self._revoked_at >= self._refresh_seconds:
                     started = time.monotonic()
                     self._revoked = frozenset(row.number for row in read_all(_REVOKED_NUMBERS))
                     self._revoked_at = started
-        return number in self._revoked
+        return self._revoked
 
     def revocations_changed(self) -> None:
         """A card was revoked in this process: read the revoked numbers before the next check."""

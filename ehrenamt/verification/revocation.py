@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
 
+from ehrenamt.cards.index import card_index
 from ehrenamt.core import audit
-from ehrenamt.extensions import db
+from ehrenamt.extensions import db, per_app
 from ehrenamt.models import (
     AuditEntry,
     Card,
@@ -76,3 +78,43 @@ def revocation_list(since: int | None = None) -> RevocationList:
     salt = revocation_list_salt()
     hashes = sorted(revocation_hash(salt, number) for number in db.session.scalars(query))
     return RevocationList(version=version, full=full, salt=salt, hashes=hashes)
+
+
+@dataclass(frozen=True)
+class PublishedList:
+    """The whole list as anyone may fetch it: the salt and the hashes, sorted."""
+
+    salt: str
+    hashes: tuple[str, ...]
+
+
+class _PublishedListCache:
+    """The published list of one app, hashed again only when the revoked numbers change.
+
+    The public card page fetches the list on every check, so it is built from the
+    process's card index (read again at most every ``CARD_REVOCATIONS_REFRESH_SECONDS``)
+    instead of the database, and its hashes are kept until that set changes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._numbers: frozenset[str] | None = None
+        self._published = PublishedList(salt="", hashes=())
+
+    def get(self, salt: str, numbers: frozenset[str]) -> PublishedList:
+        with self._lock:
+            if numbers != self._numbers or salt != self._published.salt:
+                hashes = tuple(sorted(revocation_hash(salt, number) for number in numbers))
+                self._published = PublishedList(salt=salt, hashes=hashes)
+                self._numbers = numbers
+            return self._published
+
+
+def published_revocation_list() -> PublishedList:
+    """Every revoked card as a keyed hash, for anyone (the public card page, apps).
+
+    Revocation is final, so the list only grows; it is as fresh as the process's card
+    index. docs/card-format.md (section 11) says why it may be public.
+    """
+    cache = per_app("ehrenamt.published_revocations", lambda app: _PublishedListCache())
+    return cache.get(revocation_list_salt(), card_index().revoked_numbers())

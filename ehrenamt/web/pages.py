@@ -26,6 +26,25 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
+#: The only pages a browser or proxy may keep: public, the same for every visitor, showing
+#: nobody's personal data (the directory shows what partners publish). Every other
+#: response, including those of pages added later, is sent with ``Cache-Control:
+#: no-store``, so a shared computer's history or a proxy never holds a person's data.
+CACHEABLE_ENDPOINTS = frozenset(
+    {
+        "static",
+        "public.index",
+        "public.privacy",
+        "directory.index",
+        "directory.partner",
+        "partners.registered",
+        "verify.public_check",  # the card's data is only in the fragment, never sent
+        "wellknown.card_keys",
+        "wellknown.revocations",
+        "api.openapi",
+    }
+)
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -167,7 +186,7 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.path.startswith(("/konto", "/verwaltung", "/bestaetigung", "/anmelden")):
+    if request.endpoint not in CACHEABLE_ENDPOINTS:
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 

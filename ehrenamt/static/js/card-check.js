@@ -1,6 +1,7 @@
 // The public check page (/karte#<digits>): verifies the card's signature here, in the
-// browser, with the published keys (docs/card-format.md), and asks the server only
-// whether the card number is revoked. The token in the fragment never leaves the browser.
+// browser, with the published keys (docs/card-format.md), and decides "revoked" here too,
+// from the published revocation list (section 11). Neither the token in the fragment nor
+// the card number leaves the browser, and no visitor can use up another's questions.
 (function () {
   "use strict";
   var config = document.getElementById("card-check").dataset;
@@ -272,7 +273,7 @@
     }).format(new Date(days * 86400000));
   }
 
-  function show(status, card, note) {
+  function show(status, card) {
     progress.hidden = true;
     var section = document.getElementById("verdict");
     section.dataset.status = status;
@@ -285,37 +286,74 @@
       document.getElementById("verdict-type").textContent = config["type-" + card.type] || "";
       document.getElementById("verdict-until").textContent = formatDay(card.validUntilDays);
     }
-    var noteLine = document.getElementById("verdict-note");
-    noteLine.textContent = note || "";
-    noteLine.hidden = !note;
     section.hidden = false;
   }
 
-  function askRevoked(card, status) {
-    var url = config.revokedUrl + "?nummer=" + encodeURIComponent(card.number);
-    return fetch(url, { credentials: "omit", cache: "no-store" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
+  function fetchJson(url) {
+    return fetch(url, { credentials: "omit" }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    });
+  }
+
+  // --- Section 11: the revocation list -------------------------------------------------
+  // The list, or null when it cannot be fetched or read: then the page must not say
+  // "valid", since a revoked card would look exactly like a good one.
+  function fetchRevocations() {
+    return fetchJson(config.revocationsUrl)
+      .then(function (listing) {
+        if (
+          !listing ||
+          listing.algorithm !== "HMAC-SHA256/64" ||
+          typeof listing.salt !== "string" ||
+          !listing.salt ||
+          !Array.isArray(listing.revoked)
+        ) {
+          throw new Error("not a revocation list");
+        }
+        return listing;
       })
-      .then(
-        function (answer) {
-          if (answer.revoked) {
-            show("revoked", card);
-          } else if (answer.known === false) {
-            show("unknown", card);
-          } else {
-            show(status, card);
-          }
+      .catch(function () {
+        return null;
+      });
+  }
+
+  function revocationEntry(salt, number) {
+    var encoder = new TextEncoder();
+    return crypto.subtle
+      .importKey("raw", encoder.encode(salt), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
+      .then(function (key) {
+        return crypto.subtle.sign("HMAC", key, encoder.encode(number));
+      })
+      .then(function (mac) {
+        return hex(new Uint8Array(mac).subarray(0, 8));
+      });
+  }
+
+  // Resolves to true or false, or null when revocation cannot be decided.
+  function isRevoked(card, revocations) {
+    return revocations.then(function (listing) {
+      if (!listing) return null;
+      return revocationEntry(listing.salt, card.number).then(
+        function (entry) {
+          return listing.revoked.indexOf(entry) >= 0;
         },
         function () {
-          show(status, card, config.offline);
+          return null;
         },
       );
+    });
+  }
+
+  // The token is ASCII digits only (docs/card-format.md, section 1). The fragment is
+  // read as it is, never percent-decoded, exactly as the server's parse_card_url reads
+  // it: "%31" is not a digit here or on /api/v1/verify, and a broken escape cannot throw.
+  function tokenDigits() {
+    return location.hash.replace(/^#/, "");
   }
 
   function run() {
-    var digits = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
+    var digits = tokenDigits();
     document.getElementById("verdict").hidden = true;
     if (!digits) {
       empty.hidden = false;
@@ -330,11 +368,8 @@
       show("invalid", null);
       return;
     }
-    fetch(config.keysUrl, { credentials: "omit" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
-      })
+    var revocations = fetchRevocations(); // at the same time as the keys
+    fetchJson(config.keysUrl)
       .then(
         function (keySet) {
           return verifySignature(envelope, keySet).catch(function () {
@@ -360,7 +395,15 @@
           return;
         }
         var expired = card.exp !== null && Date.now() / 1000 >= card.exp;
-        return askRevoked(card, expired ? "expired" : "valid");
+        return isRevoked(card, revocations).then(function (revoked) {
+          if (revoked) {
+            show("revoked", card);
+          } else if (expired) {
+            show("expired", card); // not valid, whatever the list says
+          } else {
+            show(revoked === null ? "unchecked" : "valid", card);
+          }
+        });
       })
       .catch(function () {
         progress.textContent = config.failed;

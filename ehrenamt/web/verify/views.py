@@ -2,8 +2,9 @@
 
 The partner's page sends the scanned QR content (or a typed number) to the server, which
 checks and records it. The public page (``/karte#<digits>``) verifies the signature in
-the visitor's browser with the published keys; the token stays in the URL fragment and
-never reaches the server, which is asked only whether the card number is revoked.
+the visitor's browser with the published keys and decides "revoked" there from the
+public revocation list; the token stays in the URL fragment and the server never learns
+which card was checked.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ehrenamt import labels
-from ehrenamt.cardformat import card_numbers
 from ehrenamt.cardformat import token as cardformat_token
 from ehrenamt.core import rate_counters
 from ehrenamt.extensions import db, limiter
@@ -70,10 +70,6 @@ def _partner_key() -> str:
     """Checks count per partner, whichever colleague, device or form (typed or scanned)."""
     partner = membership.partner_of(current_user) if current_user.is_authenticated else None
     return f"partner:{partner.id}" if partner else get_remote_address()
-
-
-def _public_limit() -> str:
-    return str(current_app.config["RATELIMIT_PUBLIC_CHECK"])
 
 
 @bp.app_context_processor
@@ -208,20 +204,3 @@ def history() -> str:
 def public_check() -> str:
     """The page a phone's camera opens from the QR code; its script does the checking."""
     return render_template("verify/card.html", card_type_codes=cardformat_token.CARD_TYPE_CODES)
-
-
-@bp.route("/karte/gesperrt")
-@limiter.limit(_public_limit)
-def revoked() -> Response | tuple[Response, int]:
-    """Whether the card with this number is revoked: the public page's only question."""
-    number = request.args.get("nummer", "")
-    if len(number) > 40 or not card_numbers.is_valid(number):
-        return jsonify({"error": "bad_request"}), 400
-    canonical = card_numbers.normalise_card_number(number)
-    result = verification_check.verify(canonical, channel=VerificationChannel.PUBLIC)
-    return jsonify(
-        {
-            "revoked": result.status == CheckStatus.REVOKED,
-            "known": result.status != CheckStatus.UNKNOWN,
-        }
-    )
