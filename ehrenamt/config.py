@@ -48,6 +48,13 @@ CELERY: dict[str, Any] = {}
 RATELIMIT_STORAGE_URI = "memory://"
 #: Whether responses carry the X-RateLimit-* headers (Flask-Limiter).
 RATELIMIT_HEADERS_ENABLED = True
+#: While RATELIMIT_STORAGE_URI cannot be reached, each web process counts the pages'
+#: limits in its own memory (logged once per outage) instead of answering 500: a cache
+#: outage must neither lock everybody out nor switch the limits off (Flask-Limiter).
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+#: Options of the rate-limit storage (Flask-Limiter); for Redis, connect and read
+#: timeouts of one second are added unless given, so a hung Redis cannot hang the pages.
+RATELIMIT_STORAGE_OPTIONS: dict[str, Any] = {}
 #: Rate limits of the pages, in Flask-Limiter's notation ("N per minute; M per hour"):
 #: password sign-in (per client IP address, and per e-mail address tried),
 RATELIMIT_LOGIN = "10 per minute; 50 per hour"
