@@ -106,6 +106,12 @@ OUTBOX_DISPATCH_INTERVAL_SECONDS = 30.0
 #: How often the periodic job reminds organisations, in seconds.
 REMINDER_INTERVAL_SECONDS = 3600.0
 
+#: Wrong second-factor codes of one account, from any address, after which its second
+#: factor is locked (OWASP ASVS 2.2.1) and the person is told by mail,
+SECOND_FACTOR_MAX_FAILURES = 5
+#: and for how many seconds it stays locked.
+SECOND_FACTOR_LOCK_SECONDS = 900
+
 #: How long sign-in links and e-mail confirmation links are valid.
 LOGIN_LINK_MAX_AGE = timedelta(minutes=30)
 EMAIL_CONFIRMATION_MAX_AGE = timedelta(days=7)
