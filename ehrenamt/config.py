@@ -58,7 +58,8 @@ RATELIMIT_STORAGE_OPTIONS: dict[str, Any] = {}
 #: Rate limits of the pages, in Flask-Limiter's notation ("N per minute; M per hour"):
 #: password sign-in (per client IP address, and per e-mail address tried),
 RATELIMIT_LOGIN = "10 per minute; 50 per hour"
-#: sign-in links and e-mail confirmation links (requesting and using them; per IP address),
+#: sign-in links and e-mail confirmation links (requesting and using them; per IP address,
+#: and requests per e-mail address),
 RATELIMIT_MAGIC_LINK = "5 per minute; 20 per hour"
 #: an organisation's confirmation page (per IP address),
 RATELIMIT_CONFIRMATION = "30 per minute"

@@ -55,8 +55,14 @@ def _link_limit() -> str:
     return str(current_app.config["RATELIMIT_MAGIC_LINK"])
 
 
-def _login_email_key() -> str:
-    return "login:" + users.normalise_email(request.form.get("email", ""))
+def _email_key(prefix: str) -> Callable[[], str]:
+    """A limit's key per e-mail address tried. Hashed: Flask-Limiter logs the key of every
+    limit exceeded, and Redis would hold the addresses in its keys."""
+
+    def key() -> str:
+        return prefix + security.hash_token(users.normalise_email(request.form.get("email", "")))
+
+    return key
 
 
 def home_for(user: User) -> str:
@@ -70,7 +76,7 @@ def home_for(user: User) -> str:
 
 @bp.route("/anmelden", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email_key)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key("login:"))
 def login() -> str | Response:
     """Password sign-in; staff continue to the second factor."""
     if current_user.is_authenticated:
@@ -167,6 +173,8 @@ def enrol_second_factor() -> str | Response:
 
 @bp.route("/anmelden/link", methods=["GET", "POST"])
 @limiter.limit(_link_limit, methods=["POST"])
+# Per address too: many clients must not flood one person's mailbox with links.
+@limiter.limit(_link_limit, methods=["POST"], key_func=_email_key("link:"))
 def request_sign_in_link() -> str | Response:
     """Volunteers without a password get a one-time link by e-mail."""
     form = SignInLinkForm()
