@@ -71,6 +71,14 @@ def _derive_settings(app: Flask) -> None:
             "isolation_level": "AUTOCOMMIT",
         },
     )
+    if str(config.get("RATELIMIT_STORAGE_URI") or "").startswith(("redis", "rediss", "unix")):
+        # Without timeouts a hung Redis would hang every limited page (redis-py waits
+        # forever); with them, Flask-Limiter falls back to per-process counters.
+        config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_connect_timeout": 1,
+            "socket_timeout": 1,
+            **config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+        }
     config.setdefault("UPLOAD_FOLDER", None)
     config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(instance / "uploads")
     config["MAIL_FOLDER"] = config.get("MAIL_FOLDER") or str(instance / "mail")

@@ -52,10 +52,18 @@ TRUSTED_PROXIES = 0
 RATELIMIT_STORAGE_URI = "memory://"
 #: Whether responses carry the X-RateLimit-* headers (Flask-Limiter).
 RATELIMIT_HEADERS_ENABLED = True
+#: While RATELIMIT_STORAGE_URI cannot be reached, each web process counts the pages'
+#: limits in its own memory (logged once per outage) instead of answering 500: a cache
+#: outage must neither lock everybody out nor switch the limits off (Flask-Limiter).
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+#: Options of the rate-limit storage (Flask-Limiter); for Redis, connect and read
+#: timeouts of one second are added unless given, so a hung Redis cannot hang the pages.
+RATELIMIT_STORAGE_OPTIONS: dict[str, Any] = {}
 #: Rate limits of the pages, in Flask-Limiter's notation ("N per minute; M per hour"):
 #: password sign-in (per client IP address, and per e-mail address tried),
 RATELIMIT_LOGIN = "10 per minute; 50 per hour"
-#: sign-in links and e-mail confirmation links (requesting and using them; per IP address),
+#: sign-in links and e-mail confirmation links (requesting and using them; per IP address,
+#: and requests per e-mail address),
 RATELIMIT_MAGIC_LINK = "5 per minute; 20 per hour"
 #: an organisation's confirmation page (per IP address),
 RATELIMIT_CONFIRMATION = "30 per minute"
@@ -100,6 +108,12 @@ OUTBOX_MAX_ATTEMPTS = 10
 OUTBOX_DISPATCH_INTERVAL_SECONDS = 30.0
 #: How often the periodic job reminds organisations, in seconds.
 REMINDER_INTERVAL_SECONDS = 3600.0
+
+#: Wrong second-factor codes of one account, from any address, after which its second
+#: factor is locked (OWASP ASVS 2.2.1) and the person is told by mail,
+SECOND_FACTOR_MAX_FAILURES = 5
+#: and for how many seconds it stays locked.
+SECOND_FACTOR_LOCK_SECONDS = 900
 
 #: How long sign-in links and e-mail confirmation links are valid.
 LOGIN_LINK_MAX_AGE = timedelta(minutes=30)

@@ -23,6 +23,7 @@ class Subject(enum.StrEnum):
     CARD = "card"
     PARTNER = "partner"
     PROGRAMME_RULES = "programme_rules"
+    USER = "user"
 
 
 class AuditAction(enum.StrEnum):
@@ -62,6 +63,8 @@ class AuditAction(enum.StrEnum):
     # The office's programme rules.
     APPLY_PRESET = "apply_preset"
     UPDATE_RULES = "update_rules"
+    # Accounts: too many wrong second-factor codes.
+    LOCK_SECOND_FACTOR = "lock_second_factor"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import logging
 import math
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +16,8 @@ from flask import Flask, current_app
 from limits import RateLimitItem, parse_many
 
 from ehrenamt.extensions import limiter, per_app
+
+log = logging.getLogger(__name__)
 
 #: Keys of ``limits``' Redis storage start with this; reset() deletes them all.
 REDIS_KEY_PREFIX = "LIMITS:"
@@ -97,6 +101,28 @@ class _StorageCounters:
             raise Unavailable(str(error)) from error
 
 
+class _Outage:
+    """Logs an outage of the counters when it begins and when it ends, not per request
+    (a busy till API would otherwise write a line for every refused check)."""
+
+    def __init__(self) -> None:
+        self._down = False
+        self._lock = threading.Lock()
+
+    def failed(self, error: Unavailable) -> None:
+        with self._lock:
+            began, self._down = not self._down, True
+        if began:
+            log.error("rate limit counters unreachable, until they answer again: %s", error)
+
+    def answered(self) -> None:
+        if self._down:  # read without the lock: the usual case costs nothing
+            with self._lock:
+                ended, self._down = self._down, False
+            if ended:
+                log.warning("rate limit counters reachable again")
+
+
 def _make_counters(app: Flask) -> _Counters:
     uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
     if uri.startswith(("redis://", "rediss://", "unix://")):
@@ -134,14 +160,21 @@ def count(
 
     Returns the first hit limit that is now exceeded, and the first read limit that is
     already used up (or None for each). Raises :class:`Unavailable` if the counters
-    cannot be reached. Counts nothing when rate limiting is switched off.
+    cannot be reached (logged once per outage). Counts nothing when rate limiting is
+    switched off.
     """
     if not limiter.enabled:
         return None, None
     now = time.time()
     hit_windows = [w for setting, ident in hits for w in _windows(setting, ident, now)]
     read_windows = [w for setting, ident in reads for w in _windows(setting, ident, now)]
-    values = per_app("ehrenamt.api_limits", _make_counters).count(hit_windows, read_windows)
+    outage = per_app("ehrenamt.api_limits_outage", lambda _app: _Outage())
+    try:
+        values = per_app("ehrenamt.api_limits", _make_counters).count(hit_windows, read_windows)
+    except Unavailable as error:
+        outage.failed(error)
+        raise
+    outage.answered()
     hit_values, read_values = values[: len(hit_windows)], values[len(hit_windows) :]
     over = next(
         (w for w, v in zip(hit_windows, hit_values, strict=True) if v > w.item.amount), None

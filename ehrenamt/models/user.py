@@ -43,6 +43,11 @@ class User(UserMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     #: The last TOTP time step accepted, so a code cannot be used twice.
     totp_last_step: Mapped[int | None]
+    #: Second-factor codes checked since the last right one or the last lock, from any
+    #: address (OWASP ASVS 2.2.1): in the database, so every web process counts them.
+    second_factor_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Until when no second-factor code of this account is checked at all.
+    second_factor_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Bumped to sign the account out everywhere (password change, deactivation).
     session_version: Mapped[int] = mapped_column(default=1)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
 
 from ehrenamt.core.rate_counters import Unavailable, count
 from ehrenamt.verification.results import CheckStatus
-
-log = logging.getLogger(__name__)
 
 #: The settings of the limits (config.py); failed codes count per partner, for its till
 #: API and its check page together.
@@ -27,10 +25,8 @@ FAILED_RESULTS = frozenset({CheckStatus.UNKNOWN, CheckStatus.INVALID})
 
 def count_if_failed(partner_id: int, status: CheckStatus) -> None:
     """Count an unknown or forged code against the partner (FAILED_CODES); if the counters
-    cannot be reached the check has been answered anyway, so this only logs."""
+    cannot be reached the check has been answered anyway (``count`` logs the outage)."""
     if status not in FAILED_RESULTS:
         return
-    try:
+    with contextlib.suppress(Unavailable):
         count([(FAILED_CODES, str(partner_id))])
-    except Unavailable as error:
-        log.error("rate limit counters unavailable: %s", error)

@@ -9,7 +9,6 @@ clients act on the status code and ``type``, not on the words.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -31,7 +30,6 @@ from ehrenamt.verification import revocation as verification_revocation
 from ehrenamt.web.api import openapi
 from ehrenamt.web.forms import CONTROL_CHARACTERS
 
-log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
@@ -130,8 +128,7 @@ def _count(
     read limit already used up, if any."""
     try:
         over, used_up = rate_counters.count(hits, reads or [])
-    except rate_counters.Unavailable as error:
-        log.error("API rate limits unavailable: %s", error)
+    except rate_counters.Unavailable:  # logged once per outage by rate_counters
         raise Problem(
             503, "Rate limiting is unavailable; try again shortly.", headers={"Retry-After": "5"}
         ) from None

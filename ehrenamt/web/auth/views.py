@@ -6,6 +6,7 @@ import base64
 import io
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import pyotp
 import qrcode
@@ -21,6 +22,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
@@ -30,6 +32,7 @@ from ehrenamt.accounts import links as accounts_links
 from ehrenamt.accounts import second_factor as accounts_second_factor
 from ehrenamt.accounts import users
 from ehrenamt.accounts.links import LinkProblem, LinkRejected
+from ehrenamt.accounts.second_factor import Outcome
 from ehrenamt.applications import submission
 from ehrenamt.core import security
 from ehrenamt.extensions import db, limiter
@@ -52,8 +55,14 @@ def _link_limit() -> str:
     return str(current_app.config["RATELIMIT_MAGIC_LINK"])
 
 
-def _login_email_key() -> str:
-    return "login:" + users.normalise_email(request.form.get("email", ""))
+def _email_key(prefix: str) -> Callable[[], str]:
+    """A limit's key per e-mail address tried. Hashed: Flask-Limiter logs the key of every
+    limit exceeded, and Redis would hold the addresses in its keys."""
+
+    def key() -> str:
+        return prefix + security.hash_token(users.normalise_email(request.form.get("email", "")))
+
+    return key
 
 
 def home_for(user: User) -> str:
@@ -67,7 +76,7 @@ def home_for(user: User) -> str:
 
 @bp.route("/anmelden", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email_key)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key("login:"))
 def login() -> str | Response:
     """Password sign-in; staff continue to the second factor."""
     if current_user.is_authenticated:
@@ -108,18 +117,31 @@ def _pending_staff_user() -> User:
 
 @bp.route("/anmelden/zweiter-faktor", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-def second_factor() -> str | Response:
+def second_factor() -> str | Response | tuple[str, int]:
     """The TOTP code of a staff member whose password was right."""
     user = _pending_staff_user()
     if not user.totp_secret:
         return redirect(url_for("auth.enrol_second_factor"))
     form = SecondFactorForm()
     if form.validate_on_submit():
-        if accounts_second_factor.check_second_factor(user, form.code.data or ""):
+        checked = accounts_second_factor.check_second_factor(user, form.code.data or "")
+        if checked.outcome == Outcome.ACCEPTED:
             sign_in(user, second_factor=True)
             return redirect(home_for(user))
+        if checked.outcome == Outcome.LOCKED:
+            form.code.errors.append(_locked_message(checked.locked_until))
+            return render_template("auth/second_factor.html", form=form), 429
         form.code.errors.append(_("Der Code ist falsch oder wurde schon verwendet."))
     return render_template("auth/second_factor.html", form=form)
+
+
+def _locked_message(until: datetime | None) -> str:
+    if until is None:  # the last allowed attempt is being checked right now
+        return _("Zu viele falsche Codes. Bitte versuchen Sie es später noch einmal.")
+    return _(
+        "Zu viele falsche Codes. Die Anmeldung mit diesem Konto ist bis %(time)s Uhr gesperrt.",
+        time=format_time(until, "HH:mm"),
+    )
 
 
 @bp.route("/anmelden/authenticator-einrichten", methods=["GET", "POST"])
@@ -151,6 +173,8 @@ def enrol_second_factor() -> str | Response:
 
 @bp.route("/anmelden/link", methods=["GET", "POST"])
 @limiter.limit(_link_limit, methods=["POST"])
+# Per address too: many clients must not flood one person's mailbox with links.
+@limiter.limit(_link_limit, methods=["POST"], key_func=_email_key("link:"))
 def request_sign_in_link() -> str | Response:
     """Volunteers without a password get a one-time link by e-mail."""
     form = SignInLinkForm()
