@@ -57,6 +57,10 @@ def celery_config(app: Flask) -> dict[str, Any]:
                 "task": "ehrenamt.delete_verification_records",
                 "schedule": app.config["VERIFICATION_CLEANUP_INTERVAL_SECONDS"],
             },
+            "delete-unclaimed-uploads": {
+                "task": "ehrenamt.delete_unclaimed_uploads",
+                "schedule": app.config["UPLOAD_CLEANUP_INTERVAL_SECONDS"],
+            },
         },
         "timezone": "Europe/Berlin",
         "worker_hijack_root_logger": False,

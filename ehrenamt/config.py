@@ -69,6 +69,8 @@ RATELIMIT_MAGIC_LINK = "5 per minute; 20 per hour"
 RATELIMIT_CONFIRMATION = "30 per minute"
 #: checks on the partner's scan page ``/pruefen/`` (per IP address, and per partner).
 RATELIMIT_VERIFY_PAGE = "60 per minute"
+#: sending the application form, each file chosen included (per IP address).
+RATELIMIT_APPLICATION_FORM = "10 per minute; 60 per hour"
 
 #: Absolute URL under which the service is reached; used in e-mails sent by workers.
 BASE_URL = "http://127.0.0.1:5000"
@@ -99,6 +101,11 @@ UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 #: A request may be somewhat larger than one upload, so that a too-large file gets a
 #: form error (with everything else kept) instead of a bare 413.
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+#: Hours after which an upload never attached to an application is deleted with its
+#: file; longer than WTF_CSRF_TIME_LIMIT, so no open form can still claim it.
+UNCLAIMED_UPLOAD_MAX_AGE_HOURS = 24
+#: How often the job deleting unclaimed uploads runs, in seconds.
+UPLOAD_CLEANUP_INTERVAL_SECONDS = 3600.0
 
 #: Outbox: how long a dispatched but unfinished message waits before it is sent again
 #: (the broker lost it), and how often it is tried at most.

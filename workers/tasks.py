@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from ehrenamt.applications import confirmation
 from ehrenamt.cardformat import keys
 from ehrenamt.cards import jobs, lifecycle, production
-from ehrenamt.core import mail, outbox
+from ehrenamt.core import mail, outbox, uploads
 from ehrenamt.verification import records as verification_records
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
@@ -107,3 +107,9 @@ def issue_pending_cards() -> int:
 def delete_verification_records() -> int:
     """Periodic: delete records of card checks past VERIFICATION_RETENTION_DAYS."""
     return verification_records.delete_expired_records()
+
+
+@shared_task(name="ehrenamt.delete_unclaimed_uploads")
+def delete_unclaimed_uploads() -> int:
+    """Periodic: delete uploads (and files) never attached to an application in time."""
+    return uploads.delete_unclaimed()

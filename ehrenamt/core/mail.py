@@ -14,10 +14,11 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template
+from flask import Flask, current_app, render_template
+from jinja2 import Environment
 
 from ehrenamt.core import outbox
-from ehrenamt.extensions import db
+from ehrenamt.extensions import db, per_app
 from ehrenamt.models import CardDocument, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,31 @@ def queue_mail(
     """
     context.setdefault("office", None)
     text = render_template(f"emails/{template}.txt", subject=subject, **context)
-    html = render_template(f"emails/{template}.html", subject=subject, **context)
+    html = _render_html(f"emails/{template}.html", subject=subject, **context)
     payload: dict[str, Any] = {"to": to, "subject": subject, "text": text, "html": html}
     if attachments:
         payload["attachments"] = attachments
     return outbox.enqueue(SEND_MAIL_TASK, **payload)
+
+
+def _render_html(name: str, **context: Any) -> str:
+    """The HTML part, every value escaped, also in templates it includes or imports.
+
+    Flask escapes by the file name of each template, so a ``.txt`` part included into
+    the HTML (the status text both parts share) came out unescaped: a clerk's question
+    reached the applicant as markup. The HTML part is therefore rendered by an
+    environment that escapes in every template it loads.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.update_template_context(context)
+    return str(
+        per_app("ehrenamt.mail_html", _escaping_environment).get_template(name).render(context)
+    )
+
+
+def _escaping_environment(app: Flask) -> Environment:
+    # Its own cache: templates compiled without escaping must not be shared with it.
+    return app.jinja_env.overlay(autoescape=True, cache_size=100)
 
 
 def build_message(payload: dict[str, Any], message_id: int) -> EmailMessage:

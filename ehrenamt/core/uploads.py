@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
 import filetype
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ehrenamt.extensions import db
-from ehrenamt.models import Upload
+from ehrenamt.models import Upload, utcnow
+
+log = logging.getLogger(__name__)
 
 #: What we accept, detected from the bytes: content type → extension on disk.
 ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -37,8 +42,22 @@ def upload_folder() -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class CheckedFile:
+    """An acceptable file, held in memory until it is worth storing."""
+
+    data: bytes
+    content_type: str
+    original_name: str
+
+
 def store_upload(stream: IO[bytes], original_name: str) -> Upload:
     """Check and store a file; the returned Upload is added to the session, unattached."""
+    return store_checked(check_upload(stream, original_name))
+
+
+def check_upload(stream: IO[bytes], original_name: str) -> CheckedFile:
+    """Read and check a file without storing it; UploadRejected says what is wrong."""
     limit = current_app.config["UPLOAD_MAX_BYTES"]
     data = stream.read(limit + 1)
     if not data:
@@ -51,20 +70,39 @@ def store_upload(stream: IO[bytes], original_name: str) -> Upload:
     content_type = kind.mime if kind else None
     if content_type not in ALLOWED_TYPES or not _structure_ok(content_type, data):
         raise UploadRejected(_l("Bitte laden Sie eine PDF-, JPEG- oder PNG-Datei hoch."))
-    stored_name = f"{secrets.token_hex(16)}.{ALLOWED_TYPES[content_type]}"
+    return CheckedFile(data, content_type, _display_name(original_name))
+
+
+def store_checked(checked: CheckedFile) -> Upload:
+    """Write a checked file under a random name; the Upload is added, unattached."""
+    stored_name = f"{secrets.token_hex(16)}.{ALLOWED_TYPES[checked.content_type]}"
     path = upload_folder() / stored_name
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
-        out.write(data)
+        out.write(checked.data)
     upload = Upload(
         claim_token=secrets.token_urlsafe(24),
         stored_name=stored_name,
-        original_name=_display_name(original_name),
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        original_name=checked.original_name,
+        content_type=checked.content_type,
+        size=len(checked.data),
+        sha256=hashlib.sha256(checked.data).hexdigest(),
     )
     db.session.add(upload)
+    return upload
+
+
+def keep_instead(checked: CheckedFile, replaced: Upload | None) -> Upload:
+    """Store ``checked`` for a later try of the form and delete the unattached upload it
+    replaces, so one visitor holds at most one; commits, then removes the old file."""
+    upload = store_checked(checked)
+    old_name = None
+    if replaced is not None and replaced.application_id is None:
+        old_name = replaced.stored_name
+        db.session.delete(replaced)
+    db.session.commit()
+    if old_name is not None:
+        (upload_folder() / old_name).unlink(missing_ok=True)
     return upload
 
 
@@ -106,3 +144,42 @@ def find_unclaimed(claim_token: str) -> Upload | None:
 def path_of(upload: Upload) -> Path:
     """Where the upload's bytes are."""
     return upload_folder() / upload.stored_name
+
+
+#: Unattached uploads deleted per transaction by :func:`delete_unclaimed`.
+CLEANUP_BATCH = 500
+
+
+def delete_unclaimed() -> int:
+    """Periodic: delete uploads never attached to an application, and their files, once
+    older than UNCLAIMED_UPLOAD_MAX_AGE_HOURS; in batches, logging the count only."""
+    hours = float(current_app.config["UNCLAIMED_UPLOAD_MAX_AGE_HOURS"])
+    cutoff = utcnow() - timedelta(hours=hours)
+    total = 0
+    while True:
+        ids = db.session.scalars(
+            select(Upload.id)
+            .where(Upload.application_id.is_(None), Upload.created_at < cutoff)
+            .order_by(Upload.id)
+            .limit(CLEANUP_BATCH)
+        ).all()
+        if not ids:
+            break
+        # Only rows still unattached now go, and only their files: a form sent meanwhile
+        # may have claimed one (not after 24 hours in practice: its CSRF token expired).
+        names = db.session.scalars(
+            delete(Upload)
+            .where(Upload.id.in_(ids), Upload.application_id.is_(None))
+            .returning(Upload.stored_name)
+            .execution_options(synchronize_session=False)
+        ).all()
+        db.session.commit()
+        folder = upload_folder()
+        for name in names:
+            (folder / name).unlink(missing_ok=True)
+        total += len(names)
+        if len(ids) < CLEANUP_BATCH:
+            break
+    if total:
+        log.info("deleted %d unclaimed uploads", total)
+    return total

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ehrenamt.accounts import users
+from ehrenamt.core import spreadsheet
 from ehrenamt.core.access import check_staff
 from ehrenamt.core.audit import Acting, AuditAction, record_change
 from ehrenamt.extensions import db
@@ -44,15 +45,14 @@ CSV_COLUMNS = [
 
 
 def export_csv(office_id: int) -> str:
-    """The office's partners as CSV (one line per partner, its first benefit beside it)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    """The office's partners as CSV (one line per partner, its first benefit beside it);
+    cells that a spreadsheet would run as a formula are defused (core.spreadsheet)."""
     slugs = {c.id: c.slug for c in list_categories()}
     query = select(Partner).where(Partner.office_id == office_id).order_by(Partner.name, Partner.id)
+    rows = []
     for partner in db.session.scalars(query):
         first = partner.benefits[0] if partner.benefits else None
-        writer.writerow(
+        rows.append(
             [
                 partner.name,
                 slugs.get(partner.category_id, ""),
@@ -60,17 +60,17 @@ def export_csv(office_id: int) -> str:
                 partner.postcode,
                 partner.town,
                 partner.email,
-                partner.website or "",
-                partner.phone or "",
-                partner.description or "",
-                "" if partner.latitude is None else str(partner.latitude),
-                "" if partner.longitude is None else str(partner.longitude),
+                partner.website,
+                partner.phone,
+                partner.description,
+                partner.latitude,
+                partner.longitude,
                 partner.state.value,
-                first.title if first else "",
-                (first.description or "") if first else "",
+                first.title if first else None,
+                first.description if first else None,
             ]
         )
-    return out.getvalue()
+    return spreadsheet.csv_text(CSV_COLUMNS, rows)
 
 
 @dataclass
@@ -95,7 +95,19 @@ def _parse_csv_line(
     row: dict[str, str], slugs: dict[str, int], seen: set[str]
 ) -> tuple[PartnerInput | None, BenefitInput | None, list[str]]:
     errors: list[str] = []
-    value = {k: (row.get(k) or "").strip() for k in CSV_COLUMNS}
+    # Our own export's quote comes off first, so an exported file imports unchanged.
+    value = {k: spreadsheet.unquote_cell((row.get(k) or "").strip()).strip() for k in CSV_COLUMNS}
+    for column, text in value.items():
+        if spreadsheet.is_formula(text):
+            # Refused, not quoted: a stored quote would show on the website and in mails,
+            # and the staff member can correct the file (export neutralises anyway).
+            errors.append(
+                _(
+                    "Spalte „%(column)s“ beginnt wie eine Tabellenformel. "
+                    "Bitte entfernen Sie das =, +, - oder @ am Anfang.",
+                    column=column,
+                )
+            )
     for required in ("name", "category", "street", "postcode", "town", "email"):
         if not value[required]:
             errors.append(_("Spalte „%(column)s“ fehlt.", column=required))

@@ -15,9 +15,11 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -31,7 +33,7 @@ from ehrenamt.applications.submission import (
 )
 from ehrenamt.cards import register
 from ehrenamt.core import uploads
-from ehrenamt.extensions import db
+from ehrenamt.extensions import db, limiter
 from ehrenamt.models import Application, CardType, Office, Qualification, Upload, UserRole
 from ehrenamt.web.access import sign_in
 from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
@@ -42,6 +44,12 @@ bp = Blueprint("apply", __name__, url_prefix="/antrag")
 
 #: A key as :func:`secrets.token_urlsafe` makes it, fitting ``Application.submission_key``.
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Session key: the claim token of the one proof kept for this visitor's next try.
+KEPT_PROOF = "apply_kept_proof"
+
+
+def _form_limit() -> str:
+    return str(current_app.config["RATELIMIT_APPLICATION_FORM"])
 
 
 def _offices() -> list[Office]:
@@ -49,19 +57,17 @@ def _offices() -> list[Office]:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@limiter.limit(_form_limit, methods=["POST"])
 def form() -> str | Response | tuple[str, int]:
-    """The application form; on errors everything typed (and uploaded) is kept."""
+    """The application form; on errors everything typed is kept, a proof file only for
+    a form that is otherwise complete (see :func:`_keep_proof`)."""
     if current_user.is_authenticated and current_user.role != UserRole.VOLUNTEER:
         abort(403)
     offices = _offices()
     if not offices:
         abort(404)
-    proof = (
-        uploads.find_unclaimed(request.form.get("proof_token", ""))
-        if request.method == "POST"
-        else None
-    )
-    form = ApplicationForm(has_proof=proof is not None)
+    proof = _kept_proof() if request.method == "POST" else None
+    form = ApplicationForm()
     form.office.choices = choices([(o.id, o.name) for o in offices])
     if request.method == "GET":
         form.submission_key.data = secrets.token_urlsafe(24)
@@ -88,41 +94,99 @@ def form() -> str | Response | tuple[str, int]:
         # double click.
         form.submission_key.data = secrets.token_urlsafe(24)
 
-    upload_error = None
+    # Checked in memory; written to disk only when worth keeping (below).
+    upload_error = chosen = None
     if request.method == "POST" and form.proof.data and getattr(form.proof.data, "filename", ""):
         try:
-            proof = uploads.store_upload(form.proof.data.stream, form.proof.data.filename)
-            db.session.commit()  # kept even if another field is wrong
-            form.has_proof = True
+            chosen = uploads.check_upload(form.proof.data.stream, form.proof.data.filename)
         except uploads.UploadRejected as rejected:
             upload_error = str(rejected)
-    if proof is not None:
-        form.proof_token.data = proof.claim_token
+    form.has_proof = proof is not None or chosen is not None
 
     if request.method == "POST" and form.add_engagement.data:
         # After the upload: a browser never sends a chosen file twice, so a file chosen
-        # before adding a row must be stored now. The list's maximum is checked here
+        # before adding a row must be kept now. The list's maximum is checked here
         # because only the template hides the button (append_entry asserts).
+        if chosen is not None:
+            proof = _keep_proof(chosen)
         if len(form.engagements) < (form.engagements.max_entries or 0):
             form.engagements.append_entry()
-        if upload_error:
-            form.proof.errors = [upload_error]
-        return render_template(
-            "apply/form.html", form=form, offices=offices, proof=proof, failed=bool(upload_error)
-        ), (400 if upload_error else 200)
+        return _page(form, offices, proof, upload_error, status=400 if upload_error else 200)
 
     if form.validate_on_submit() and upload_error is None:
         office = db.session.get(Office, form.office.data)
         if office is None:
             form.office.errors = [*form.office.errors, _("Bitte wählen Sie eine Ausgabestelle.")]
         else:
+            if chosen is not None:
+                proof = _keep_proof(chosen)
             return _submit(form, office, proof)
+    if chosen is not None and upload_error is None:
+        upload_error = _(
+            "Die Datei wurde nicht gespeichert, weil das Formular noch Fehler enthält. "
+            "Bitte wählen Sie sie nach dem Korrigieren erneut aus."
+        )
+    failed = request.method == "POST"
+    return _page(form, offices, proof, upload_error, status=400 if failed else 200)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many(error: RateLimitExceeded) -> tuple[str, int]:
+    """Too many forms sent from one address: the form again, as typed, with the reason."""
+    form = ApplicationForm()
+    offices = _offices()
+    form.office.choices = choices([(o.id, o.name) for o in offices])
+    if not SUBMISSION_KEY.fullmatch(form.submission_key.data or ""):
+        form.submission_key.data = secrets.token_urlsafe(24)
+    flash(
+        _(
+            "Zu viele Versuche in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es erneut."  # noqa: E501
+        ),
+        "error",
+    )
+    return render_template("apply/form.html", form=form, offices=offices, proof=None), 429
+
+
+def _page(
+    form: ApplicationForm,
+    offices: list[Office],
+    proof: Upload | None,
+    upload_error: str | None,
+    *,
+    status: int,
+) -> tuple[str, int]:
+    """The form again, with the kept proof (if any) and a problem with the file."""
     if upload_error:
         form.proof.errors = [upload_error]
-    failed = request.method == "POST"
-    return render_template(
-        "apply/form.html", form=form, offices=offices, proof=proof, failed=failed
-    ), (400 if failed else 200)
+    if proof is not None:
+        form.proof_token.data = proof.claim_token
+    html = render_template(
+        "apply/form.html", form=form, offices=offices, proof=proof, failed=status == 400
+    )
+    return html, status
+
+
+def _kept_proof() -> Upload | None:
+    """The proof this visitor kept with an earlier try of the form, if its token came."""
+    token = request.form.get("proof_token", "")
+    # Only the session's own: a token carried into another session is no proof.
+    if not token or token != session.get(KEPT_PROOF):
+        return None
+    return uploads.find_unclaimed(token)
+
+
+def _keep_proof(chosen: uploads.CheckedFile) -> Upload:
+    """Store a chosen file; it replaces the file this session kept before.
+
+    Only a complete form (being submitted) or the add-a-row button gets here, never a
+    form with errors: the file of a form sent with everything else missing would
+    otherwise fill the disk. One per session bounds what a visitor can leave behind;
+    the periodic job deletes what is never attached.
+    """
+    previous = uploads.find_unclaimed(str(session.get(KEPT_PROOF, "")))
+    upload = uploads.keep_instead(chosen, previous)
+    session[KEPT_PROOF] = upload.claim_token
+    return upload
 
 
 def _submit(
@@ -176,8 +240,11 @@ def _submit(
 
 
 def _refuse_email(form: ApplicationForm, proof: Upload | None, message: str) -> tuple[str, int]:
-    """The form again, everything kept, with ``message`` at the e-mail address."""
+    """The form again, everything kept (the proof too), with ``message`` at the e-mail
+    address."""
     form.email.errors = [*form.email.errors, message]
+    if proof is not None:
+        form.proof_token.data = proof.claim_token
     html = render_template(
         "apply/form.html",
         form=form,

@@ -1,0 +1,66 @@
+"""Cells for spreadsheets: what Excel or LibreOffice would run as a formula is defused.
+
+Every CSV (and any future XLSX) export writes its cells through :func:`safe_cell` or
+:func:`csv_text`. OWASP's guidance on CSV injection: a cell starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return is taken as a formula by some spreadsheet, so it
+is prefixed with a single quote, which makes any of them show the text as it is.
+Numbers are written as they are: they cannot be a formula, and a quote would turn a
+negative coordinate into text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+#: What a formula behind a leading "+" or "-" needs to do harm: a letter (a function or
+#: a DDE program name) and a call, a DDE pipe, a sheet reference or a comparison.
+#: A phone number ("+49 (0)340 …") has no letter; a name ("-Bäckerei-") no call.
+_FORMULA_AFTER_SIGN = re.compile(r"(?=.*[^\W\d_])(?=.*[(|!=])", re.DOTALL)
+
+
+def safe_cell(value: object) -> str:
+    """The cell's text for a spreadsheet: quoted with ``'`` if it would start a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV file (header, then rows) with every cell passed through :func:`safe_cell`."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(name) for name in header])
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+    return out.getvalue()
+
+
+def unquote_cell(text: str) -> str:
+    """An imported cell without the quote :func:`safe_cell` put before it, so an
+    exported file imports again unchanged ("'+49 340 …" is the phone "+49 340 …")."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def is_formula(text: str) -> bool:
+    """Whether a spreadsheet would run ``text`` (after import's whitespace stripping).
+
+    ``=`` and ``@`` always start one. After ``+`` or ``-`` only a letter together with a
+    call, pipe, ``!`` or ``=`` can do harm (``-2+3+cmd|' /C calc'!A0``); plain numbers,
+    phone numbers and names such as "-Bäckerei-" are data.
+    """
+    text = text.lstrip("\t\r\n ")
+    if text.startswith(("=", "@")):
+        return True
+    return text.startswith(("+", "-")) and _FORMULA_AFTER_SIGN.match(text) is not None
