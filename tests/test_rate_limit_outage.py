@@ -38,7 +38,7 @@ LOW_LIMITS = {
         "RATELIMIT_MAGIC_LINK",
         "RATELIMIT_CONFIRMATION",
         "RATELIMIT_VERIFY_PAGE",
-        "RATELIMIT_PUBLIC_CHECK",
+        "RATELIMIT_APPLICATION_FORM",
     )
 }
 LIMIT = 2
@@ -88,7 +88,8 @@ LIMITED_PAGES: dict[str, tuple[Callable[[FlaskClient], TestResponse], int]] = {
     "confirm.respond": (lambda c: c.get(f"/bestaetigung/{secrets.token_urlsafe(32)}"), 404),
     "verify.scan": (_check_page, 200),
     "verify.result_json": (_check_json, 200),
-    "verify.revoked": (lambda c: c.get("/karte/gesperrt?nummer=x"), 400),
+    # An empty application form: refused at its fields.
+    "apply.form": (lambda c: post(c, "/antrag/", {}, page="/antrag/"), 400),
 }
 
 
@@ -135,7 +136,10 @@ def hung(app: Flask) -> Iterator[Flask]:
 
 def _client_for(other: Flask, endpoint: str) -> FlaskClient:
     client = other.test_client()
-    if endpoint.startswith("verify.") and endpoint != "verify.revoked":
+    if endpoint == "apply.form":
+        with other.app_context():
+            make_office()  # the form needs an office to apply to
+    if endpoint.startswith("verify."):
         # Signing in is a limited page too: from another address than the checks.
         client.environ_base["REMOTE_ADDR"] = "192.0.2.1"
         with other.app_context():
@@ -173,7 +177,7 @@ def test_outage_is_logged_once_not_per_request(
 ) -> None:
     client = unreachable.test_client()
     with caplog.at_level(logging.INFO):
-        for endpoint in ("auth.login", "auth.request_sign_in_link", "verify.revoked"):
+        for endpoint in ("auth.login", "auth.request_sign_in_link", "apply.form"):
             request, _status = LIMITED_PAGES[endpoint]
             request(client)
     unreachable_lines = [r for r in caplog.records if "unreachable" in r.getMessage()]
@@ -183,8 +187,8 @@ def test_outage_is_logged_once_not_per_request(
 
 def test_hung_redis_costs_a_timeout_once_not_every_request(hung: Flask) -> None:
     """A Redis that never answers would hang every page without timeouts."""
-    request, status = LIMITED_PAGES["verify.revoked"]
-    client = hung.test_client()
+    request, status = LIMITED_PAGES["apply.form"]
+    client = _client_for(hung, "apply.form")
     started = time.monotonic()
     assert request(client).status_code == status
     assert time.monotonic() - started < 5
