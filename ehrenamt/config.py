@@ -111,6 +111,10 @@ UPLOAD_CLEANUP_INTERVAL_SECONDS = 3600.0
 #: (the broker lost it), and how often it is tried at most.
 OUTBOX_REDISPATCH_AFTER = timedelta(minutes=15)
 OUTBOX_MAX_ATTEMPTS = 10
+#: Seconds a worker's claim on an outbox message lasts; the worker renews it every third
+#: of that while it works. The work of a worker that died is handed over again within
+#: this plus OUTBOX_DISPATCH_INTERVAL_SECONDS (90 s by default) and then done once.
+OUTBOX_CLAIM_LEASE_SECONDS = 60.0
 #: How often the periodic job hands waiting outbox messages to the broker, in seconds.
 OUTBOX_DISPATCH_INTERVAL_SECONDS = 30.0
 #: How often the periodic job reminds organisations, in seconds.

@@ -3,7 +3,7 @@
 ``python -m ehrenamt.launch`` (what ``make run`` calls) creates the instance folder, a
 secret key, the database (migrations), demo data and a card signing key, picks Redis
 if it answers on 127.0.0.1:6379 and otherwise a broker that needs no server, then
-starts a Celery worker with beat and the web server. Ctrl-C stops both. Not for
+starts a Celery worker with beat and the web server. Ctrl-C or SIGTERM stops both. Not for
 production (see README).
 """
 
@@ -95,6 +95,11 @@ def main() -> int:
             else f"E-Mails gehen per {app.config['MAIL_BACKEND']} hinaus"
         )
 
+    # Our own handlers, whatever was inherited: a shell's background job starts us with
+    # SIGINT ignored, and SIGTERM (kill, a service manager) would otherwise end us at
+    # once, leaving the worker and beat running. Both end the web server like Ctrl-C.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -126,8 +131,16 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second signal must not cut the clean-up short and leave the worker behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_worker(worker)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Stop the web server as Ctrl-C does (Werkzeug's server ends on KeyboardInterrupt)."""
+    raise KeyboardInterrupt
 
 
 def ensure_card_key() -> None:

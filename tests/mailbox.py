@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -32,6 +34,10 @@ class Mailbox:
         self._changed = threading.Condition()
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._stalls = 0
+        self._accept_stalled = False
+        self._released = threading.Event()
+        self._held = threading.Event()
 
     def start(self) -> None:
         self._controller.start()
@@ -39,7 +45,28 @@ class Mailbox:
     def stop(self) -> None:
         self._controller.stop()
 
+    @contextmanager
+    def stalling(self, count: int = 1, *, accept: bool = False) -> Iterator[threading.Event]:
+        """Hold the next ``count`` messages after DATA, unanswered, until the block ends,
+        as a hung mail server does. Yields an event set once one is held. Held messages
+        are then stored and accepted if ``accept``, else refused (451) and not stored."""
+        self._released.clear()
+        self._held.clear()
+        self._stalls, self._accept_stalled = count, accept
+        try:
+            yield self._held
+        finally:
+            self._stalls = 0
+            self._released.set()
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self._stalls > 0:
+            self._stalls -= 1
+            self._held.set()
+            while not self._released.is_set():  # polled: the SMTP server's loop runs on
+                await asyncio.sleep(0.05)
+            if not self._accept_stalled:
+                return "451 Requested action aborted: try again later"
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self._changed:
             self.messages.append(message)  # type: ignore[arg-type]

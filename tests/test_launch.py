@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -105,3 +106,72 @@ def _wait_for_file(
         assert launcher.poll() is None, log.read_text()[-3000:]
         time.sleep(0.2)
     raise AssertionError("no mail written:\n" + log.read_text()[-3000:])
+
+
+def _session_members(session_id: int) -> list[str]:
+    """``pid state`` of every live process in the session (the worker's own group)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        state, session = fields[0], int(fields[3])
+        if session == session_id and state != "Z":
+            found.append(f"{stat.parent.name} {state}")
+    return found
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("sent", "sigint_ignored"),
+    [
+        pytest.param(signal.SIGTERM, False, id="sigterm"),
+        pytest.param(signal.SIGINT, False, id="sigint"),
+        # As a non-interactive shell's background job starts it.
+        pytest.param(signal.SIGINT, True, id="sigint-inherited-as-ignored"),
+    ],
+)
+def test_a_signal_stops_the_launcher_with_its_worker_and_beat(
+    tmp_path: Path, sent: signal.Signals, sigint_ignored: bool
+) -> None:
+    """SIGTERM (kill, a service manager) or SIGINT stops the launcher cleanly, and no
+    process of its worker or beat survives it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
+    env.update(
+        EHRENAMT_INSTANCE_PATH=str(tmp_path), EHRENAMT_PORT=str(port), EHRENAMT_LOCAL_REDIS="none"
+    )
+    log = tmp_path / "launch.log"
+    with log.open("wb") as out:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "ehrenamt.launch"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
+        )
+    worker_pid = None
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/health", launcher, log)
+        [worker_pid] = [
+            int(path.parent.name)
+            for path in Path("/proc").glob("[0-9]*/stat")
+            if path.read_text().rsplit(")", 1)[1].split()[1] == str(launcher.pid)
+        ]
+        assert len(_session_members(worker_pid)) >= 3  # worker, its pool and beat
+        launcher.send_signal(sent)
+        code = launcher.wait(30)
+        survivors = _session_members(worker_pid)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+        if worker_pid is not None:  # what the launcher left behind must not outlive us
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker_pid, signal.SIGKILL)
+    assert code == 0, log.read_text()[-3000:]
+    assert survivors == []

@@ -187,3 +187,91 @@ def test_dispatch_pending_resends_stale_unfinished_messages(
     db.session.commit()
     assert outbox.dispatch_pending() == 1
     mailbox.wait_for(to=volunteer.email, subject="Verloren")
+
+
+#: A short claim lease and a dispatcher running every second, so recovery takes seconds
+#: here; the same mechanism with the defaults (60 s lease, 30 s interval) takes ~90 s.
+LEASE_SECONDS = 3.0
+DISPATCH_SECONDS = 1.0
+RECOVERY_BOUND = LEASE_SECONDS + DISPATCH_SECONDS + 5.0  # plus a worker's pick-up time
+
+
+def test_a_mail_whose_worker_was_killed_arrives_from_another_worker_within_the_lease(
+    app: Flask, redis_server: RedisServer, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    """SIGKILL the worker while the SMTP server holds its mail: the dispatcher hands the
+    message over again once the lease runs out, not after the broker's 15 minutes; the
+    mail arrives once."""
+    queue = f"mail-kill-{time.monotonic_ns()}"
+    web = create_app(settings_for(app, BROKER_URL=redis_server.url, CELERY_QUEUE=queue))
+    leased = {"OUTBOX_CLAIM_LEASE_SECONDS": LEASE_SECONDS}
+    first = WorkerProcess(app, redis_server.url, tmp_path, queue=queue, pool="prefork", **leased)
+    second: WorkerProcess | None = None
+    try:
+        with web.app_context(), mailbox.stalling() as held:
+            volunteer = make_user(UserRole.VOLUNTEER)
+            message = mail.queue_mail(volunteer.email, "Abgestürzt", "sign_in_link", link="x")
+            outbox.commit()
+            assert held.wait(30), first.log_text()
+            # The other worker already runs, with beat, as in production.
+            second = WorkerProcess(
+                app,
+                redis_server.url,
+                tmp_path,
+                queue=queue,
+                beat=True,
+                OUTBOX_DISPATCH_INTERVAL_SECONDS=DISPATCH_SECONDS,
+                **leased,
+            )
+            first.kill()
+            killed_at = time.monotonic()
+            mailbox.wait_for(to=volunteer.email, subject="Abgestürzt", timeout=60)
+            recovery = time.monotonic() - killed_at
+            print(f"\nmail recovered {recovery:.1f} s after its worker was killed")
+            assert recovery < RECOVERY_BOUND
+            _wait_until_completed(message.id)
+            time.sleep(LEASE_SECONDS + 2 * DISPATCH_SECONDS)  # time for a second copy
+            assert len(mailbox.matching(lambda m: "Abgestürzt" in str(m["Subject"]))) == 1
+            db.session.remove()
+    finally:
+        for worker in (first, second):
+            if worker is not None:
+                print(worker.log_text()[-3000:])
+                worker.stop()
+
+
+def test_a_slow_mail_server_does_not_make_the_mail_go_twice(
+    app: Flask, redis_server: RedisServer, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    """The SMTP server takes three leases to answer: the live worker keeps renewing its
+    claim, so the dispatcher running every second does not hand the mail to another."""
+    worker = WorkerProcess(
+        app,
+        redis_server.url,
+        tmp_path,
+        beat=True,
+        concurrency=2,  # an idle thread that would take a second copy
+        OUTBOX_DISPATCH_INTERVAL_SECONDS=DISPATCH_SECONDS,
+        OUTBOX_CLAIM_LEASE_SECONDS=LEASE_SECONDS,
+        MAIL_TIMEOUT=60,
+    )
+    web = create_app(settings_for(app, BROKER_URL=redis_server.url, CELERY_QUEUE=worker.queue))
+    try:
+        with web.app_context():
+            volunteer = make_user(UserRole.VOLUNTEER)
+            with mailbox.stalling(accept=True) as held:
+                message = mail.queue_mail(volunteer.email, "Langsam", "sign_in_link", link="x")
+                outbox.commit()
+                assert held.wait(30), worker.log_text()
+                time.sleep(3 * LEASE_SECONDS)
+            mailbox.wait_for(to=volunteer.email, subject="Langsam")
+            _wait_until_completed(message.id)
+            time.sleep(2 * DISPATCH_SECONDS)
+            assert len(mailbox.matching(lambda m: "Langsam" in str(m["Subject"]))) == 1
+            db.session.rollback()
+            stored = db.session.get(OutboxMessage, message.id)
+            assert stored is not None and stored.dispatch_attempts == 1
+            db.session.remove()
+    finally:
+        print(worker.log_text()[-3000:])
+        worker.stop()

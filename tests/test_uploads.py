@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import socket
 import struct
+import subprocess
+import sys
 import zlib
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +31,10 @@ from tests.factories import (
     make_office,
     make_user,
 )
+from tests.harness import wait_until
 from tests.helpers import csrf_token, page_text, sign_in
+from tests.mailbox import free_port
+from tests.processes import settings_for
 from tests.test_apply import FORM, FormPage, count
 
 # --- real files, built by hand (Pillow is not installed) ------------------------------
@@ -613,3 +620,68 @@ def test_unattached_or_unknown_upload_is_not_found(
     sign_in(client, person)
     assert client.get(f"{prefix}/nachweis/{loose.id}").status_code == 404
     assert client.get(f"{prefix}/nachweis/{loose.id + 1000}").status_code == 404
+
+
+def _exchange(port: int, request: bytes, *, until: bytes | None = None) -> bytes:
+    """Send on a fresh connection; what comes back until the server closes or ``until``
+    (the end of a last expected response) has arrived."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+            if until is not None and until in received:
+                break
+        return received
+
+
+def test_a_413_leaves_a_kept_alive_connection_usable_under_gunicorn(
+    app: Flask, tmp_path: Path
+) -> None:
+    """Production's server with keep-alive (threaded workers): the refused body is read
+    away, not taken for the next request, which is answered on the same connection."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
+    for key, value in settings_for(app, MAX_CONTENT_LENGTH=1000).items():
+        env[f"EHRENAMT_{key}"] = value if isinstance(value, str) else json.dumps(value)
+    env["EHRENAMT_INSTANCE_PATH"] = str(tmp_path)
+    command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "2"]
+    command += ["--keep-alive", "30", "-b", f"127.0.0.1:{port}", "ehrenamt:create_app()"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _answers(port), timeout=30, message="gunicorn did not start")
+        body = b"email=" + b"x" * 3000
+        too_large = (
+            "POST /anmelden/link HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        health = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        received = _exchange(port, too_large + health)
+        assert received.startswith(b"HTTP/1.1 413"), received[:300]
+        second = received.split(b"HTTP/1.1 ")[2:]
+        assert [answer[:3] for answer in second] == [b"200"], received[-500:]
+    finally:
+        server.terminate()
+        server.wait(15)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_a_413_from_the_development_server_closes_the_connection(live_server: str) -> None:
+    """Werkzeug's server (the launcher's) closes after every response, a 413 too, so the
+    unread body is never taken for a next request."""
+    port = int(live_server.rsplit(":", 1)[1])
+    head = (
+        "POST /anmelden/link HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20000000\r\n\r\n"
+    )
+    received = _exchange(port, head.encode() + b"x" * 100)
+    assert received.startswith(b"HTTP/1.1 413")
+    assert b"connection: close" in received.lower()

@@ -56,17 +56,23 @@ class CardBusy(Exception):
 )
 def issue_card(self: Task, message_id: int) -> str:
     """Sign and render a card (its current generation), store it, mail the holder."""
-    message = outbox.unfinished(message_id)
+    # Claimed like a mail, so a worker that dies mid-card leaves a lease that runs out
+    # and the dispatcher hands the job over again within minutes.
+    message = outbox.claim(message_id)
     if message is None:
-        return "done"
+        # Done, or another worker holds the lease and is alive (it renews it).
+        return "done" if outbox.unfinished(message_id) is None else "claimed"
+    card_id = int(message.payload["card_id"])
     try:
-        # A card made now completes the message in its own transaction.
-        result = production.produce(int(message.payload["card_id"]), message_id=message_id)
+        with outbox.lease_kept(message_id):
+            # A card made now completes the message in its own transaction.
+            result = production.produce(card_id, message_id=message_id)
+        if result == production.Produced.BUSY:
+            raise CardBusy(card_id)
     except Exception as error:
+        # Also frees the claim, so the retry can take the message again.
         outbox.record_failure(message_id, error)
         raise
-    if result == production.Produced.BUSY:
-        raise CardBusy(message.payload["card_id"])
     if result != production.Produced.MADE:
         outbox.complete(message_id)
         outbox.commit()

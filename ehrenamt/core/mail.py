@@ -97,9 +97,11 @@ def deliver(message_id: int) -> bool:
     message = outbox.claim(message_id)
     if message is None:
         return False
-    mime = build_message(message.payload, message.id)
-    db.session.commit()  # end the read transaction before slow network I/O
-    _send(mime, message.id)
+    # Kept while the SMTP server takes its time, so no second delivery sends it too.
+    with outbox.lease_kept(message_id):
+        mime = build_message(message.payload, message.id)
+        db.session.commit()  # end the read transaction before slow network I/O
+        _send(mime, message.id)
     # The body holds one-time links; only who got what is kept once it is sent.
     done = outbox.complete(message_id, keep={"to": mime["To"], "subject": mime["Subject"]})
     db.session.commit()

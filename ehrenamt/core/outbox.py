@@ -7,17 +7,26 @@ commit and the hand-over, the message stays in the table and the periodic
 :func:`dispatch_pending` sends it later. Tasks receive the message id and mark it
 completed (:func:`claim` / :func:`complete`), so a message delivered twice does its work
 once.
+
+A claim is a short lease (``OUTBOX_CLAIM_LEASE_SECONDS``) that the working task renews
+from a thread of its own (:func:`lease_kept`). A live lease therefore means a live
+worker: a second delivery leaves the message alone, however long the work takes. A
+lease that ran out unfinished means the worker died; the periodic dispatcher hands
+such a message over again on its next run, instead of waiting for the broker's
+visibility timeout.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 
 from ehrenamt.extensions import db
 from ehrenamt.models import OutboxMessage, utcnow
@@ -87,9 +96,19 @@ def dispatch(message_ids: Iterable[int]) -> int:
 
 
 def dispatch_pending(limit: int = 500) -> int:
-    """Send what was never handed over, and what was handed over but never finished."""
+    """Send what was never handed over, what was handed over but never finished, and
+    what a worker claimed and then dropped (its lease ran out: the worker died)."""
     config = current_app.config
-    stale_before = utcnow() - config["OUTBOX_REDISPATCH_AFTER"]
+    now = utcnow()
+    stale_before = now - config["OUTBOX_REDISPATCH_AFTER"]
+    not_held = or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now)
+    # Claimed after its last hand-over and not renewed since: its worker is gone. Once
+    # handed over again, the hand-over is newer than the lease, so the next run does not
+    # send it a third time unless a worker claims it and dies again.
+    abandoned = and_(
+        OutboxMessage.locked_until < now,
+        OutboxMessage.locked_until > OutboxMessage.dispatched_at,
+    )
     query = (
         select(OutboxMessage.id)
         .where(
@@ -97,7 +116,8 @@ def dispatch_pending(limit: int = 500) -> int:
             OutboxMessage.dispatch_attempts < config["OUTBOX_MAX_ATTEMPTS"],
             or_(
                 OutboxMessage.dispatched_at.is_(None),
-                OutboxMessage.dispatched_at < stale_before,
+                and_(OutboxMessage.dispatched_at < stale_before, not_held),
+                abandoned,
             ),
         )
         .order_by(OutboxMessage.id)
@@ -120,15 +140,12 @@ def unfinished(message_id: int) -> OutboxMessage | None:
     return message
 
 
-#: How long a task may work on a message before another delivery may take it over.
-CLAIM_LEASE = timedelta(minutes=5)
-
-
 def claim(message_id: int) -> OutboxMessage | None:
     """Take the message for this task; None if it is done, gone, or another task has it.
 
     One conditional UPDATE decides, so of two deliveries running at once only one
-    works; the lease expires, so a worker that died does not block the message forever.
+    works. The lease is short and expires, so a worker that died does not block the
+    message for long; a task that works longer keeps it with :func:`lease_kept`.
     """
     now = utcnow()
     result = db.session.execute(
@@ -138,12 +155,64 @@ def claim(message_id: int) -> OutboxMessage | None:
             OutboxMessage.completed_at.is_(None),
             or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
         )
-        .values(locked_until=now + CLAIM_LEASE)
+        .values(locked_until=now + claim_lease())
     )
     db.session.commit()
     if not result.rowcount:  # type: ignore[attr-defined]
         return None
     return db.session.get(OutboxMessage, message_id, populate_existing=True)
+
+
+def claim_lease() -> timedelta:
+    """How long a claim lasts unless renewed (``OUTBOX_CLAIM_LEASE_SECONDS``)."""
+    return timedelta(seconds=float(current_app.config["OUTBOX_CLAIM_LEASE_SECONDS"]))
+
+
+@contextmanager
+def lease_kept(message_id: int) -> Iterator[None]:
+    """Renew the claim on the message every third of the lease while the block runs.
+
+    The renewing thread lives in the worker process, so it stops when the worker dies
+    (SIGKILL, out of memory, machine gone) and only then does the lease run out.
+    """
+    keeper = _LeaseKeeper(db.engine, message_id, claim_lease())
+    keeper.start()
+    try:
+        yield
+    finally:
+        keeper.stop()
+
+
+class _LeaseKeeper(threading.Thread):
+    """Extends ``locked_until`` of one claimed message until stopped."""
+
+    def __init__(self, engine: Engine, message_id: int, lease: timedelta) -> None:
+        super().__init__(name=f"outbox-lease-{message_id}", daemon=True)
+        self._engine, self._message_id, self._lease = engine, message_id, lease
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self._lease.total_seconds() / 3):
+            try:
+                # Its own connection: the task's session is busy in the task's thread.
+                with self._engine.begin() as connection:
+                    connection.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id == self._message_id,
+                            OutboxMessage.completed_at.is_(None),
+                            # Released by record_failure: the task's retry takes it again.
+                            OutboxMessage.locked_until.is_not(None),
+                        )
+                        .values(locked_until=utcnow() + self._lease)
+                    )
+            except Exception as error:  # the next beat tries again; the task goes on
+                log.warning("lease of outbox message %s not renewed: %s", self._message_id, error)
+
+    def stop(self) -> None:
+        """End the renewals and wait for one in flight, so none lands after a release."""
+        self._stopped.set()
+        self.join()
 
 
 def complete(message_id: int, keep: dict[str, Any] | None = None) -> bool:
