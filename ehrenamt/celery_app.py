@@ -22,6 +22,10 @@ def celery_config(app: Flask) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": app.config["WORKER_PREFETCH_MULTIPLIER"],
         "task_default_queue": app.config["CELERY_QUEUE"],
+        # No remote control (broadcast commands, `celery inspect`): the service uses none,
+        # and its pub/sub channel is what kombu fails to re-open after a broker outage
+        # ("Unrecoverable error: ... no attribute 'hostname'"), which ends the worker.
+        "worker_enable_remote_control": False,
         # Publishing must not hang a web request when the broker is down: the outbox
         # keeps the message and the dispatcher sends it later.
         "broker_connection_timeout": 2,

@@ -37,6 +37,7 @@ from ehrenamt.cardformat.layout import (
 )
 
 _pdf_fonts_lock = threading.Lock()
+_pdf_save_lock = threading.Lock()
 _pdf_fonts_registered = False
 
 
@@ -132,7 +133,10 @@ def draw_card_pdf(face: CardFace, modules: list[list[bool]]) -> bytes:
     canvas.showPage()
     _draw_back(_PdfWriter(canvas), face, number, modules)
     canvas.showPage()
-    canvas.save()
+    # Embedding makes the font subset by seeking and reading in the one font face all
+    # threads share (reportlab keeps a registry per process): one thread at a time.
+    with _pdf_save_lock:
+        canvas.save()
     return buffer.getvalue()
 
 
