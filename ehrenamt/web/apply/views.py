@@ -35,7 +35,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Office, Qualification, Upload, UserRole
 from ehrenamt.web.access import sign_in
 from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
-from ehrenamt.web.forms import choices
+from ehrenamt.web.forms import CONTROL_CHARACTERS, choices
 from ehrenamt.web.pages import current_language, or_404
 
 bp = Blueprint("apply", __name__, url_prefix="/antrag")
@@ -73,6 +73,10 @@ def form() -> str | Response | tuple[str, int]:
             # The renewal link of the reminder mail: the holder's old card fills the form.
             if not current_user.is_authenticated:
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            # A card's public id never has control characters; PostgreSQL cannot even
+            # compare with a NUL, so such a parameter names no card before it is looked up.
+            if CONTROL_CHARACTERS.search(renew):
+                abort(404)
             card = or_404(register.get_for_holder(current_user.id, renew))
             _prefill_from(form, card.application)
             flash(
