@@ -97,10 +97,12 @@ class NumberField(DecimalField):
     that is too large to round is no usable number at all.
     """
 
+    data: Decimal | None
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Parse like :class:`DecimalField`, then make the number safe to use."""
         super().process_formdata(valuelist)
-        number: Decimal | None = self.data
+        number = self.data
         if number is None:
             return
         if number.is_snan():

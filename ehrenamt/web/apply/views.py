@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP
 from types import SimpleNamespace
 
 from flask import (
@@ -223,7 +223,8 @@ def _prefill_from(form: ApplicationForm, previous: Application) -> None:
 
 
 def _engagement_input(form: EngagementForm) -> EngagementInput:
-    hours = Decimal(form.hours.data)
+    hours = form.hours.data
+    assert hours is not None  # the form requires the hours of every row it passes on
     per_week = form.hours_unit.data == "week"
     return EngagementInput(
         organisation_name=form.organisation_name.data.strip(),
