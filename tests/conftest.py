@@ -29,6 +29,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
@@ -43,6 +44,24 @@ POSTGRES_URL = os.environ.get(
     "EHRENAMT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("EHRENAMT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# The fuzz tests (tests/test_fuzz.py): a few dozen examples per form in the normal suite,
+# many more with `-m fuzz --hypothesis-profile=long`. No example database: runs are
+# reproducible from the printed example, and nothing is written into the worktree.
+settings.register_profile(
+    "suite",
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
+settings.register_profile("long", parent=settings.get_profile("suite"), max_examples=1000)
+settings.load_profile("suite")
 
 #: Fixtures shared beyond this file (the private ``redis_server``).
 pytest_plugins = ["tests.harness"]

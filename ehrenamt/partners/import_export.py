@@ -14,6 +14,7 @@ from ehrenamt.accounts import users
 from ehrenamt.core import spreadsheet
 from ehrenamt.core.access import check_staff
 from ehrenamt.core.audit import Acting, AuditAction, record_change
+from ehrenamt.core.text import CONTROL_CHARACTERS
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Office,
@@ -82,13 +83,17 @@ class ImportReport:
     imported: bool = False
 
 
+#: The places of the coordinate columns: 1E-999999999 is in range, but no column takes it.
+COORDINATE_PLACES = Decimal("0.000001")
+
+
 def _decimal(value: str, low: int, high: int) -> Decimal | None:
     if not value.strip():
         return None
     number = Decimal(value.strip())
     if not number.is_finite() or not low <= number <= high:
         raise InvalidOperation
-    return number
+    return number.quantize(COORDINATE_PLACES)
 
 
 def _parse_csv_line(
@@ -97,6 +102,9 @@ def _parse_csv_line(
     errors: list[str] = []
     # Our own export's quote comes off first, so an exported file imports unchanged.
     value = {k: spreadsheet.unquote_cell((row.get(k) or "").strip()).strip() for k in CSV_COLUMNS}
+    if any(CONTROL_CHARACTERS.search(text) for text in value.values()):
+        # PostgreSQL cannot store a NUL; no other control character belongs in a field.
+        return None, None, [_("Die Zeile enthält Steuerzeichen.")]
     for column, text in value.items():
         if spreadsheet.is_formula(text):
             # Refused, not quoted: a stored quote would show on the website and in mails,
@@ -160,22 +168,29 @@ def import_csv(office: Office, content: str, acting: Acting, *, dry_run: bool) -
     check_staff(acting, office.id, office.slug)
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    missing = [
-        c for c in ("name", "category", "postcode", "email") if c not in (reader.fieldnames or [])
-    ]
-    if missing:
-        report.errors[1] = [_("Spalte „%(column)s“ fehlt.", column=c) for c in missing]
-        return report
     slugs = {c.slug: c.id for c in list_categories()}
     seen: set[str] = set()
     parsed: list[tuple[PartnerInput, BenefitInput | None]] = []
-    for line, row in enumerate(reader, start=2):
-        report.rows += 1
-        data, benefit, errors = _parse_csv_line(row, slugs, seen)
-        if errors:
-            report.errors[line] = errors
-        elif data is not None:
-            parsed.append((data, benefit))
+    line = 0  # the last line read: the header is 1, the records follow
+    try:
+        fieldnames = reader.fieldnames or []
+        line = 1
+        missing = [c for c in ("name", "category", "postcode", "email") if c not in fieldnames]
+        if missing:
+            report.errors[1] = [_("Spalte „%(column)s“ fehlt.", column=c) for c in missing]
+            return report
+        for line, row in enumerate(reader, start=2):
+            report.rows += 1
+            data, benefit, errors = _parse_csv_line(row, slugs, seen)
+            if errors:
+                report.errors[line] = errors
+            elif data is not None:
+                parsed.append((data, benefit))
+    except csv.Error:
+        # The csv module gives up on a field over its limit (131,072 characters): the
+        # line it stopped at is reported (the header, or the one after the last record
+        # read), and nothing is imported.
+        report.errors[line + 1] = [_("Die Zeile ist kein gültiges CSV (ein Feld ist zu lang).")]
     if report.errors or dry_run:
         return report
     # One transaction: a failure on any line rolls back every line before it.

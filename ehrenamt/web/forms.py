@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable, Mapping
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DecimalField,
     EmailField,
     Field,
     Form,
@@ -31,10 +32,20 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ehrenamt.core.text import CONTROL_CHARACTERS
+
 E = TypeVar("E", bound=enum.Enum)
 
-#: C0 control characters other than tab, line feed and carriage return.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: The largest id a database row can have (a signed 64-bit integer): a bigger number sent
+#: as an id names nothing, and the database would refuse to even compare with it.
+MAX_DATABASE_ID = 2**63 - 1
+
+#: Decimal places a typed number keeps: more than any column has (coordinates have six),
+#: and PostgreSQL refuses a number with more than 16,383 of them (1E-999999999).
+MAX_NUMBER_PLACES = 20
+
+#: Precision enough to round any number a range check can accept to those places.
+_ROUNDING = Context(prec=60)
 
 
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
@@ -63,11 +74,63 @@ class NoControlCharacters:
             raise ValidationError(str(self.message))
 
 
+def database_id(text: str | None) -> int | None:
+    """``text`` as the id of a database row, or None if it cannot be one.
+
+    Only ASCII digits count (``"²".isdigit()`` holds, but ``int("²")`` fails), and only
+    numbers a row's id can have: the database answers a comparison with a bigger one
+    with an error, not with "no such row".
+    """
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_DATABASE_ID else None
+
+
+class NumberField(DecimalField):
+    """A decimal number as people type it, safe to compare and to store.
+
+    ``Decimal`` parses "sNaN", which raises even when a range check asks ``isnan``: it
+    becomes a quiet NaN, which range checks refuse with their own message (a NaN or an
+    Infinity is out of every range). A number with more than MAX_NUMBER_PLACES decimal
+    places is rounded to them, so 1E-999999999 becomes 0 instead of a database error; one
+    that is too large to round is no usable number at all.
+    """
+
+    data: Decimal | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse like :class:`DecimalField`, then make the number safe to use."""
+        super().process_formdata(valuelist)
+        number = self.data
+        if number is None:
+            return
+        if number.is_snan():
+            self.data = Decimal("NaN")
+            return
+        exponent = number.as_tuple().exponent
+        if number.is_finite() and isinstance(exponent, int) and exponent < -MAX_NUMBER_PLACES:
+            try:
+                rounded = number.quantize(Decimal(1).scaleb(-MAX_NUMBER_PLACES), context=_ROUNDING)
+            except InvalidOperation:
+                self.data = None
+                raise ValueError(self.gettext("Not a valid decimal value.")) from None
+            self.data = rounded if rounded else Decimal(0)
+
+
+def filter_select(label: Any, options: list[SelectChoice]) -> SelectField:
+    """A list's filter: one of ``options``, whose first has the empty value (no filter).
+
+    Deliberately without ``Optional()``: that validator clears the "not a valid choice"
+    error of a value that is blank but not empty (``?state=%20``), and the view would
+    then take a blank for a member of the enum.
+    """
+    return SelectField(label, choices=options, default="")
+
+
 def filter_field(label: Any, labels: Mapping[E, Any], everything: Any) -> SelectField:
     """A list's filter: one member of ``labels``, or ``everything`` (the empty value)."""
-    return SelectField(
-        label, choices=enum_choices(labels, blank=everything), default="", validators=[Optional()]
-    )
+    return filter_select(label, enum_choices(labels, blank=everything))
 
 
 def reason_field(label: Any, labels: Mapping[E, Any]) -> SelectField:
@@ -132,11 +195,19 @@ def action_forms(
 
 
 def expected_version(form: VersionedForm) -> int:
-    """The version the form carries; a tampered one is a bad request."""
+    """The version the form carries; a tampered one is a bad request.
+
+    Any whole number is a version (an unknown one is an old one: a conflict), as long as
+    the database can compare it with its column.
+    """
+    text = form.version.data or ""
     try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
+        version = int(text) if text.isascii() else None
+    except ValueError:
+        version = None
+    if version is None or abs(version) > MAX_DATABASE_ID:
         abort(400)
+    return version
 
 
 class ConfirmLinkForm(FlaskForm):

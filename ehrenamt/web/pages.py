@@ -7,18 +7,20 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, Request, Response, abort, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from ehrenamt import labels
 from ehrenamt.cardformat import card_numbers
 from ehrenamt.core.paging import Page
 from ehrenamt.extensions import db
-from ehrenamt.web.forms import CONTROL_CHARACTERS, ConfirmLinkForm
+from ehrenamt.web.forms import CONTROL_CHARACTERS, MAX_DATABASE_ID, ConfirmLinkForm
 
 #: Pages allow nothing from other origins; inline scripts are not allowed at all.
 CONTENT_SECURITY_POLICY = (
@@ -98,8 +100,42 @@ class NoSessionForTheApi(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` in a route: a number a row's id can have, or the URL matches nothing.
+
+    Werkzeug's converter takes any length of digits, and the database answers a bigger
+    number than its integers hold with an error instead of "no such row".
+    """
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_DATABASE_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but a body nested too deeply for the parser is invalid JSON.
+
+    Python's parser recurses once per level and raises RecursionError at about a thousand
+    (``[`` × 4000); every place that reads a body (``request.get_json``) expects invalid
+    JSON to be a ValueError, and answers it with a 400 instead of a 500.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse ``s``; too deep a nesting raises ValueError like any invalid JSON."""
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as error:
+            raise ValueError("JSON nested too deeply") from error
+
+
 def init_app(app: Flask) -> None:
-    """Register handlers, headers and template helpers."""
+    """Register handlers, headers and template helpers.
+
+    Runs before the blueprints are registered, so their ``<int:…>`` routes get the
+    bounded converter.
+    """
+    app.url_map.converters["int"] = DatabaseIdConverter
+    app.json = BoundedJSONProvider(app)
     app.session_interface = NoSessionForTheApi()
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -19,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
 from ehrenamt.labels import QUALIFICATION_LABELS
 from ehrenamt.offices.rules import PRESETS
-from ehrenamt.web.forms import NoControlCharacters, choices, enum_choices
+from ehrenamt.web.forms import NoControlCharacters, NumberField, choices, enum_choices
 
 
 class CheckboxList(SelectMultipleField):
@@ -35,7 +34,7 @@ class RulesForm(FlaskForm):
     minimum_age = IntegerField(
         _l("Mindestalter (leer: keines)"), validators=[Optional(), NumberRange(min=0, max=99)]
     )
-    minimum_hours_per_week = DecimalField(
+    minimum_hours_per_week = NumberField(
         _l("Mindeststunden pro Woche"),
         places=1,
         validators=[InputRequired(), NumberRange(min=0, max=168)],

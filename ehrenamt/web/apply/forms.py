@@ -14,7 +14,6 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
     Field,
     FieldList,
@@ -43,7 +42,7 @@ from wtforms.validators import (
 from ehrenamt.cardformat import pdf
 from ehrenamt.labels import QUALIFICATION_LABELS
 from ehrenamt.models import CardType
-from ehrenamt.web.forms import choices, enum_choices, password_length
+from ehrenamt.web.forms import NumberField, choices, enum_choices, password_length
 
 POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine fünfstellige Postleitzahl an."))
 
@@ -96,7 +95,7 @@ class EngagementForm(FlaskForm):
         _l("E-Mail-Adresse der Ansprechperson"), validators=[Optional(), Email(), Length(max=254)]
     )
     activity = StringField(_l("Ihre Tätigkeit"), validators=[Optional(), Length(max=300)])
-    hours = DecimalField(
+    hours = NumberField(
         _l("Stunden"),
         places=1,
         validators=[Optional()],
@@ -133,7 +132,7 @@ class EngagementForm(FlaskForm):
         "activity",
     )
 
-    def validate_hours(self, field: DecimalField) -> None:
+    def validate_hours(self, field: NumberField) -> None:
         """Half an hour at least; at most the hours a week (or a year) has.
 
         The limit depends on the unit: 200 hours per year is a common threshold, so a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP
 from types import SimpleNamespace
 
 from flask import (
@@ -37,7 +37,7 @@ from ehrenamt.extensions import db, limiter
 from ehrenamt.models import Application, CardType, Office, Qualification, Upload, UserRole
 from ehrenamt.web.access import sign_in
 from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
-from ehrenamt.web.forms import choices
+from ehrenamt.web.forms import CONTROL_CHARACTERS, choices
 from ehrenamt.web.pages import current_language, or_404
 
 bp = Blueprint("apply", __name__, url_prefix="/antrag")
@@ -79,6 +79,10 @@ def form() -> str | Response | tuple[str, int]:
             # The renewal link of the reminder mail: the holder's old card fills the form.
             if not current_user.is_authenticated:
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            # A card's public id never has control characters; PostgreSQL cannot even
+            # compare with a NUL, so such a parameter names no card before it is looked up.
+            if CONTROL_CHARACTERS.search(renew):
+                abort(404)
             card = or_404(register.get_for_holder(current_user.id, renew))
             _prefill_from(form, card.application)
             flash(
@@ -286,7 +290,8 @@ def _prefill_from(form: ApplicationForm, previous: Application) -> None:
 
 
 def _engagement_input(form: EngagementForm) -> EngagementInput:
-    hours = Decimal(form.hours.data)
+    hours = form.hours.data
+    assert hours is not None  # the form requires the hours of every row it passes on
     per_week = form.hours_unit.data == "week"
     return EngagementInput(
         organisation_name=form.organisation_name.data.strip(),

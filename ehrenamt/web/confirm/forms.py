@@ -7,10 +7,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms import RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ehrenamt.web.forms import NoControlCharacters, choices
+from ehrenamt.web.forms import NoControlCharacters, NumberField, choices
 
 MINIMUM_HOURS = Decimal("0.5")
 HOURS_IN_A_WEEK = 7 * 24
@@ -30,7 +30,7 @@ class ConfirmationForm(FlaskForm):
         ),
         validators=[InputRequired(message=_l("Bitte wählen Sie eine Antwort."))],
     )
-    hours = DecimalField(
+    hours = NumberField(
         _l("Stunden (bei Bedarf korrigieren)"),
         places=1,
         validators=[Optional()],

@@ -8,13 +8,20 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     HiddenField,
     IntegerField,
-    SelectField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ehrenamt.web.forms import InviteForm, NoControlCharacters, note_field
+from ehrenamt.models import PartnerState
+from ehrenamt.web.forms import InviteForm, NoControlCharacters, filter_field, note_field
+
+#: The partner's states as the staff's list names them.
+STATE_LABELS = {
+    PartnerState.PENDING: _l("offen"),
+    PartnerState.APPROVED: _l("bestätigt"),
+    PartnerState.DECLINED: _l("abgelehnt"),
+}
 
 
 class PartnerFilterForm(FlaskForm):
@@ -23,7 +30,7 @@ class PartnerFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    state = SelectField(_l("Status"), validators=[Optional()])
+    state = filter_field(_l("Status"), STATE_LABELS, _l("alle"))
     page = IntegerField(_l("Seite"), validators=[Optional(), NumberRange(min=1, max=100000)])
 
 

@@ -13,7 +13,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -24,9 +23,9 @@ from ehrenamt.partners import benefits as partners_benefits
 from ehrenamt.partners import import_export, listing, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import acting_staff, staff_required
-from ehrenamt.web.forms import enum_choices
 from ehrenamt.web.pages import or_404
 from ehrenamt.web.partner_admin.forms import (
+    STATE_LABELS,
     ApproveForm,
     BenefitNoteForm,
     DeclineForm,
@@ -38,12 +37,6 @@ from ehrenamt.web.partner_admin.forms import (
 
 bp = Blueprint("partner_admin", __name__, url_prefix="/verwaltung/partner")
 
-STATE_LABELS = {
-    PartnerState.PENDING: _l("offen"),
-    PartnerState.APPROVED: _l("bestätigt"),
-    PartnerState.DECLINED: _l("abgelehnt"),
-}
-
 
 def _partner(public_id: str) -> Partner:
     return or_404(listing.get_for_office(current_user.office_id, public_id))
@@ -54,7 +47,6 @@ def _partner(public_id: str) -> Partner:
 def index() -> str:
     """The office's partners by state, paged in the database."""
     form = PartnerFilterForm(request.args)
-    form.state.choices = enum_choices(STATE_LABELS, blank=_("alle"))
     state: PartnerState | None = PartnerState.PENDING if "state" not in request.args else None
     page = 1
     if form.validate():

@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     EmailField,
     FieldList,
     FormField,
@@ -28,7 +27,12 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ehrenamt.web.forms import NoControlCharacters, new_password_field, repeated_password_field
+from ehrenamt.web.forms import (
+    NoControlCharacters,
+    NumberField,
+    new_password_field,
+    repeated_password_field,
+)
 
 POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine Postleitzahl mit 5 Ziffern ein."))
 TEXT = NoControlCharacters()
@@ -97,10 +101,10 @@ class ProfileForm(FlaskForm):
     description = TextAreaField(
         _l("Beschreibung (optional)"), validators=[Optional(), Length(max=2000), TEXT]
     )
-    latitude = DecimalField(
+    latitude = NumberField(
         _l("Breitengrad (optional)"), places=6, validators=[Optional(), NumberRange(-90, 90)]
     )
-    longitude = DecimalField(
+    longitude = NumberField(
         _l("Längengrad (optional)"), places=6, validators=[Optional(), NumberRange(-180, 180)]
     )
     submit = SubmitField(_l("Speichern"))

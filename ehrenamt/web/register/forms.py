@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
-    SelectField,
     StringField,
     SubmitField,
 )
@@ -19,6 +18,7 @@ from ehrenamt.web.forms import (
     VersionedForm,
     choices,
     filter_field,
+    filter_select,
     note_field,
     reason_field,
 )
@@ -43,11 +43,8 @@ class RegisterFilterForm(FlaskForm):
     )
     state = filter_field(_l("Status"), CARD_STATE_LABELS, _l("alle"))
     card_type = filter_field(_l("Kartenart"), CARD_TYPE_SHORT, _l("alle"))
-    expires_within = SelectField(
-        _l("Läuft ab"),
-        choices=choices([("", _l("beliebig")), *EXPIRY_PRESETS.items()]),
-        default="",
-        validators=[Optional()],
+    expires_within = filter_select(
+        _l("Läuft ab"), choices([("", _l("beliebig")), *EXPIRY_PRESETS.items()])
     )
     expires_by = DateField(_l("Läuft ab bis"), validators=[Optional()])
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])

@@ -20,7 +20,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
-from ehrenamt.web.forms import action_forms, expected_version
+from ehrenamt.web.forms import action_forms, database_id, expected_version
 from ehrenamt.web.pages import list_page, or_404
 from ehrenamt.web.review.forms import (
     ApproveForm,
@@ -193,11 +193,8 @@ def engagement_action(public_id: str) -> tuple[str, int] | Response:
     form = EngagementActionForm()
     if not form.validate_on_submit():
         return _render_detail(application, 400, engagement_form=form)
-    engagement = (
-        db.session.get(Engagement, int(form.engagement_id.data))
-        if form.engagement_id.data.isdigit()
-        else None
-    )
+    engagement_id = database_id(form.engagement_id.data)
+    engagement = db.session.get(Engagement, engagement_id) if engagement_id else None
     if engagement is None or engagement.application_id != application.id:
         abort(404)
     try:
