@@ -72,6 +72,14 @@ RATELIMIT_VERIFY_PAGE = "60 per minute"
 #: sending the application form, each file chosen included (per IP address).
 RATELIMIT_APPLICATION_FORM = "10 per minute; 60 per hour"
 
+#: argon2id cost of password hashes: passes over memory (argon2-cffi's default, RFC 9106's
+#: second recommendation),
+PASSWORD_HASH_TIME_COST = 3
+#: memory in KiB (64 MiB),
+PASSWORD_HASH_MEMORY_COST = 65536
+#: and lanes. Existing hashes keep their own cost; the tests set the smallest cost.
+PASSWORD_HASH_PARALLELISM = 4
+
 #: Absolute URL under which the service is reached; used in e-mails sent by workers.
 BASE_URL = "http://127.0.0.1:5000"
 

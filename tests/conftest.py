@@ -137,6 +137,11 @@ def app_settings(
         # Batches of check records are written when a test flushes them (and by a test of
         # the writer's own thread), never halfway through another test's assertions.
         "VERIFICATION_RECORD_FLUSH_SECONDS": 3600.0,
+        # The smallest argon2id cost: thousands of accounts are made and signed in, and at
+        # the production cost (~60 ms a hash) that alone took minutes per database.
+        "PASSWORD_HASH_TIME_COST": 1,
+        "PASSWORD_HASH_MEMORY_COST": 8,
+        "PASSWORD_HASH_PARALLELISM": 1,
     }
 
 

@@ -628,3 +628,27 @@ def test_signed_in_visitor_is_sent_home_from_login(client: FlaskClient, ctx: Non
     assert response.status_code == 302
     assert response.headers["Location"] == "/konto/"
     assert csrf_token(client, "/konto/")
+
+
+def test_password_hashes_take_their_cost_from_the_settings(app: Flask, ctx: None) -> None:
+    """The production cost is argon2-cffi's (RFC 9106); tests run at the smallest one, and
+    a hash made at another cost still verifies (it carries its own)."""
+    from ehrenamt import config
+
+    assert (
+        config.PASSWORD_HASH_TIME_COST,
+        config.PASSWORD_HASH_MEMORY_COST,
+        config.PASSWORD_HASH_PARALLELISM,
+    ) == (3, 65536, 4)
+    cheap = security.hash_password(PASSWORD)
+    assert "$m=8,t=1,p=1$" in cheap
+    with app.test_request_context():
+        app.config.update(PASSWORD_HASH_TIME_COST=2, PASSWORD_HASH_MEMORY_COST=16)
+        try:
+            dearer = security.hash_password(PASSWORD)
+            assert "$m=16,t=2,p=1$" in dearer
+            assert security.verify_password(cheap, PASSWORD)
+        finally:
+            app.config.update(PASSWORD_HASH_TIME_COST=1, PASSWORD_HASH_MEMORY_COST=8)
+    assert security.verify_password(dearer, PASSWORD)
+    assert not security.verify_password(None, PASSWORD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -10,21 +11,45 @@ import time
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 
-_hasher = PasswordHasher()
-#: Verified against when the account does not exist, so timing does not tell.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+@functools.cache
+def _hasher_with(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the cost of the settings (PASSWORD_HASH_*)."""
+    config = current_app.config
+    return _hasher_with(
+        int(config["PASSWORD_HASH_TIME_COST"]),
+        int(config["PASSWORD_HASH_MEMORY_COST"]),
+        int(config["PASSWORD_HASH_PARALLELISM"]),
+    )
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Verified against when the account does not exist, so timing does not tell; made
+    with the same cost as real hashes, or it would take a different time."""
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
     """argon2id hash of ``password``."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Whether ``password`` matches; takes the same time when there is no hash."""
+    """Whether ``password`` matches; takes the same time when there is no hash.
+
+    A hash carries its own cost, so hashes made before a change of the settings still
+    verify.
+    """
+    hasher = _hasher()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return hasher.verify(password_hash or _dummy_hash(hasher), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
