@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,11 @@ from tests.mailbox import free_port
 pytestmark = pytest.mark.worker
 
 
-def test_launcher_runs_web_and_worker_without_redis(tmp_path: Path) -> None:
-    """Fresh instance folder, no Redis: demo data, file broker, and a mail gets written."""
+def _start_launcher(
+    tmp_path: Path, preexec_fn: Callable[[], object] | None = None
+) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """``python -m ehrenamt.launch`` on a free port with a fresh instance folder and no
+    Redis, as a new user starts it; its output goes to the returned log file."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
     env.update(
@@ -39,7 +43,14 @@ def test_launcher_runs_web_and_worker_without_redis(tmp_path: Path) -> None:
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
         )
+    return launcher, port, log
+
+
+def test_launcher_runs_web_and_worker_without_redis(tmp_path: Path) -> None:
+    """Fresh instance folder, no Redis: demo data, file broker, and a mail gets written."""
+    launcher, port, log = _start_launcher(tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(f"{base}/health", launcher, log)
@@ -140,21 +151,9 @@ def test_a_signal_stops_the_launcher_with_its_worker_and_beat(
 ) -> None:
     """SIGTERM (kill, a service manager) or SIGINT stops the launcher cleanly, and no
     process of its worker or beat survives it."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EHRENAMT_")}
-    env.update(
-        EHRENAMT_INSTANCE_PATH=str(tmp_path), EHRENAMT_PORT=str(port), EHRENAMT_LOCAL_REDIS="none"
+    launcher, port, log = _start_launcher(
+        tmp_path, preexec_fn=_ignore_sigint if sigint_ignored else None
     )
-    log = tmp_path / "launch.log"
-    with log.open("wb") as out:
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", "ehrenamt.launch"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_ignore_sigint if sigint_ignored else None,
-        )
     worker_pid = None
     try:
         _wait_until_up(f"http://127.0.0.1:{port}/health", launcher, log)
