@@ -137,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
     from ehrenamt.web.auth.views import bp as auth_bp
     from ehrenamt.web.confirm.views import bp as confirm_bp
     from ehrenamt.web.directory.views import bp as directory_bp
+    from ehrenamt.web.legacy.views import bp as legacy_bp
     from ehrenamt.web.partner_admin.views import bp as partner_admin_bp
     from ehrenamt.web.partners.views import bp as partners_bp
     from ehrenamt.web.public.views import bp as public_bp
@@ -152,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(confirm_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(register_bp)
+    app.register_blueprint(legacy_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(wellknown_bp)
     app.register_blueprint(partners_bp)

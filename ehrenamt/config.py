@@ -109,6 +109,12 @@ UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 #: A request may be somewhat larger than one upload, so that a too-large file gets a
 #: form error (with everything else kept) instead of a bare 413.
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+#: Largest file of old cards to import (CSV or XLSX), in bytes; below
+#: MAX_CONTENT_LENGTH, so a larger file gets a form error. 100,000 cards as CSV are ~10 MB.
+LEGACY_IMPORT_MAX_BYTES = 15 * 1024 * 1024
+#: Lines of an import of old cards the worker writes per transaction: a large file never
+#: holds locks or memory for all its cards at once, and progress shows after each batch.
+LEGACY_IMPORT_BATCH_SIZE = 500
 #: Hours after which an upload never attached to an application is deleted with its
 #: file; longer than WTF_CSRF_TIME_LIMIT, so no open form can still claim it.
 UNCLAIMED_UPLOAD_MAX_AGE_HOURS = 24

@@ -196,7 +196,7 @@ def test_typed_code_gives_the_answer_page(
     code = {
         "valid": card_numbers.format_card_number(card.number).lower(),
         "revoked": card.number,
-        "unknown": card_numbers.format_card_number(lifecycle._unused_number()),
+        "unknown": card_numbers.format_card_number(lifecycle.unused_number()),
         "garbage": "https://example.org/karte#12345",
         "qr": url,
         "altered_qr": altered,

@@ -15,6 +15,7 @@ from ehrenamt.applications import confirmation
 from ehrenamt.cardformat import keys
 from ehrenamt.cards import jobs, lifecycle, production
 from ehrenamt.core import mail, outbox, uploads
+from ehrenamt.legacy import importing
 from ehrenamt.verification import records as verification_records
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
@@ -119,3 +120,29 @@ def delete_verification_records() -> int:
 def delete_unclaimed_uploads() -> int:
     """Periodic: delete uploads (and files) never attached to an application in time."""
     return uploads.delete_unclaimed()
+
+
+@shared_task(
+    bind=True,
+    name=importing.IMPORT_TASK,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=10,
+)
+def import_legacy_cards(self: Task, message_id: int) -> str:
+    """Import a confirmed file of old cards in batches, from where it stopped."""
+    message = outbox.claim(message_id)
+    if message is None:
+        return "done" if outbox.unfinished(message_id) is None else "claimed"
+    import_id = int(message.payload["import_id"])
+    try:
+        with outbox.lease_kept(message_id):
+            state = importing.run(import_id)
+    except Exception as error:
+        outbox.record_failure(message_id, error)
+        raise
+    outbox.complete(message_id)
+    outbox.commit()
+    return state.value if state else "gone"

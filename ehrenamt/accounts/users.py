@@ -14,6 +14,18 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+class NoMailAddress(ValueError):
+    """The account has no e-mail address (a holder of an imported paper card)."""
+
+
+def mail_address(user: User) -> str:
+    """The address of an account that always has one: staff, partners, whoever signs in
+    by mail. Raises :class:`NoMailAddress` for the others, whom letters reach."""
+    if user.email is None:
+        raise NoMailAddress(user.id)
+    return user.email
+
+
 def find_user(email: str) -> User | None:
     """The account with this e-mail address, if any."""
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))

@@ -95,7 +95,8 @@ STATUS_SUBJECTS = {
 
 def _notify_applicant(application: Application) -> None:
     subject = STATUS_SUBJECTS.get(application.state)
-    if subject is None:
+    if subject is None or application.applicant.email is None:
+        # Without an address the applicant is told by letter (issue #13, paper letters).
         return
     # In the applicant's language, whoever's request (a German clerk's) sends it.
     with force_locale(application.applicant.language):

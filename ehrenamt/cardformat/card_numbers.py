@@ -59,7 +59,12 @@ def new_card_number() -> str:
 
 
 def format_card_number(number: str) -> str:
-    """The canonical ``number`` in printed form, e.g. ``K7QM-3RXA-9TW4``."""
+    """The canonical ``number`` in printed form, e.g. ``K7QM-3RXA-9TW4``.
+
+    A number imported from an old paper card (not one of ours) is shown as it is.
+    """
+    if not is_valid(number):
+        return number
     return "-".join(number[i : i + GROUP] for i in range(0, len(number), GROUP))
 
 

@@ -36,7 +36,7 @@ from ehrenamt.models import (
 ISSUE_CARD_TASK = "ehrenamt.issue_card"
 
 
-def _unused_number() -> str:
+def unused_number() -> str:
     """A random card number not yet given (31**11 possibilities; a clash is rare)."""
     while True:
         number = card_numbers.new_card_number()
@@ -58,7 +58,7 @@ def _new_card(
     name = application.full_name
     card = Card(
         public_id=secrets.token_hex(16),
-        number=_unused_number(),
+        number=unused_number(),
         application=application,
         office_id=application.office_id,
         holder_id=application.applicant_id,
@@ -182,12 +182,19 @@ def replace_lost(
 
 
 def reissue(card: Card, acting: Acting, *, expected_version: int | None = None) -> None:
-    """Make the documents again (and mail them), e.g. when a print went wrong."""
+    """Make the documents again (and mail them), e.g. when a print went wrong, or with
+    the holder's name as corrected since."""
     check_staff(acting, card.office_id, card.public_id)
     _check_version(card, expected_version)
     to_state = next_state(card.state, CardAction.REISSUE)
     card.generation += 1
-    record_change(acting, card, AuditAction.REISSUE, card.state, to_state)
+    reason = None
+    if card.holder_name != card.application.full_name:
+        # The name was corrected since the card was printed: the new card shows it.
+        reason = f"name {card.holder_name} → {card.application.full_name}"
+        card.holder_name = card.application.full_name
+        card.search_name = card.holder_name.lower()
+    record_change(acting, card, AuditAction.REISSUE, card.state, to_state, reason)
     request_documents(card)
     commit_card(card)
 

@@ -12,10 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ehrenamt.cardformat import layout
+from ehrenamt.cardformat import card_numbers, layout
 from ehrenamt.cardformat import render as cardformat_render
 from ehrenamt.cardformat import token as cardformat_token
 from ehrenamt.cards import keys
+from ehrenamt.cards.lifecycle import unused_number
 from ehrenamt.cards.mails import mail_holder
 from ehrenamt.cards.states import CardAction, next_state
 from ehrenamt.core import outbox
@@ -99,6 +100,7 @@ def produce(card_id: int, message_id: int | None = None) -> Produced:
 def _make_documents(card: Card) -> None:
     key = keys.load_key_ring().signing_key()
     assert key.private_key is not None  # signing_key() guarantees it
+    renumbered = _retire_legacy_number(card)
     issued_at = utcnow().replace(microsecond=0)
     claims = cardformat_token.CardClaims(
         card_number=card.number,
@@ -133,10 +135,22 @@ def _make_documents(card: Card) -> None:
         AuditAction(action.value),
         from_state,
         card.state,
-        f"generation {card.generation}, key {key.kid}",
+        f"generation {card.generation}, key {key.kid}{renumbered}",
     )
     db.session.flush()  # the documents' ids, for the mail's attachments
     _mail_holder_card(card)
+
+
+def _retire_legacy_number(card: Card) -> str:
+    """An imported card made here for the first time gets a new number: the QR code signs
+    only numbers of ours (with their check character). The old number stays in
+    ``legacy_number``, and a check of it then answers "revoked" (the old card is
+    replaced). Returns the note for the audit row."""
+    if card_numbers.is_valid(card.number):
+        return ""
+    old = card.number
+    card.number = unused_number()
+    return f", number {old} → {card.number}"
 
 
 def face_of(card: Card, token: bytes) -> layout.CardFace:

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from ehrenamt.cardformat import card_numbers
+from ehrenamt.cardformat import card_numbers, legacy_numbers
 from ehrenamt.core import audit
 from ehrenamt.core.paging import Page, fetch_page
 from ehrenamt.extensions import db
@@ -72,8 +72,15 @@ def list_register(office_id: int, filters: RegisterFilter, page: int, page_size:
             number: str | None = card_numbers.normalise_card_number(text)
         except card_numbers.InvalidCardNumber:
             number = None
+        legacy = legacy_numbers.legacy_form(text) if number is None else None
         if number is not None:
             query = query.where(Card.number == number)
+        elif legacy is not None:
+            # An old paper card's number, or a name: "Meier" could be either.
+            query = query.where(
+                (Card.legacy_number == legacy)
+                | Card.search_name.contains(text.lower(), autoescape=True)
+            )
         else:
             query = query.where(Card.search_name.contains(text.lower(), autoescape=True))
     if filters.state is not None:

@@ -21,6 +21,7 @@ class Subject(enum.StrEnum):
 
     APPLICATION = "application"
     CARD = "card"
+    LEGACY_IMPORT = "legacy_import"
     PARTNER = "partner"
     PROGRAMME_RULES = "programme_rules"
     USER = "user"
@@ -63,6 +64,8 @@ class AuditAction(enum.StrEnum):
     # The office's programme rules.
     APPLY_PRESET = "apply_preset"
     UPDATE_RULES = "update_rules"
+    # Corrections of an application's or a card holder's data (old → new in the reason).
+    CORRECT = "correct"
     # Accounts: too many wrong second-factor codes.
     LOCK_SECOND_FACTOR = "lock_second_factor"
 
@@ -78,7 +81,7 @@ class Acting:
     @classmethod
     def user_as(cls, user: User, actor: Actor) -> Acting:
         """A signed-in user acting in ``actor``'s role."""
-        return cls(actor, user, user.email)
+        return cls(actor, user, user.email or f"user {user.id}")
 
     @classmethod
     def staff(cls, user: User) -> Acting:

@@ -13,8 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from decimal import Decimal
+
+from openpyxl import load_workbook
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -64,3 +68,53 @@ def is_formula(text: str) -> bool:
     if text.startswith(("=", "@")):
         return True
     return text.startswith(("+", "-")) and _FORMULA_AFTER_SIGN.match(text) is not None
+
+
+#: A cell as read from a CSV (always text) or an XLSX (text, number or date).
+Cell = str | int | float | Decimal | date | None
+
+
+class UnreadableTable(ValueError):
+    """The file cannot be read as a table; ``line`` is where reading stopped (1-based)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"unreadable at line {line}")
+        self.line = line
+
+
+def read_rows(data: bytes, kind: str) -> Iterator[list[Cell]]:
+    """The rows of a CSV or XLSX file (its first sheet), the header first.
+
+    A CSV may separate its cells with commas or (as German spreadsheets save it)
+    semicolons, whichever the header has more of. An XLSX is read as stored: a formula
+    comes as its text ("=…"), never as a value computed from it, so an import can refuse it.
+    """
+    if kind == "xlsx":
+        yield from _xlsx_rows(data)
+        return
+    text = data.decode("utf-8-sig")
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    line = 0
+    try:
+        for line, row in enumerate(reader, start=1):  # noqa: B007 - read after the loop
+            yield list(row)
+    except csv.Error:
+        raise UnreadableTable(line + 1) from None
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list[Cell]]:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise UnreadableTable(1) from None
+    try:
+        sheet = workbook.worksheets[0]
+        for row in sheet.iter_rows(values_only=True):
+            yield [
+                value if isinstance(value, str | int | float | Decimal | date) else None
+                for value in row
+            ]
+    finally:
+        workbook.close()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import re
 import secrets
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -71,6 +73,52 @@ def check_upload(stream: IO[bytes], original_name: str) -> CheckedFile:
     if content_type not in ALLOWED_TYPES or not _structure_ok(content_type, data):
         raise UploadRejected(_l("Bitte laden Sie eine PDF-, JPEG- oder PNG-Datei hoch."))
     return CheckedFile(data, content_type, _display_name(original_name))
+
+
+#: Spreadsheets staff import, detected from the bytes: content type → kind.
+SPREADSHEET_TYPES = {
+    "text/csv": "csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+}
+
+
+def check_spreadsheet(stream: IO[bytes], original_name: str, limit: int) -> CheckedFile:
+    """Read and check a CSV or XLSX file of at most ``limit`` bytes, on its bytes.
+
+    An XLSX must be a zip archive holding a workbook; anything else that ``filetype``
+    recognises (an image, a PDF, an old .xls) is refused; the rest must be UTF-8 text
+    without NUL bytes, which is what a CSV is.
+    """
+    data = stream.read(limit + 1)
+    if not data:
+        raise UploadRejected(_l("Die Datei ist leer."))
+    if len(data) > limit:
+        raise UploadRejected(
+            _l("Die Datei ist zu groß (höchstens %(mb)s MB).", mb=limit // (1024 * 1024))
+        )
+    kind = filetype.guess(data)
+    if kind is not None:
+        content_type = kind.mime
+        if SPREADSHEET_TYPES.get(content_type) != "xlsx" or not _workbook_ok(data):
+            raise UploadRejected(_l("Bitte laden Sie eine CSV- oder XLSX-Datei hoch."))
+    else:
+        content_type = "text/csv"
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UploadRejected(_l("Die CSV-Datei muss UTF-8-kodiert sein.")) from None
+        if "\x00" in text:
+            raise UploadRejected(_l("Bitte laden Sie eine CSV- oder XLSX-Datei hoch."))
+    return CheckedFile(data, content_type, _display_name(original_name))
+
+
+def _workbook_ok(data: bytes) -> bool:
+    """An XLSX is a zip archive with a workbook part."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
 
 
 def store_checked(checked: CheckedFile) -> Upload:

@@ -19,6 +19,7 @@ from ehrenamt.models.card import (
     DocumentKind,
     RevocationReason,
 )
+from ehrenamt.models.legacy import LegacyImport, LegacyImportState
 from ehrenamt.models.office import Office, PlaceRule, Programme, ProgrammeRules, Qualification
 from ehrenamt.models.outbox import OutboxMessage
 from ehrenamt.models.partner import (
@@ -51,6 +52,8 @@ __all__ = [
     "ConfirmationState",
     "DocumentKind",
     "Engagement",
+    "LegacyImport",
+    "LegacyImportState",
     "LinkPurpose",
     "Office",
     "OneTimeLink",

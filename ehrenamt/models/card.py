@@ -80,6 +80,11 @@ class Card(Base):
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     #: Canonical card number with its check character (see services/card_numbers.py).
     number: Mapped[str] = mapped_column(String(16), unique=True)
+    #: For a card imported from the town's paper register: the number printed on the old
+    #: card (canonical, see cardformat/legacy_numbers.py). ``number`` is the same until
+    #: the card is first made here, which gives it a new number (the QR code signs only
+    #: new ones); this column keeps the old one, so a check of it can answer.
+    legacy_number: Mapped[str | None] = mapped_column(String(16), unique=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
     holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)

@@ -32,7 +32,7 @@ class User(UserMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Lower-cased; unique across the deployment.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     #: argon2id hash; None for volunteers who sign in only with e-mailed links.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[UserRole] = mapped_column(enum_column(UserRole, 20))

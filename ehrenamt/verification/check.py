@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from ehrenamt.cardformat import card_numbers
+from ehrenamt.cardformat import card_numbers, legacy_numbers
 from ehrenamt.cardformat import token as cardformat_token
 from ehrenamt.cards import keys
 from ehrenamt.cards.index import card_index
@@ -41,7 +41,11 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
     except cardformat_token.Expired as expired:
         claims, status = expired.card.claims, CheckStatus.EXPIRED
     except cardformat_token.InvalidToken:
-        return CardCheck(CheckStatus.INVALID)
+        legacy = legacy_numbers.legacy_form(text)
+        row = _card_by_legacy_number(legacy) if legacy is not None else None
+        if row is None or legacy is None:
+            return CardCheck(CheckStatus.INVALID)
+        return _answer(row, now, legacy)
     index = card_index()
     card_id = index.card_id(claims.card_number)
     if card_id is None:
@@ -70,12 +74,29 @@ def _card_by_number(number: str) -> Any:
     return read_one(_CARD_BY_NUMBER, {"number": number})
 
 
+#: An imported card by the number printed on the old paper card.
+_CARD_BY_LEGACY_NUMBER = select(
+    Card.id, Card.state, Card.number, Card.holder_name, Card.card_type, Card.valid_until
+).where(Card.legacy_number == bindparam("number"))
+
+
+def _card_by_legacy_number(number: str) -> Any:
+    """The row of :data:`_CARD_BY_LEGACY_NUMBER` for ``number``, or None."""
+    return read_one(_CARD_BY_LEGACY_NUMBER, {"number": number})
+
+
 def _check_number(number: str, now: datetime | None) -> CardCheck:
     card = _card_by_number(number)
     if card is None or card.state == CardState.ISSUING:
         return CardCheck(CheckStatus.UNKNOWN)
+    return _answer(card, now, number)
+
+
+def _answer(card: Any, now: datetime | None, number: str) -> CardCheck:
+    """The answer for a card's row, checked by ``number``: an old paper card's number
+    after the card got a new one (it was re-issued here) is revoked, like a lost card."""
     day = (now or datetime.now(UTC)).astimezone(cardformat_token.CARD_TIME_ZONE).date()
-    if card.state == CardState.REVOKED:
+    if card.state == CardState.REVOKED or card.number != number:
         status = CheckStatus.REVOKED
     elif card.state == CardState.EXPIRED or (
         card.valid_until is not None and card.valid_until < day
@@ -85,7 +106,7 @@ def _check_number(number: str, now: datetime | None) -> CardCheck:
         status = CheckStatus.VALID
     return CardCheck(
         status,
-        card_number=card.number,
+        card_number=number,
         holder_name=card.holder_name,
         card_type=card.card_type,
         valid_until=card.valid_until,

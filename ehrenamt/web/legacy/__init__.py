@@ -1,0 +1,1 @@
+"""Staff import cards the office issued on paper before it used this service."""
