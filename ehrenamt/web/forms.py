@@ -8,6 +8,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -32,6 +33,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ehrenamt.cardformat import pdf
 from ehrenamt.core.text import CONTROL_CHARACTERS
 
 E = TypeVar("E", bound=enum.Enum)
@@ -72,6 +74,21 @@ class NoControlCharacters:
     def __call__(self, form: Form, field: Field) -> None:
         if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
             raise ValidationError(str(self.message))
+
+
+class PrintableOnCard:
+    """The name is printed on the card: refuse letters its typeface cannot show."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        missing = pdf.unprintable_characters(field.data or "")
+        if missing:
+            raise ValidationError(
+                _(
+                    "Diese Zeichen können auf der Karte nicht gedruckt werden: %(chars)s. "
+                    "Bitte schreiben Sie den Namen in lateinischer Schrift.",
+                    chars=" ".join(sorted(missing)),
+                )
+            )
 
 
 def database_id(text: str | None) -> int | None:

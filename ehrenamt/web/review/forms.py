@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     HiddenField,
     IntegerField,
     StringField,
@@ -17,11 +20,14 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
+    ValidationError,
 )
 
 from ehrenamt.labels import CARD_TYPE_SHORT, REJECTION_LABELS, STATE_SHORT
 from ehrenamt.web.forms import (
     NoControlCharacters,
+    PrintableOnCard,
     VersionedForm,
     filter_field,
     note_field,
@@ -103,3 +109,50 @@ class EngagementActionForm(FlaskForm):
     note = note_field(_l("Vermerk"))
     resend = SubmitField(_l("Link erneut senden"))
     override = SubmitField(_l("An Stelle der Organisation bestätigen"))
+
+
+class CorrectionForm(VersionedForm):
+    """A clerk corrects the person's data (a typo, a new address), with a reason."""
+
+    first_name = StringField(
+        _l("Vorname"), validators=[DataRequired(), Length(max=100), PrintableOnCard()]
+    )
+    last_name = StringField(
+        _l("Nachname"), validators=[DataRequired(), Length(max=100), PrintableOnCard()]
+    )
+    birth_date = DateField(
+        _l("Geburtsdatum"),
+        validators=[DataRequired(message=_l("Bitte ein gültiges Datum angeben."))],
+    )
+    street = StringField(
+        _l("Straße und Hausnummer"),
+        validators=[DataRequired(), Length(max=200), NoControlCharacters()],
+    )
+    postcode = StringField(
+        _l("Postleitzahl"),
+        validators=[
+            DataRequired(),
+            Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine fünfstellige Postleitzahl an.")),
+        ],
+    )
+    town = StringField(
+        _l("Ort"), validators=[DataRequired(), Length(max=100), NoControlCharacters()]
+    )
+    phone = StringField(
+        _l("Telefon (optional)"), validators=[Optional(), Length(max=40), NoControlCharacters()]
+    )
+    correction_reason = TextAreaField(
+        _l("Grund der Korrektur"),
+        validators=[
+            DataRequired(message=_l("Bitte geben Sie einen Grund an.")),
+            Length(max=1000),
+            NoControlCharacters(),
+        ],
+    )
+    submit = SubmitField(_l("Korrektur speichern"))
+
+    def validate_birth_date(self, field: DateField) -> None:
+        """Born in the past, and not implausibly long ago."""
+        today = date.today()
+        if field.data and (field.data >= today or field.data.year < today.year - 120):
+            raise ValidationError(_l("Bitte prüfen Sie das Geburtsdatum."))

@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from ehrenamt.applications import confirmation, decisions, eligibility
+from ehrenamt.applications import confirmation, corrections, decisions, eligibility
 from ehrenamt.applications import queries as applications_queries
 from ehrenamt.applications.queries import QueueFilter
 from ehrenamt.cards import register
@@ -20,10 +20,11 @@ from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Engagement, RejectionReason
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
-from ehrenamt.web.forms import action_forms, database_id, expected_version
+from ehrenamt.web.forms import action_forms, database_id, expected_version, form_status
 from ehrenamt.web.pages import list_page, or_404
 from ehrenamt.web.review.forms import (
     ApproveForm,
+    CorrectionForm,
     DecisionForm,
     EngagementActionForm,
     QueueFilterForm,
@@ -224,3 +225,62 @@ def engagement_action(public_id: str) -> tuple[str, int] | Response:
 def download_upload(upload_id: int) -> Response:
     """An uploaded proof of an application of this office."""
     return send_attached_upload(upload_id, lambda app: app.office_id == current_user.office_id)
+
+
+@bp.route("/antrag/<public_id>/korrigieren", methods=["GET", "POST"])
+@staff_required
+def correct(public_id: str) -> tuple[str, int] | Response:
+    """Correct the person's data with a reason; each change is audited old → new."""
+    application = _application_or_404(public_id)
+    form = CorrectionForm(
+        obj=None if request.method == "POST" else application,
+        version=application.version,
+    )
+    if not form.validate_on_submit():
+        return _render_correction(application, form), form_status(form)
+    corrected = corrections.PersonData(
+        first_name=(form.first_name.data or "").strip(),
+        last_name=(form.last_name.data or "").strip(),
+        birth_date=form.birth_date.data,
+        street=(form.street.data or "").strip(),
+        postcode=(form.postcode.data or "").strip(),
+        town=(form.town.data or "").strip(),
+        phone=(form.phone.data or "").strip() or None,
+    )
+    try:
+        changed = corrections.correct(
+            application,
+            acting_staff(),
+            corrected,
+            (form.correction_reason.data or "").strip(),
+            expected_version=expected_version(form),
+        )
+    except Conflict:
+        db.session.rollback()
+        flash(
+            _(
+                "Der Antrag wurde inzwischen von jemand anderem bearbeitet. "
+                "Bitte prüfen Sie den aktuellen Stand."
+            ),
+            "error",
+        )
+        return redirect(url_for("review.correct", public_id=public_id))
+    if not changed:
+        flash(_("Es wurde nichts geändert."), "warning")
+        return redirect(url_for("review.detail", public_id=public_id))
+    flash(_("Die Korrektur ist gespeichert."), "success")
+    card = corrections.name_differs_on_card(application)
+    if card is not None:
+        flash(
+            _(
+                "Der Name auf der Karte ist noch der alte. Sie können die Karte auf ihrer "
+                "Seite neu ausstellen."
+            ),
+            "warning",
+        )
+        return redirect(url_for("register.detail", public_id=card.public_id))
+    return redirect(url_for("review.detail", public_id=public_id))
+
+
+def _render_correction(application: Application, form: CorrectionForm) -> str:
+    return render_template("review/correct.html", application=application, form=form)
