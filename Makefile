@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-sqlite test-postgresql lint bench-queue bench-issuing translations
+.PHONY: run test test-sqlite test-postgresql lint bench-queue bench-issuing bench-legacy-import translations
 
 $(VENV)/.run-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +71,6 @@ bench-queue: $(VENV)/.dev-installed
 
 bench-issuing: $(VENV)/.dev-installed $(CATALOGUE).mo
 	$(PY) -m bench.issuing
+
+bench-legacy-import: $(VENV)/.dev-installed
+	$(PY) -m bench.legacy_import
