@@ -110,7 +110,7 @@ UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 #: form error (with everything else kept) instead of a bare 413.
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 #: Largest file of old cards to import (CSV or XLSX), in bytes; below
-#: MAX_CONTENT_LENGTH, so a larger file gets a form error. 100,000 cards as CSV are ~10 MB.
+#: MAX_CONTENT_LENGTH, so a larger file gets a form error. 100,000 cards as CSV are ~13 MB.
 LEGACY_IMPORT_MAX_BYTES = 15 * 1024 * 1024
 #: Lines of an import of old cards the worker writes per transaction: a large file never
 #: holds locks or memory for all its cards at once, and progress shows after each batch.
