@@ -115,6 +115,20 @@ UNCLAIMED_UPLOAD_MAX_AGE_HOURS = 24
 #: How often the job deleting unclaimed uploads runs, in seconds.
 UPLOAD_CLEANUP_INTERVAL_SECONDS = 3600.0
 
+#: A volunteer's data exports (DSGVO Art. 15/20) are stored here, outside the web root.
+#: ``None`` means ``instance/exports``; every web process and worker must see it.
+EXPORT_FOLDER: str | None = None
+#: Days an export can be downloaded; then the job deletes its file and row.
+EXPORT_MAX_AGE_DAYS = 7
+#: An export whose files (uploads and card documents) add up to more bytes than this is
+#: built by a worker and its link mailed; a smaller one is built in the request.
+EXPORT_WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024
+#: Minutes since signing in (or confirming the password) within which a download of an
+#: export is given; after that the password is asked again.
+EXPORT_REAUTHENTICATION_MINUTES = 10
+#: How often the job deleting expired exports runs, in seconds.
+EXPORT_CLEANUP_INTERVAL_SECONDS = 3600.0
+
 #: Outbox: how long a dispatched but unfinished message waits before it is sent again
 #: (the broker lost it), and how often it is tried at most.
 OUTBOX_REDISPATCH_AFTER = timedelta(minutes=15)

@@ -15,6 +15,7 @@ from ehrenamt.applications import confirmation
 from ehrenamt.cardformat import keys
 from ehrenamt.cards import jobs, lifecycle, production
 from ehrenamt.core import mail, outbox, uploads
+from ehrenamt.privacy import export as data_export
 from ehrenamt.verification import records as verification_records
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
@@ -119,3 +120,35 @@ def delete_verification_records() -> int:
 def delete_unclaimed_uploads() -> int:
     """Periodic: delete uploads (and files) never attached to an application in time."""
     return uploads.delete_unclaimed()
+
+
+@shared_task(
+    name=data_export.BUILD_EXPORT_TASK,
+    autoretry_for=(OperationalError, OSError),
+    retry_backoff=5,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=8,
+)
+def build_data_export(message_id: int) -> bool:
+    """Build a volunteer's data export and mail the link; once, however often it runs."""
+    # Claimed like a card job: a worker dying mid-archive leaves a lease that runs out,
+    # and the dispatcher hands the job over again.
+    message = outbox.claim(message_id)
+    if message is None:
+        return False
+    try:
+        with outbox.lease_kept(message_id):
+            built = data_export.build(int(message.payload["export_id"]))
+            outbox.complete(message_id)
+            outbox.commit()
+    except Exception as error:
+        outbox.record_failure(message_id, error)
+        raise
+    return built
+
+
+@shared_task(name="ehrenamt.delete_expired_exports")
+def delete_expired_exports() -> int:
+    """Periodic: delete data exports (files and rows) past EXPORT_MAX_AGE_DAYS."""
+    return data_export.delete_expired()

@@ -31,6 +31,7 @@ from ehrenamt.models.partner import (
     Verification,
     VerificationChannel,
 )
+from ehrenamt.models.privacy import DataExport, ExportState
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
 from ehrenamt.models.user import STAFF_ROLES, User, UserRole
 
@@ -49,8 +50,10 @@ __all__ = [
     "CardType",
     "Category",
     "ConfirmationState",
+    "DataExport",
     "DocumentKind",
     "Engagement",
+    "ExportState",
     "LinkPurpose",
     "Office",
     "OneTimeLink",

@@ -14,8 +14,9 @@ from ehrenamt.core.audit import Acting
 from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
 from ehrenamt.models import Application
+from ehrenamt.privacy import export as data_export
 from ehrenamt.web.access import sign_in, volunteer_required
-from ehrenamt.web.account.forms import AnswerForm, WithdrawForm
+from ehrenamt.web.account.forms import AnswerForm, ExportForm, WithdrawForm
 from ehrenamt.web.downloads import send_attached_upload, send_card_document
 from ehrenamt.web.forms import SetPasswordForm
 from ehrenamt.web.pages import or_404
@@ -37,6 +38,8 @@ def _index(password_form: SetPasswordForm) -> str:
         cards=register.cards_of(current_user.id),
         applications=queries.applications_of(current_user.id),
         password_form=password_form,
+        exports=data_export.exports_of(current_user.id),
+        export_form=ExportForm(),
     )
 
 
@@ -131,3 +134,7 @@ def set_password() -> tuple[str, int] | Response:
         flash(_("Ihr Passwort ist gespeichert."), "success")
         return redirect(url_for("account.index"))
     return _index(form), 400
+
+
+# The privacy pages register their routes on ``bp``; imported last, as they import it.
+from ehrenamt.web.account import privacy as _privacy  # noqa: E402, F401
