@@ -65,8 +65,8 @@ def celery_config(app: Flask) -> dict[str, Any]:
                 "task": "ehrenamt.delete_unclaimed_uploads",
                 "schedule": app.config["UPLOAD_CLEANUP_INTERVAL_SECONDS"],
             },
-            "delete-expired-exports": {
-                "task": "ehrenamt.delete_expired_exports",
+            "delete-expired-privacy-rows": {
+                "task": "ehrenamt.delete_expired_privacy_rows",
                 "schedule": app.config["EXPORT_CLEANUP_INTERVAL_SECONDS"],
             },
         },

@@ -71,6 +71,9 @@ RATELIMIT_CONFIRMATION = "30 per minute"
 RATELIMIT_VERIFY_PAGE = "60 per minute"
 #: sending the application form, each file chosen included (per IP address).
 RATELIMIT_APPLICATION_FORM = "10 per minute; 60 per hour"
+#: a volunteer asking to change their e-mail address (per account): each request mails
+#: a stranger's address, so it must not become a way to send mail.
+RATELIMIT_EMAIL_CHANGE = "3 per hour; 10 per day"
 
 #: argon2id cost of password hashes: passes over memory (argon2-cffi's default, RFC 9106's
 #: second recommendation),
@@ -126,8 +129,13 @@ EXPORT_WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024
 #: Minutes since signing in (or confirming the password) within which a download of an
 #: export is given; after that the password is asked again.
 EXPORT_REAUTHENTICATION_MINUTES = 10
-#: How often the job deleting expired exports runs, in seconds.
+#: How often the job deleting expired exports (and spent e-mail change links, decided
+#: name change requests) runs, in seconds.
 EXPORT_CLEANUP_INTERVAL_SECONDS = 3600.0
+#: Hours the link confirming a new e-mail address is valid.
+EMAIL_CHANGE_MAX_AGE_HOURS = 24
+#: Days a decided name change request is kept (the audit log keeps that it happened).
+NAME_CHANGE_RETENTION_DAYS = 180
 
 #: Outbox: how long a dispatched but unfinished message waits before it is sent again
 #: (the broker lost it), and how often it is tried at most.

@@ -32,6 +32,7 @@ from ehrenamt.models import (
     utcnow,
 )
 from ehrenamt.privacy import export as data_export
+from ehrenamt.privacy import name_change
 from ehrenamt.workflow import ApplicationState
 from tests.factories import PASSWORD, make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
@@ -103,6 +104,7 @@ def make_person(tag: str, birth: date, pdf_size: int) -> Person:
         )
     )
     db.session.commit()
+    name_change.request_name_change(user, "Neuvorname", f"Neu{tag}", f"Heirat {tag}")
     db.session.refresh(card)
     return Person(
         user,
@@ -124,6 +126,7 @@ def make_person(tag: str, birth: date, pdf_size: int) -> Person:
             card.number,
             first.public_id,
             second.public_id,
+            f"Heirat {tag}",
         ],
     )
 
@@ -170,7 +173,13 @@ def test_the_export_holds_every_kind_of_data_and_nothing_of_another_person(
     assert rejected["engagements"][0]["confirmation_state"] == "confirmed"
     assert rejected["engagements"][0]["answer_comment"] == "Bestätigt für anna"
     assert approved["engagements"][0]["organisation_name"] == "Feuerwehr anna"
-    assert [action["action"] for action in approved["history"]] == ["approve"]
+    assert [(n["state"], n["last_name"]) for n in approved["name_changes"]] == [
+        ("pending", "Neuanna")
+    ]
+    assert [action["action"] for action in approved["history"]] == [
+        "approve",
+        "request_name_change",
+    ]
     # The upload, byte for byte, under the name the JSON gives.
     (proof,) = rejected["uploads"]
     assert proof["original_name"] == "nachweis-anna.pdf"

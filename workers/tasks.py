@@ -15,6 +15,7 @@ from ehrenamt.applications import confirmation
 from ehrenamt.cardformat import keys
 from ehrenamt.cards import jobs, lifecycle, production
 from ehrenamt.core import mail, outbox, uploads
+from ehrenamt.privacy import correction
 from ehrenamt.privacy import export as data_export
 from ehrenamt.verification import records as verification_records
 
@@ -148,7 +149,8 @@ def build_data_export(message_id: int) -> bool:
     return built
 
 
-@shared_task(name="ehrenamt.delete_expired_exports")
-def delete_expired_exports() -> int:
-    """Periodic: delete data exports (files and rows) past EXPORT_MAX_AGE_DAYS."""
-    return data_export.delete_expired()
+@shared_task(name="ehrenamt.delete_expired_privacy_rows")
+def delete_expired_privacy_rows() -> int:
+    """Periodic: delete data exports (files and rows) past EXPORT_MAX_AGE_DAYS, spent
+    e-mail change links and decided name change requests past their period."""
+    return data_export.delete_expired() + correction.delete_spent()

@@ -31,7 +31,13 @@ from ehrenamt.models.partner import (
     Verification,
     VerificationChannel,
 )
-from ehrenamt.models.privacy import DataExport, ExportState
+from ehrenamt.models.privacy import (
+    DataExport,
+    EmailChange,
+    ExportState,
+    NameChangeRequest,
+    NameChangeState,
+)
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
 from ehrenamt.models.user import STAFF_ROLES, User, UserRole
 
@@ -52,9 +58,12 @@ __all__ = [
     "ConfirmationState",
     "DataExport",
     "DocumentKind",
+    "EmailChange",
     "Engagement",
     "ExportState",
     "LinkPurpose",
+    "NameChangeRequest",
+    "NameChangeState",
     "Office",
     "OneTimeLink",
     "OutboxMessage",

@@ -89,8 +89,7 @@ def build(export_id: int) -> bool:
             user.email,
             _("Ihre Daten zum Herunterladen"),
             "export_ready",
-            user=user,
-            export=export,
+            expires_at=export.expires_at,
             link=external_url("account.download_export", public_id=export.public_id),
         )
     return True

@@ -25,6 +25,8 @@ from ehrenamt.models import (
     AuditEntry,
     Card,
     CardDocument,
+    EmailChange,
+    NameChangeRequest,
     OutboxMessage,
     Upload,
     User,
@@ -96,6 +98,12 @@ def collect(user: User, exported_at: datetime) -> ExportData:
         applications=[_application(a, data) for a in _applications(user.id)],
         cards=[_card(c, data) for c in _cards(user.id)],
         mails=_mails(user.email),
+        email_changes=[
+            _columns(change, "new_email", "created_at", "expires_at", "used_at")
+            for change in db.session.scalars(
+                select(EmailChange).where(EmailChange.user_id == user.id).order_by(EmailChange.id)
+            )
+        ],
     )
     return data
 
@@ -162,6 +170,23 @@ def _application(application: Application, data: ExportData) -> dict[str, Any]:
             _columns(upload, "original_name", "content_type", "size", "sha256", "created_at")
             | {"file": name}
         )
+    item["name_changes"] = [
+        _columns(
+            request,
+            "state",
+            "first_name",
+            "last_name",
+            "note",
+            "created_at",
+            "decided_at",
+            "decline_reason",
+        )
+        for request in db.session.scalars(
+            select(NameChangeRequest)
+            .where(NameChangeRequest.application_id == application.id)
+            .order_by(NameChangeRequest.id)
+        )
+    ]
     item["history"] = _history(audit.Subject.APPLICATION, application.id)
     return item
 

@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -15,9 +14,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    Field,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -35,16 +32,19 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
     ValidationError,
 )
 
-from ehrenamt.cardformat import pdf
 from ehrenamt.labels import QUALIFICATION_LABELS
 from ehrenamt.models import CardType
-from ehrenamt.web.forms import NumberField, choices, enum_choices, password_length
-
-POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine fünfstellige Postleitzahl an."))
+from ehrenamt.web.forms import (
+    POSTCODE,
+    NumberField,
+    PrintableOnCard,
+    choices,
+    enum_choices,
+    password_length,
+)
 
 #: Control characters except the tab, which pasted text may carry harmlessly.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -57,21 +57,6 @@ CARD_TYPE_LABELS = {
         "Jubiläums-Ehrenamtskarte (unbefristet, ab 25 Jahren Engagement oder nach staatlicher Ehrung)"  # noqa: E501 (one message for translators)
     ),
 }
-
-
-class PrintableOnCard:
-    """The name is printed on the card: refuse letters its typeface cannot show."""
-
-    def __call__(self, form: Form, field: Field) -> None:
-        missing = pdf.unprintable_characters(field.data or "")
-        if missing:
-            raise ValidationError(
-                _(
-                    "Diese Zeichen können auf der Karte nicht gedruckt werden: %(chars)s. "
-                    "Bitte schreiben Sie den Namen in lateinischer Schrift.",
-                    chars=" ".join(sorted(missing)),
-                )
-            )
 
 
 class EngagementForm(FlaskForm):

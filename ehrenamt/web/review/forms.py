@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -103,3 +105,20 @@ class EngagementActionForm(FlaskForm):
     note = note_field(_l("Vermerk"))
     resend = SubmitField(_l("Link erneut senden"))
     override = SubmitField(_l("An Stelle der Organisation bestätigen"))
+
+
+class NameChangeDecisionForm(FlaskForm):
+    """Apply or decline a volunteer's change of name; declining needs a reason."""
+
+    reason = note_field(_l("Begründung (nur bei Ablehnung, geht an die Person)"))
+    apply = SubmitField(_l("Namensänderung übernehmen"))
+    decline = SubmitField(_l("Namensänderung ablehnen"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """A declined change says why (checked here: the optional field stops its own
+        validators when empty)."""
+        valid = super().validate(extra_validators)
+        if self.decline.data and not (self.reason.data or "").strip():
+            self.reason.errors = [*self.reason.errors, _l("Bitte begründen Sie die Ablehnung.")]
+            return False
+        return valid
