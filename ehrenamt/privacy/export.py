@@ -101,7 +101,9 @@ def _write(export: DataExport) -> None:
     now = utcnow()
     data = export_data.collect(user, now)
     with force_locale(user.language):
-        summary = render_template("privacy/export_summary.html", data=data.document, user=user)
+        summary = render_template(
+            "privacy/export_summary.html", data=data.document, user=user, exported_at=now
+        )
     name = secrets.token_hex(16) + ".zip"
     path = export_folder() / name
     # Written beside, then renamed: a worker dying halfway leaves no half archive under
