@@ -82,6 +82,7 @@ def _derive_settings(app: Flask) -> None:
     config.setdefault("UPLOAD_FOLDER", None)
     config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(instance / "uploads")
     config["MAIL_FOLDER"] = config.get("MAIL_FOLDER") or str(instance / "mail")
+    config["EXPORT_FOLDER"] = config.get("EXPORT_FOLDER") or str(instance / "exports")
     config["BROKER_URL"] = config.get("BROKER_URL") or "filesystem://"
     config["BROKER_FOLDER"] = config.get("BROKER_FOLDER") or str(instance / "broker")
 

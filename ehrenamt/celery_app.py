@@ -65,6 +65,10 @@ def celery_config(app: Flask) -> dict[str, Any]:
                 "task": "ehrenamt.delete_unclaimed_uploads",
                 "schedule": app.config["UPLOAD_CLEANUP_INTERVAL_SECONDS"],
             },
+            "delete-expired-privacy-rows": {
+                "task": "ehrenamt.delete_expired_privacy_rows",
+                "schedule": app.config["EXPORT_CLEANUP_INTERVAL_SECONDS"],
+            },
         },
         "timezone": "Europe/Berlin",
         "worker_hijack_root_logger": False,

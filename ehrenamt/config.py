@@ -71,6 +71,9 @@ RATELIMIT_CONFIRMATION = "30 per minute"
 RATELIMIT_VERIFY_PAGE = "60 per minute"
 #: sending the application form, each file chosen included (per IP address).
 RATELIMIT_APPLICATION_FORM = "10 per minute; 60 per hour"
+#: a volunteer asking to change their e-mail address (per account): each request mails
+#: a stranger's address, so it must not become a way to send mail.
+RATELIMIT_EMAIL_CHANGE = "3 per hour; 10 per day"
 
 #: argon2id cost of password hashes: passes over memory (argon2-cffi's default, RFC 9106's
 #: second recommendation),
@@ -120,6 +123,25 @@ LEGACY_IMPORT_BATCH_SIZE = 500
 UNCLAIMED_UPLOAD_MAX_AGE_HOURS = 24
 #: How often the job deleting unclaimed uploads runs, in seconds.
 UPLOAD_CLEANUP_INTERVAL_SECONDS = 3600.0
+
+#: A volunteer's data exports (DSGVO Art. 15/20) are stored here, outside the web root.
+#: ``None`` means ``instance/exports``; every web process and worker must see it.
+EXPORT_FOLDER: str | None = None
+#: Days an export can be downloaded; then the job deletes its file and row.
+EXPORT_MAX_AGE_DAYS = 7
+#: An export whose files (uploads and card documents) add up to more bytes than this is
+#: built by a worker and its link mailed; a smaller one is built in the request.
+EXPORT_WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024
+#: Minutes since signing in (or confirming the password) within which a download of an
+#: export is given; after that the password is asked again.
+EXPORT_REAUTHENTICATION_MINUTES = 10
+#: How often the job deleting expired exports (and spent e-mail change links, decided
+#: name change requests) runs, in seconds.
+EXPORT_CLEANUP_INTERVAL_SECONDS = 3600.0
+#: Hours the link confirming a new e-mail address is valid.
+EMAIL_CHANGE_MAX_AGE_HOURS = 24
+#: Days a decided name change request is kept (the audit log keeps that it happened).
+NAME_CHANGE_RETENTION_DAYS = 180
 
 #: Outbox: how long a dispatched but unfinished message waits before it is sent again
 #: (the broker lost it), and how often it is tried at most.

@@ -59,6 +59,10 @@ ACTION_LABELS = {
     "override_confirmation": _l("Bestätigung durch Sachbearbeitung ersetzt"),
     "resend_confirmation": _l("Bestätigungslink erneut gesendet"),
     "remind_organisation": _l("Organisation erinnert"),
+    "correct_address": _l("Anschrift berichtigt"),
+    "request_name_change": _l("Namensänderung beantragt"),
+    "apply_name_change": _l("Namensänderung übernommen"),
+    "decline_name_change": _l("Namensänderung abgelehnt"),
 }
 
 CARD_TYPE_SHORT = {

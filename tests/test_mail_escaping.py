@@ -84,6 +84,9 @@ def _poisoned_context(state: ApplicationState) -> dict[str, Any]:
         "inviter": SimpleNamespace(display_name=MARKUP, email=MARKUP),
         "attempts": 5,
         "minutes": 15,
+        "hours": 24,
+        "new_email": MARKUP,
+        "change": SimpleNamespace(state=SimpleNamespace(value="declined"), decline_reason=MARKUP),
     }
 
 

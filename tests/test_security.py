@@ -155,7 +155,7 @@ def path_for(world: World, rule: str, endpoint: str) -> str:
     """The rule with its placeholders filled from the world (a dummy token if none)."""
     path = rule.replace("<public_id>", world.public_id)
     path = path.replace("<token>", world.tokens.get(endpoint, "x" * 43))
-    path = path.replace("<int:key_id>", "1")
+    path = path.replace("<int:key_id>", "1").replace("<int:request_id>", "1")
     assert "<" not in path, f"no value for a placeholder of {rule}; extend path_for"
     return path
 

@@ -16,6 +16,8 @@ from ehrenamt.cardformat import keys
 from ehrenamt.cards import jobs, lifecycle, production
 from ehrenamt.core import mail, outbox, uploads
 from ehrenamt.legacy import importing
+from ehrenamt.privacy import correction
+from ehrenamt.privacy import export as data_export
 from ehrenamt.verification import records as verification_records
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
@@ -146,3 +148,36 @@ def import_legacy_cards(self: Task, message_id: int) -> str:
     outbox.complete(message_id)
     outbox.commit()
     return state.value if state else "gone"
+
+
+@shared_task(
+    name=data_export.BUILD_EXPORT_TASK,
+    autoretry_for=(OperationalError, OSError),
+    retry_backoff=5,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=8,
+)
+def build_data_export(message_id: int) -> bool:
+    """Build a volunteer's data export and mail the link; once, however often it runs."""
+    # Claimed like a card job: a worker dying mid-archive leaves a lease that runs out,
+    # and the dispatcher hands the job over again.
+    message = outbox.claim(message_id)
+    if message is None:
+        return False
+    try:
+        with outbox.lease_kept(message_id):
+            built = data_export.build(int(message.payload["export_id"]))
+            outbox.complete(message_id)
+            outbox.commit()
+    except Exception as error:
+        outbox.record_failure(message_id, error)
+        raise
+    return built
+
+
+@shared_task(name="ehrenamt.delete_expired_privacy_rows")
+def delete_expired_privacy_rows() -> int:
+    """Periodic: delete data exports (files and rows) past EXPORT_MAX_AGE_DAYS, spent
+    e-mail change links and decided name change requests past their period."""
+    return data_export.delete_expired() + correction.delete_spent()

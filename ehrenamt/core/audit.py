@@ -68,6 +68,14 @@ class AuditAction(enum.StrEnum):
     CORRECT = "correct"
     # Accounts: too many wrong second-factor codes.
     LOCK_SECOND_FACTOR = "lock_second_factor"
+    # A volunteer's corrections (DSGVO Art. 16): the address on the account, the postal
+    # address on the applications, the name by request to the office.
+    REQUEST_EMAIL_CHANGE = "request_email_change"
+    CHANGE_EMAIL = "change_email"
+    CORRECT_ADDRESS = "correct_address"
+    REQUEST_NAME_CHANGE = "request_name_change"
+    APPLY_NAME_CHANGE = "apply_name_change"
+    DECLINE_NAME_CHANGE = "decline_name_change"
 
 
 @dataclass(frozen=True)

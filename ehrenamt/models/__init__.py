@@ -32,6 +32,13 @@ from ehrenamt.models.partner import (
     Verification,
     VerificationChannel,
 )
+from ehrenamt.models.rights import (
+    DataExport,
+    EmailChange,
+    ExportState,
+    NameChangeRequest,
+    NameChangeState,
+)
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
 from ehrenamt.models.user import STAFF_ROLES, User, UserRole
 
@@ -50,11 +57,16 @@ __all__ = [
     "CardType",
     "Category",
     "ConfirmationState",
+    "DataExport",
     "DocumentKind",
+    "EmailChange",
     "Engagement",
     "LegacyImport",
     "LegacyImportState",
+    "ExportState",
     "LinkPurpose",
+    "NameChangeRequest",
+    "NameChangeState",
     "Office",
     "OneTimeLink",
     "OutboxMessage",

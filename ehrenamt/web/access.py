@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -52,6 +53,20 @@ def sign_in(user: User, *, second_factor: bool = False) -> None:
     session["second_factor"] = second_factor
     session.permanent = True
     login_user(user)
+    note_authentication()
+
+
+def note_authentication() -> None:
+    """Remember that the person proved who they are just now (sign-in, password given
+    again), for the pages that need a recent proof (:func:`authenticated_within`)."""
+    session["authenticated_at"] = time.time()
+
+
+def authenticated_within(minutes: float) -> bool:
+    """Whether the person signed in or gave their password in the last ``minutes``: a
+    session left open on a shared computer must not hand over everything stored."""
+    at = session.get("authenticated_at")
+    return isinstance(at, int | float) and 0 <= time.time() - at <= minutes * 60
 
 
 def roles_required(*roles: UserRole) -> Callable[[F], F]:

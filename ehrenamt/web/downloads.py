@@ -42,6 +42,11 @@ def send_upload(upload: Upload) -> Response:
     return _attachment(uploads.path_of(upload), upload.content_type, upload.original_name)
 
 
+def send_archive(path: Path, name: str) -> Response:
+    """A ZIP archive (a data export) as a download."""
+    return _attachment(path, "application/zip", name, etag=False)
+
+
 def _attachment(
     content: io.BytesIO | Path, mimetype: str, name: str, *, etag: bool = True
 ) -> Response:

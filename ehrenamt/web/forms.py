@@ -30,6 +30,7 @@ from wtforms.validators import (
     InputRequired,
     Length,
     Optional,
+    Regexp,
     ValidationError,
 )
 
@@ -60,6 +61,25 @@ def enum_choices(labels: Mapping[E, Any], *, blank: Any = None) -> list[SelectCh
     if ``blank`` is given."""
     pairs = [(member.value, label) for member, label in labels.items()]
     return choices(pairs if blank is None else [("", blank), *pairs])
+
+
+#: A German postcode, in the application form and where an address is corrected.
+POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine fünfstellige Postleitzahl an."))
+
+
+class PrintableOnCard:
+    """The name is printed on the card: refuse letters its typeface cannot show."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        missing = pdf.unprintable_characters(field.data or "")
+        if missing:
+            raise ValidationError(
+                _(
+                    "Diese Zeichen können auf der Karte nicht gedruckt werden: %(chars)s. "
+                    "Bitte schreiben Sie den Namen in lateinischer Schrift.",
+                    chars=" ".join(sorted(missing)),
+                )
+            )
 
 
 class NoControlCharacters:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from ehrenamt.accounts import users
@@ -14,8 +17,9 @@ from ehrenamt.core.audit import Acting
 from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
 from ehrenamt.models import Application
+from ehrenamt.privacy import export as data_export
 from ehrenamt.web.access import sign_in, volunteer_required
-from ehrenamt.web.account.forms import AnswerForm, WithdrawForm
+from ehrenamt.web.account.forms import AnswerForm, ExportForm, WithdrawForm
 from ehrenamt.web.downloads import send_attached_upload, send_card_document
 from ehrenamt.web.forms import SetPasswordForm
 from ehrenamt.web.pages import or_404
@@ -28,15 +32,23 @@ bp = Blueprint("account", __name__, url_prefix="/konto")
 @volunteer_required
 def index() -> str:
     """The applicant's cards and applications, and where each stands."""
-    return _index(SetPasswordForm())
+    return render_index()
 
 
-def _index(password_form: SetPasswordForm) -> str:
+def render_index(**forms: FlaskForm) -> str:
+    """The account page; ``forms`` replace the empty ones (a form sent with errors)."""
+    context: dict[str, Any] = {
+        "password_form": SetPasswordForm(formdata=None),
+        "exports": data_export.exports_of(current_user.id),
+        "export_form": ExportForm(formdata=None),
+        **_corrections.index_context(),
+    }
+    context.update(forms)
     return render_template(
         "account/index.html",
         cards=register.cards_of(current_user.id),
         applications=queries.applications_of(current_user.id),
-        password_form=password_form,
+        **context,
     )
 
 
@@ -130,4 +142,9 @@ def set_password() -> tuple[str, int] | Response:
         sign_in(current_user)
         flash(_("Ihr Passwort ist gespeichert."), "success")
         return redirect(url_for("account.index"))
-    return _index(form), 400
+    return render_index(password_form=form), 400
+
+
+# The privacy pages register their routes on ``bp``; imported last, as they import it.
+from ehrenamt.web.account import corrections as _corrections  # noqa: E402
+from ehrenamt.web.account import privacy as _privacy  # noqa: E402, F401

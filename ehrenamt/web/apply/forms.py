@@ -32,21 +32,19 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
     ValidationError,
 )
 
 from ehrenamt.labels import QUALIFICATION_LABELS
 from ehrenamt.models import CardType
 from ehrenamt.web.forms import (
+    POSTCODE,
     NumberField,
     PrintableOnCard,
     choices,
     enum_choices,
     password_length,
 )
-
-POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine fünfstellige Postleitzahl an."))
 
 #: Control characters except the tab, which pasted text may carry harmlessly.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")

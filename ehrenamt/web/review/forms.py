@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -156,3 +157,18 @@ class CorrectionForm(VersionedForm):
         today = date.today()
         if field.data and (field.data >= today or field.data.year < today.year - 120):
             raise ValidationError(_l("Bitte prüfen Sie das Geburtsdatum."))
+class NameChangeDecisionForm(FlaskForm):
+    """Apply or decline a volunteer's change of name; declining needs a reason."""
+
+    reason = note_field(_l("Begründung (nur bei Ablehnung, geht an die Person)"))
+    apply = SubmitField(_l("Namensänderung übernehmen"))
+    decline = SubmitField(_l("Namensänderung ablehnen"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """A declined change says why (checked here: the optional field stops its own
+        validators when empty)."""
+        valid = super().validate(extra_validators)
+        if self.decline.data and not (self.reason.data or "").strip():
+            self.reason.errors = [*self.reason.errors, _l("Bitte begründen Sie die Ablehnung.")]
+            return False
+        return valid

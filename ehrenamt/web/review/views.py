@@ -18,6 +18,7 @@ from ehrenamt.cards import register
 from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Engagement, RejectionReason
+from ehrenamt.privacy import name_change
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
 from ehrenamt.web.forms import action_forms, database_id, expected_version, form_status
@@ -27,6 +28,7 @@ from ehrenamt.web.review.forms import (
     CorrectionForm,
     DecisionForm,
     EngagementActionForm,
+    NameChangeDecisionForm,
     QueueFilterForm,
     RejectForm,
     RequestInformationForm,
@@ -37,7 +39,8 @@ from ehrenamt.workflow import ApplicationState, IllegalTransition, allowed_actio
 bp = Blueprint("review", __name__, url_prefix="/verwaltung")
 
 
-def _application_or_404(public_id: str) -> Application:
+def application_or_404(public_id: str) -> Application:
+    """The office's application; 404 for any other."""
     return or_404(applications_queries.get_for_office(current_user.office_id, public_id))
 
 
@@ -64,6 +67,7 @@ def queue() -> str:
         form,
         result,
         counts=applications_queries.count_by_state(current_user.office_id),
+        name_changes=name_change.pending_for_office(current_user.office_id),
     )
 
 
@@ -71,19 +75,21 @@ def queue() -> str:
 @staff_required
 def detail(public_id: str) -> tuple[str, int]:
     """The eligibility check rule by rule, confirmations, uploads, history, actions."""
-    application = _application_or_404(public_id)
-    return _render_detail(application)
+    application = application_or_404(public_id)
+    return render_detail(application)
 
 
-def _render_detail(
+def render_detail(
     application: Application, status: int = 200, **forms: FlaskForm
 ) -> tuple[str, int]:
+    """The application's page; ``forms`` replace the empty ones (one sent with errors)."""
     defaults: dict[str, FlaskForm] = {
         "approve_form": ApproveForm(formdata=None),
         "reject_form": RejectForm(formdata=None),
         "info_form": RequestInformationForm(formdata=None),
         "start_form": StartReviewForm(formdata=None),
         "engagement_form": EngagementActionForm(formdata=None),
+        "name_change_form": NameChangeDecisionForm(formdata=None),
     }
     html = render_template(
         "review/detail.html",
@@ -91,6 +97,7 @@ def _render_detail(
         card=register.card_for_application(application.id),
         checks=eligibility.check_application(application, application.office.rules, date.today()),
         history=applications_queries.history(application),
+        name_change=name_change.pending_for_application(application.id),
         actions={a.value for a in allowed_actions(application.state, acting_staff().actor)},
         **action_forms(application.version, defaults, forms),
     )
@@ -104,9 +111,9 @@ def _decide(
     operation: Callable[[Application, int], None],
 ) -> tuple[str, int] | Response:
     """Run a decision; a clerk who acted on an old page gets a clear conflict message."""
-    application = _application_or_404(public_id)
+    application = application_or_404(public_id)
     if not form.validate_on_submit():
-        return _render_detail(application, 400, **{form_name: form})
+        return render_detail(application, 400, **{form_name: form})
     try:
         operation(application, expected_version(form))
     except Conflict:
@@ -190,10 +197,10 @@ def start_review(public_id: str) -> tuple[str, int] | Response:
 @staff_required
 def engagement_action(public_id: str) -> tuple[str, int] | Response:
     """Re-send an organisation's link, or confirm in its place."""
-    application = _application_or_404(public_id)
+    application = application_or_404(public_id)
     form = EngagementActionForm()
     if not form.validate_on_submit():
-        return _render_detail(application, 400, engagement_form=form)
+        return render_detail(application, 400, engagement_form=form)
     engagement_id = database_id(form.engagement_id.data)
     engagement = db.session.get(Engagement, engagement_id) if engagement_id else None
     if engagement is None or engagement.application_id != application.id:
@@ -205,7 +212,7 @@ def engagement_action(public_id: str) -> tuple[str, int] | Response:
                 form.note.errors = [
                     _("Bitte begründen Sie, warum Sie an Stelle der Organisation bestätigen.")
                 ]
-                return _render_detail(application, 400, engagement_form=form)
+                return render_detail(application, 400, engagement_form=form)
             confirmation.override_confirmation(engagement, acting_staff(), note)
             flash(_("Die Bestätigung wurde ersetzt."), "success")
         else:
@@ -284,3 +291,8 @@ def correct(public_id: str) -> tuple[str, int] | Response:
 
 def _render_correction(application: Application, form: CorrectionForm) -> str:
     return render_template("review/correct.html", application=application, form=form)
+
+
+# The name change decisions register their routes on ``bp``; imported last, as they
+# import it.
+from ehrenamt.web.review import name_changes as _name_changes  # noqa: E402, F401

@@ -1,0 +1,198 @@
+"""Corrections by the volunteer (DSGVO Art. 16): the e-mail address, confirmed by a link
+to the new address with a notice to the old one, and the postal address.
+
+A change of name goes to the office as a request (:mod:`ehrenamt.privacy.name_change`):
+the name is printed on the card and signed into its code.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ehrenamt.accounts.links import LinkProblem, LinkRejected
+from ehrenamt.accounts.users import find_user, normalise_email
+from ehrenamt.core import audit, mail, outbox, security
+from ehrenamt.core.audit import Acting, AuditAction
+from ehrenamt.core.urls import external_url
+from ehrenamt.extensions import db
+from ehrenamt.models import (
+    Application,
+    EmailChange,
+    NameChangeRequest,
+    NameChangeState,
+    User,
+    utcnow,
+)
+from ehrenamt.workflow import OPEN_STATES, Actor, ApplicationState
+
+
+class Refusal(enum.StrEnum):
+    """Why a correction cannot be made."""
+
+    SAME = "same"
+    TAKEN = "taken"
+    NOTHING_TO_CORRECT = "nothing_to_correct"
+
+
+class CorrectionRefused(Exception):
+    """A correction that cannot be made as asked."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
+
+
+def _acting(user: User) -> Acting:
+    return Acting.user_as(user, Actor.APPLICANT)
+
+
+def request_email_change(user: User, new_email: str) -> None:
+    """Mail a confirmation link to ``new_email`` and a notice to the current address;
+    nothing changes until the link is used. Commits."""
+    new = normalise_email(new_email)
+    if new == user.email:
+        raise CorrectionRefused(Refusal.SAME)
+    if find_user(new) is not None:
+        raise CorrectionRefused(Refusal.TAKEN)
+    # Only the newest request counts: an older link must not change the address later.
+    db.session.execute(
+        delete(EmailChange).where(EmailChange.user_id == user.id, EmailChange.used_at.is_(None))
+    )
+    token = security.new_token()
+    hours = current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]
+    db.session.add(
+        EmailChange(
+            user_id=user.id,
+            new_email=new,
+            token_hash=security.hash_token(token),
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    with force_locale(user.language):
+        mail.queue_mail(
+            new,
+            _("Bitte bestätigen Sie Ihre neue E-Mail-Adresse"),
+            "email_change_confirm",
+            link=external_url("account.confirm_email_change", token=token),
+            hours=hours,
+        )
+        mail.queue_mail(
+            user.email,
+            _("Ihre E-Mail-Adresse soll geändert werden"),
+            "email_change_notice",
+            new_email=new,
+        )
+    audit.record(
+        _acting(user),
+        subject_type=audit.Subject.USER,
+        subject_id=user.id,
+        action=AuditAction.REQUEST_EMAIL_CHANGE,
+        office_id=None,
+    )
+    outbox.commit()
+
+
+def confirm_email_change(user: User, token: str) -> None:
+    """Use the link: the account's address becomes the new one. Commits.
+
+    Raises :class:`LinkRejected` for a link that is unknown, expired, used, or another
+    person's (the signed-in ``user`` must be the one who asked), and
+    :class:`CorrectionRefused` if the address got an account meanwhile.
+    """
+    change = db.session.scalar(
+        select(EmailChange)
+        .where(EmailChange.token_hash == security.hash_token(token))
+        .with_for_update()
+    )
+    if change is None or change.user_id != user.id:
+        raise LinkRejected(LinkProblem.UNKNOWN)
+    if change.used_at is not None:
+        raise LinkRejected(LinkProblem.USED)
+    if change.expires_at < utcnow():
+        raise LinkRejected(LinkProblem.EXPIRED)
+    if find_user(change.new_email) is not None:
+        raise CorrectionRefused(Refusal.TAKEN)
+    now = utcnow()
+    user.email = change.new_email
+    # The link reached the new address: that proves it.
+    user.email_confirmed_at = now
+    change.used_at = now
+    audit.record(
+        _acting(user),
+        subject_type=audit.Subject.USER,
+        subject_id=user.id,
+        action=AuditAction.CHANGE_EMAIL,
+        office_id=None,
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # another account took the address in the same moment
+        db.session.rollback()
+        raise CorrectionRefused(Refusal.TAKEN) from None
+
+
+def address_applications(user_id: int) -> list[Application]:
+    """The applications whose postal address is the volunteer's current one: those still
+    open and those approved (the card holder's data), newest first."""
+    return list(
+        db.session.scalars(
+            select(Application)
+            .where(
+                Application.applicant_id == user_id,
+                or_(
+                    Application.state.in_(OPEN_STATES),
+                    Application.state == ApplicationState.APPROVED,
+                ),
+            )
+            .order_by(Application.id.desc())
+        )
+    )
+
+
+def change_address(user: User, street: str, postcode: str, town: str) -> int:
+    """Correct the postal address on the volunteer's current applications, each change
+    in the application's history for the office to see; returns how many. Commits.
+
+    The card does not show the address, so a card stays valid as it is.
+    """
+    applications = address_applications(user.id)
+    if not applications:
+        raise CorrectionRefused(Refusal.NOTHING_TO_CORRECT)
+    changed = 0
+    for application in applications:
+        if (application.street, application.postcode, application.town) == (
+            street,
+            postcode,
+            town,
+        ):
+            continue
+        application.street, application.postcode, application.town = street, postcode, town
+        audit.record_change(_acting(user), application, AuditAction.CORRECT_ADDRESS)
+        changed += 1
+    db.session.commit()
+    return changed
+
+
+def delete_spent(batch_size: int = 500) -> int:
+    """Delete e-mail change links a day after they were used or ran out, and decided name
+    change requests past ``NAME_CHANGE_RETENTION_DAYS``; in batches, counts only."""
+    deleted = 0
+    day_ago = utcnow() - timedelta(days=1)
+    spent = or_(EmailChange.expires_at < day_ago, EmailChange.used_at < day_ago)
+    decided_before = utcnow() - timedelta(days=current_app.config["NAME_CHANGE_RETENTION_DAYS"])
+    old_requests = (NameChangeRequest.state != NameChangeState.PENDING) & (
+        NameChangeRequest.decided_at < decided_before
+    )
+    for model, condition in ((EmailChange, spent), (NameChangeRequest, old_requests)):
+        while ids := list(db.session.scalars(select(model.id).where(condition).limit(batch_size))):
+            db.session.execute(delete(model).where(model.id.in_(ids)))
+            db.session.commit()
+            deleted += len(ids)
+    return deleted
