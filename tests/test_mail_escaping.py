@@ -84,6 +84,8 @@ def _poisoned_context(state: ApplicationState) -> dict[str, Any]:
         "inviter": SimpleNamespace(display_name=MARKUP, email=MARKUP),
         "attempts": 5,
         "minutes": 15,
+        # The text part doubles as a letter's body (ehrenamt/letters); mails say False.
+        "letter": False,
     }
 
 

@@ -20,6 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import case, literal, or_, update
 
+from ehrenamt.accounts import users
 from ehrenamt.core import audit, mail, outbox, security
 from ehrenamt.extensions import db
 from ehrenamt.models import User, utcnow
@@ -129,7 +130,7 @@ def _tell_of_lock(user: User, attempts: int) -> None:
     minutes = max(1, int(current_app.config["SECOND_FACTOR_LOCK_SECONDS"]) // 60)
     with force_locale(user.language):
         mail.queue_mail(
-            user.email,
+            users.email_of(user),
             _("Falsche Codes bei der Anmeldung mit Ihrem Passwort"),
             "second_factor_locked",
             user=user,

@@ -78,7 +78,7 @@ class Acting:
     @classmethod
     def user_as(cls, user: User, actor: Actor) -> Acting:
         """A signed-in user acting in ``actor``'s role."""
-        return cls(actor, user, user.email)
+        return cls(actor, user, user.email or user.display_name)
 
     @classmethod
     def staff(cls, user: User) -> Acting:

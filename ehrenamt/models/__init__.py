@@ -19,6 +19,7 @@ from ehrenamt.models.card import (
     DocumentKind,
     RevocationReason,
 )
+from ehrenamt.models.letter import Letter
 from ehrenamt.models.office import Office, PlaceRule, Programme, ProgrammeRules, Qualification
 from ehrenamt.models.outbox import OutboxMessage
 from ehrenamt.models.partner import (
@@ -51,6 +52,7 @@ __all__ = [
     "ConfirmationState",
     "DocumentKind",
     "Engagement",
+    "Letter",
     "LinkPurpose",
     "Office",
     "OneTimeLink",
