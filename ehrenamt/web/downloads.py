@@ -42,6 +42,11 @@ def send_upload(upload: Upload) -> Response:
     return _attachment(uploads.path_of(upload), upload.content_type, upload.original_name)
 
 
+def send_pdf(content: bytes, name: str) -> Response:
+    """A PDF made for this request (letters, a print run) as a download."""
+    return _attachment(io.BytesIO(content), "application/pdf", name, etag=False)
+
+
 def _attachment(
     content: io.BytesIO | Path, mimetype: str, name: str, *, etag: bool = True
 ) -> Response:
