@@ -138,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     from ehrenamt.web.auth.views import bp as auth_bp
     from ehrenamt.web.confirm.views import bp as confirm_bp
     from ehrenamt.web.directory.views import bp as directory_bp
+    from ehrenamt.web.letters import print_views as _print_routes  # noqa: F401 (adds routes)
     from ehrenamt.web.letters.views import bp as letters_bp
     from ehrenamt.web.partner_admin.views import bp as partner_admin_bp
     from ehrenamt.web.partners.views import bp as partners_bp

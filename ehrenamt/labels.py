@@ -108,6 +108,7 @@ CARD_ACTION_LABELS = {
     "extend": _l("Verlängert"),
     "revoke": _l("Gesperrt"),
     "expire": _l("Abgelaufen"),
+    "post": _l("Per Post versandt"),
 }
 
 

@@ -20,7 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from ehrenamt.cardformat.layout import BOLD, INK, MUTED, REGULAR
+from ehrenamt.cardformat.layout import BOLD, INK, MUTED, REGULAR, fit_text
 from ehrenamt.cardformat.pdf import register_pdf_fonts, save_canvas
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -47,7 +47,8 @@ HOLE_MARK = 148.5 * mm
 BODY_SIZE = 11.0
 BODY_LEADING = 1.35 * BODY_SIZE
 ADDRESS_SIZE = 10.0
-MIN_ADDRESS_SIZE = 7.0
+#: Sizes tried in turn until the address fits the Anschriftzone.
+ADDRESS_SIZES = (ADDRESS_SIZE, 9.0, 8.0, 7.0)
 RETURN_LINE_SIZE = 6.5
 
 
@@ -163,20 +164,23 @@ def _draw_window(canvas: Canvas, sender: tuple[str, ...], recipient: tuple[str, 
         size -= 0.25
     _set(canvas, REGULAR, size, MUTED)
     canvas.drawString(left, _y(WINDOW_TOP + NOTE_ZONE_HEIGHT - 1.5 * mm), return_line)
-    # A line too wide for the field shrinks, down to a size still read by the post's
-    # machines, and then wraps: never cut, never out of the window.
-    lines: list[str] = []
-    for line in recipient:
-        if canvas.stringWidth(line, REGULAR, MIN_ADDRESS_SIZE) <= width:
-            lines.append(line)
-        else:
-            lines.extend(simpleSplit(line, REGULAR, MIN_ADDRESS_SIZE, width))
-    line_height = (WINDOW_HEIGHT - NOTE_ZONE_HEIGHT) / ADDRESS_LINES
-    for index, line in enumerate(lines[:ADDRESS_LINES]):
-        size = ADDRESS_SIZE
-        while size > MIN_ADDRESS_SIZE and canvas.stringWidth(line, REGULAR, size) > width:
-            size -= 0.25
-        _set(canvas, REGULAR, size, INK)
+
+    # Too wide or too many lines: the address is set smaller, down to a size the post's
+    # machines still read, its long lines wrapped; never cut, never out of the window.
+    def measure(text: str, size: float) -> float:
+        return float(canvas.stringWidth(text, REGULAR, size))
+
+    size, lines = ADDRESS_SIZE, list(recipient)
+    for wanted in ADDRESS_SIZES:
+        # The card's line breaking: after spaces and hyphens, a long word anywhere.
+        fitted = [fit_text(line, measure, width, largest=wanted, max_lines=3) for line in recipient]
+        size = min(f.size for f in fitted) if fitted else wanted
+        lines = [part for f in fitted for part in f.lines]
+        if size >= wanted and len(lines) <= ADDRESS_LINES:
+            break
+    line_height = (WINDOW_HEIGHT - NOTE_ZONE_HEIGHT) / max(ADDRESS_LINES, len(lines))
+    _set(canvas, REGULAR, size, INK)
+    for index, line in enumerate(lines):
         baseline = WINDOW_TOP + NOTE_ZONE_HEIGHT + (index + 1) * line_height - 1.2 * mm
         canvas.drawString(left, _y(baseline), line)
 

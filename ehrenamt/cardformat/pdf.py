@@ -147,6 +147,19 @@ def save_canvas(canvas: Canvas) -> None:
         canvas.save()
 
 
+def draw_card_side(
+    canvas: Canvas, face: CardFace, modules: list[list[bool]], *, back: bool
+) -> None:
+    """One side of the card with its bottom left corner at the canvas's origin (print
+    sheets translate there first)."""
+    register_pdf_fonts()
+    number = format_card_number(face.card_number)
+    if back:
+        _draw_back(_PdfWriter(canvas), face, number, modules)
+    else:
+        _draw_front(_PdfWriter(canvas), face, number)
+
+
 def _draw_front(pdf: _PdfWriter, face: CardFace, number: str) -> None:
     canvas = pdf.canvas
     margin = 5 * mm

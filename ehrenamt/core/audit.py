@@ -54,6 +54,8 @@ class AuditAction(enum.StrEnum):
     REISSUE = "reissue"
     EXTEND = "extend"
     EXPIRE = "expire"
+    #: Staff confirmed the card went out by post in a print run.
+    POST = "post"
     # Partners (and APPROVE).
     DECLINE = "decline"
     IMPORT = "import"

@@ -32,6 +32,7 @@ from ehrenamt.models.partner import (
     Verification,
     VerificationChannel,
 )
+from ehrenamt.models.print_run import PrintLayout, PrintRun, PrintRunCard, PrintRunState
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
 from ehrenamt.models.user import STAFF_ROLES, User, UserRole
 
@@ -61,6 +62,10 @@ __all__ = [
     "PartnerMember",
     "PartnerState",
     "PlaceRule",
+    "PrintLayout",
+    "PrintRun",
+    "PrintRunCard",
+    "PrintRunState",
     "Programme",
     "ProgrammeRules",
     "Qualification",

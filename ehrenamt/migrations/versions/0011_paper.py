@@ -67,12 +67,84 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name="pk_letter"),
         sa.UniqueConstraint("public_id", name="uq_letter_public_id"),
     )
+    with op.batch_alter_table("card") as batch_op:
+        batch_op.add_column(sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "print_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=32), nullable=False),
+        sa.Column("office_id", sa.Integer(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "layout",
+            sa.Enum(
+                "sheet",
+                "card_printer",
+                name="printlayout",
+                native_enum=False,
+                length=20,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "queued",
+                "ready",
+                "failed",
+                "posted",
+                name="printrunstate",
+                native_enum=False,
+                length=20,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("pages", sa.Integer(), nullable=True),
+        sa.Column("pdf", sa.LargeBinary(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["office_id"], ["office.id"], name="fk_print_run_office_id_office"),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["user_account.id"], name="fk_print_run_created_by_id_user_account"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_print_run"),
+        sa.UniqueConstraint("public_id", name="uq_print_run_public_id"),
+    )
+    op.create_index("ix_print_run_office_id", "print_run", ["office_id"])
+    op.create_table(
+        "print_run_card",
+        sa.Column("print_run_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("card_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["print_run_id"],
+            ["print_run.id"],
+            name="fk_print_run_card_print_run_id_print_run",
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["card_id"], ["card.id"], name="fk_print_run_card_card_id_card", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("print_run_id", "position", name="pk_print_run_card"),
+    )
+    op.create_index("ix_print_run_card_card", "print_run_card", ["card_id"])
     op.create_index("ix_letter_waiting", "letter", ["office_id", "printed_at", "id"])
     op.create_index("ix_letter_recipient_id", "letter", ["recipient_id"])
     op.create_index("ix_letter_application_id", "letter", ["application_id"])
 
 
 def downgrade():
+    op.drop_index("ix_print_run_card_card", table_name="print_run_card")
+    op.drop_table("print_run_card")
+    op.drop_index("ix_print_run_office_id", table_name="print_run")
+    op.drop_table("print_run")
+    with op.batch_alter_table("card") as batch_op:
+        batch_op.drop_column("posted_at")
     op.drop_index("ix_letter_application_id", table_name="letter")
     op.drop_index("ix_letter_recipient_id", table_name="letter")
     op.drop_index("ix_letter_waiting", table_name="letter")
