@@ -19,21 +19,25 @@ from ehrenamt.cardformat.letter import (
     letters_pdf,
     window_rectangle,
 )
-from ehrenamt.cards import jobs, register
+from ehrenamt.cards import jobs, print_runs, register
 from ehrenamt.cards.validity import today
 from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
+    AuditEntry,
     Letter,
     OutboxMessage,
+    PrintLayout,
+    PrintRun,
+    PrintRunState,
     RejectionReason,
     User,
     UserRole,
 )
 from ehrenamt.workflow import ApplicationState
 from tests.factories import make_office, make_user
-from tests.harness import wait_for_card
+from tests.harness import wait_for_card, wait_until
 from tests.helpers import page_text, post, sign_in
 from tests.test_paper import enter
 
@@ -127,6 +131,22 @@ def test_paper_application_without_email_goes_to_a_card_by_letters(
     assert jobs.remind_expiring() == 1
     assert letters()[-1].subject == "Ihre Ehrenamtskarte läuft bald ab"
     assert "Papierantrag" in letters()[-1].body
+
+    # A print run of the cards whose letter waits sends the card with a cover letter,
+    # which replaces the "card is ready" letter once posted.
+    assert print_runs.cards_of_letters_waiting(clerk.office_id or 0) == [card.id]
+    run = print_runs.create_print_run(acting, card.office_id, [card.id], PrintLayout.SHEET)
+    run_id = run.id
+
+    def made() -> PrintRun | None:  # by the test worker
+        db.session.rollback()
+        found = db.session.get(PrintRun, run_id)
+        return found if found is not None and found.state == PrintRunState.READY else None
+
+    print_runs.confirm_posted(acting, wait_until(made, timeout=30))
+    waiting = [letter.subject for letter in letters() if letter.printed_at is None]
+    assert "Ihre Ehrenamtskarte ist da" not in waiting
+    assert print_runs.cards_of_letters_waiting(clerk.office_id or 0) == []
 
 
 def test_rejection_letter_carries_the_reason_in_the_holders_language(
@@ -245,3 +265,32 @@ def test_a_long_address_shrinks_to_the_window_and_long_bodies_continue() -> None
     )
     assert all(word in inside.split() for word in long_street.split())
     assert "Maximiliane Wilhelmine von und zu Hohenzollern-Sigmaringen" in inside
+
+
+def test_the_office_admin_sets_the_sender_address(client: FlaskClient, ctx: None) -> None:
+    office = make_office()
+    admin = make_user(UserRole.ADMIN, office)
+    sign_in(client, admin)
+    response = post(
+        client,
+        "/verwaltung/einstellungen/anschrift",
+        {"postal_address": "Amt für Ehrenamt\r\n\r\nZerbster Straße 4\r\n06844 Dessau-Roßlau"},
+        page="/verwaltung/einstellungen/regeln",
+    )
+    assert response.status_code == 302
+    db.session.refresh(office)
+    assert office.postal_address == "Amt für Ehrenamt\nZerbster Straße 4\n06844 Dessau-Roßlau"
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.subject_type == "office")).one()
+    assert entry.action == "update_office" and entry.actor_id == admin.id
+    # A clerk may not change it.
+    clerk_client = client.application.test_client()
+    sign_in(clerk_client, make_user(UserRole.CLERK, office))
+    response = post(
+        clerk_client,
+        "/verwaltung/einstellungen/anschrift",
+        {"postal_address": "Anderswo"},
+        page="/verwaltung/briefe/",
+    )
+    assert response.status_code in (403, 404)
+    db.session.refresh(office)
+    assert "Anderswo" not in office.postal_address

@@ -245,3 +245,21 @@ def test_a_run_with_a_card_still_issuing_shows_the_message_at_the_form(
     )
     assert response.status_code == 400
     assert "werden noch erstellt" in page_text(response)
+
+
+def test_malformed_names_are_not_found(client: FlaskClient, office: Office) -> None:
+    """A NUL (PostgreSQL refuses it in a query) or a number too big names nothing."""
+    sign_in(client, make_user(UserRole.CLERK, office))
+    for path in (
+        "/verwaltung/briefe/abc%00.pdf",
+        "/verwaltung/briefe/druckauftrag/ab%00c.json",
+        "/verwaltung/briefe/druck.pdf?bis=99999999999999999999999",
+    ):
+        assert client.get(path).status_code == 404, path
+    response = post(
+        client,
+        "/verwaltung/briefe/druckauftrag",
+        {"source": "batch", "batch": "a\x00b", "state": "active", "layout": "sheet"},
+        page="/verwaltung/briefe/druckauftrag",
+    )
+    assert response.status_code == 404

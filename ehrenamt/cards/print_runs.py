@@ -201,6 +201,18 @@ def confirm_posted(acting: Acting, run: PrintRun) -> int:
     for card in cards:
         card.posted_at = now
         record_change(acting, card, AuditAction.POST, reason=run.public_id)
+    # The run's cover letter said what the waiting "card is ready" letter says, with the
+    # card enclosed: that letter is done, not printed a second time.
+    db.session.execute(
+        update(Letter)
+        .where(
+            Letter.card_id.in_([card.id for card in cards]),
+            Letter.kind == "card_ready",
+            Letter.printed_at.is_(None),
+        )
+        .values(printed_at=now, printed_by_id=acting.user.id if acting.user else None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return len(cards)
 

@@ -23,6 +23,7 @@ class Subject(enum.StrEnum):
     CARD = "card"
     PARTNER = "partner"
     PROGRAMME_RULES = "programme_rules"
+    OFFICE = "office"
     USER = "user"
 
 
@@ -65,6 +66,8 @@ class AuditAction(enum.StrEnum):
     # The office's programme rules.
     APPLY_PRESET = "apply_preset"
     UPDATE_RULES = "update_rules"
+    # The office's own settings (its postal address, the sender of its letters).
+    UPDATE_OFFICE = "update_office"
     # Accounts: too many wrong second-factor codes.
     LOCK_SECOND_FACTOR = "lock_second_factor"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +18,8 @@ from ehrenamt.web.downloads import send_pdf
 from ehrenamt.web.letters.forms import ConfirmPostedForm, PrintRunForm
 from ehrenamt.web.letters.views import bp
 from ehrenamt.web.pages import or_404
+
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def _run_or_404(public_id: str) -> PrintRun:
@@ -35,7 +39,12 @@ def new_print_run() -> Response | tuple[str, int]:
         office_id = current_user.office_id
         card_ids: list[int] | None
         if form.source.data == "batch":
-            card_ids = print_runs.cards_of_batch(office_id, form.batch.data or "")
+            # A public id as token_urlsafe makes it; anything else (a NUL would be an
+            # error on PostgreSQL) names no batch.
+            batch = form.batch.data or ""
+            card_ids = (
+                print_runs.cards_of_batch(office_id, batch) if PUBLIC_ID.fullmatch(batch) else None
+            )
         elif form.source.data == "register":
             card_ids = print_runs.cards_in_register(
                 office_id,
