@@ -100,8 +100,17 @@ def test_paper_application_without_email_goes_to_a_card_by_letters(
     decisions.request_information(
         application, acting, application.version, "Seit wann leiten Sie die Gruppe?"
     )
-    application.state = ApplicationState.IN_REVIEW  # answered on the phone
-    db.session.commit()
+    # The answer comes by phone: the clerk records it, the review resumes.
+    response = post(
+        client,
+        f"/verwaltung/antrag/{application.public_id}/antwort",
+        {"version": str(application.version), "answer": "Seit 2019, am Telefon."},
+        page=f"/verwaltung/antrag/{application.public_id}",
+    )
+    assert response.status_code == 302
+    db.session.refresh(application)
+    assert application.state == ApplicationState.IN_REVIEW
+    assert application.information_answer == "Seit 2019, am Telefon."
     decisions.approve(application, acting, application.version)
     card = register.card_for_application(application.id)
     assert card is not None
@@ -112,10 +121,11 @@ def test_paper_application_without_email_goes_to_a_card_by_letters(
         "Ihr Antrag auf die Ehrenamtskarte ist eingegangen",
         "Ihr Antrag wird geprüft",
         "Rückfrage zu Ihrem Antrag",
+        "Ihr Antrag wird geprüft",
         "Ihr Antrag wurde bewilligt",
         "Ihre Ehrenamtskarte ist da",
     ]
-    question, approval, issued = letters()[2:]
+    question, _resumed, approval, issued = letters()[2:]
     assert "Seit wann leiten Sie die Gruppe?" in question.body
     assert "per Post" in approval.body and "Konto" not in approval.body
     assert card.number[:4] in issued.body.replace("-", "") and issued.card_id == card.id

@@ -180,6 +180,21 @@ def answer_information_request(application: Application, acting: Acting, answer:
     commit_decision(application)
 
 
+def record_answer(
+    application: Application, acting: Acting, expected_version: int, answer: str
+) -> None:
+    """Staff record the answer that came on paper or by phone; the review resumes."""
+    transition(
+        application,
+        Action.RECORD_ANSWER,
+        acting,
+        reason=answer,
+        expected_version=expected_version,
+        changes={"information_answer": answer},
+    )
+    commit_decision(application)
+
+
 def withdraw(application: Application, acting: Acting) -> None:
     """The applicant withdraws before a decision."""
     transition(application, Action.WITHDRAW, acting)

@@ -38,6 +38,7 @@ class AuditAction(enum.StrEnum):
     START_REVIEW = "start_review"
     REQUEST_INFORMATION = "request_information"
     ANSWER = "answer"
+    RECORD_ANSWER = "record_answer"
     APPROVE = "approve"
     REJECT = "reject"
     WITHDRAW = "withdraw"

@@ -103,3 +103,17 @@ class EngagementActionForm(FlaskForm):
     note = note_field(_l("Vermerk"))
     resend = SubmitField(_l("Link erneut senden"))
     override = SubmitField(_l("An Stelle der Organisation bestätigen"))
+
+
+class RecordAnswerForm(DecisionForm):
+    """The applicant's answer that came by letter, by phone or at the counter."""
+
+    answer = TextAreaField(
+        _l("Antwort der Person (Brief, Telefon, vor Ort)"),
+        validators=[
+            DataRequired(message=_l("Bitte geben Sie die Antwort ein.")),
+            Length(max=5000),
+            NoControlCharacters(),
+        ],
+    )
+    submit = SubmitField(_l("Antwort erfassen"))

@@ -27,6 +27,7 @@ from ehrenamt.web.review.forms import (
     DecisionForm,
     EngagementActionForm,
     QueueFilterForm,
+    RecordAnswerForm,
     RejectForm,
     RequestInformationForm,
     StartReviewForm,
@@ -81,6 +82,7 @@ def _render_detail(
         "approve_form": ApproveForm(formdata=None),
         "reject_form": RejectForm(formdata=None),
         "info_form": RequestInformationForm(formdata=None),
+        "answer_form": RecordAnswerForm(formdata=None),
         "start_form": StartReviewForm(formdata=None),
         "engagement_form": EngagementActionForm(formdata=None),
     }
@@ -169,6 +171,19 @@ def request_information(public_id: str) -> tuple[str, int] | Response:
         lambda app, v: decisions.request_information(
             app, acting_staff(), v, form.question.data.strip()
         ),
+    )
+
+
+@bp.route("/antrag/<public_id>/antwort", methods=["POST"])
+@staff_required
+def record_answer(public_id: str) -> tuple[str, int] | Response:
+    """The answer came on paper or by phone: staff type it in, the review resumes."""
+    form = RecordAnswerForm()
+    return _decide(
+        public_id,
+        "answer_form",
+        form,
+        lambda app, v: decisions.record_answer(app, acting_staff(), v, form.answer.data.strip()),
     )
 
 
