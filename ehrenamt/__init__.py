@@ -134,11 +134,14 @@ def register_blueprints(app: Flask) -> None:
     from ehrenamt.web.admin.views import bp as admin_bp
     from ehrenamt.web.api.keys import bp as api_keys_bp
     from ehrenamt.web.api.views import bp as api_bp
+    from ehrenamt.web.apply import paper as _paper_routes  # noqa: F401 (adds its routes to apply)
     from ehrenamt.web.apply.views import bp as apply_bp
     from ehrenamt.web.auth.views import bp as auth_bp
     from ehrenamt.web.confirm.views import bp as confirm_bp
     from ehrenamt.web.directory.views import bp as directory_bp
     from ehrenamt.web.legacy.views import bp as legacy_bp
+    from ehrenamt.web.letters import print_views as _print_routes  # noqa: F401 (adds routes)
+    from ehrenamt.web.letters.views import bp as letters_bp
     from ehrenamt.web.partner_admin.views import bp as partner_admin_bp
     from ehrenamt.web.partners.views import bp as partners_bp
     from ehrenamt.web.public.views import bp as public_bp
@@ -155,6 +158,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(register_bp)
     app.register_blueprint(legacy_bp)
+    app.register_blueprint(letters_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(wellknown_bp)
     app.register_blueprint(partners_bp)

@@ -51,6 +51,7 @@ ACTION_LABELS = {
     Action.START_REVIEW.value: _l("Prüfung begonnen"),
     Action.REQUEST_INFORMATION.value: _l("Rückfrage gestellt"),
     Action.ANSWER.value: _l("Rückfrage beantwortet"),
+    Action.RECORD_ANSWER.value: _l("Antwort auf Rückfrage erfasst (Brief, Telefon, vor Ort)"),
     Action.APPROVE.value: _l("Bewilligt"),
     Action.REJECT.value: _l("Abgelehnt"),
     Action.WITHDRAW.value: _l("Zurückgezogen"),
@@ -112,6 +113,7 @@ CARD_ACTION_LABELS = {
     "extend": _l("Verlängert"),
     "revoke": _l("Gesperrt"),
     "expire": _l("Abgelaufen"),
+    "post": _l("Per Post versandt"),
 }
 
 

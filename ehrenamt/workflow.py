@@ -49,6 +49,9 @@ class Action(enum.StrEnum):
     START_REVIEW = "start_review"
     REQUEST_INFORMATION = "request_information"
     ANSWER = "answer"
+    #: Staff type in the answer that came by letter, by phone or at the counter (people
+    #: without e-mail or account cannot answer online).
+    RECORD_ANSWER = "record_answer"
     APPROVE = "approve"
     REJECT = "reject"
     WITHDRAW = "withdraw"
@@ -99,6 +102,7 @@ TRANSITIONS: dict[tuple[ApplicationState, Action], Transition] = {
     (S.IN_REVIEW, A.REJECT): Transition(S.REJECTED, STAFF),
     (S.IN_REVIEW, A.WITHDRAW): Transition(S.WITHDRAWN, frozenset({Actor.APPLICANT})),
     (S.NEEDS_INFORMATION, A.ANSWER): Transition(S.IN_REVIEW, frozenset({Actor.APPLICANT})),
+    (S.NEEDS_INFORMATION, A.RECORD_ANSWER): Transition(S.IN_REVIEW, STAFF),
     (S.NEEDS_INFORMATION, A.REJECT): Transition(S.REJECTED, STAFF),
     (S.NEEDS_INFORMATION, A.WITHDRAW): Transition(S.WITHDRAWN, frozenset({Actor.APPLICANT})),
 }

@@ -255,7 +255,7 @@ def _purge_queues(app: Flask) -> None:
 
 #: Tasks whose work a test may have started: they finish before the tables are emptied,
 #: so no card or mail of one test turns up in the next.
-_AWAITED_TASKS = ("ehrenamt.send_mail", "ehrenamt.issue_card")
+_AWAITED_TASKS = ("ehrenamt.send_mail", "ehrenamt.issue_card", "ehrenamt.make_print_run")
 
 
 def _wait_for_outbox(app: Flask, timeout: float = 10.0) -> None:

@@ -31,6 +31,7 @@ from ehrenamt.models import (
     CardState,
     LegacyImport,
     LegacyImportState,
+    Letter,
     Office,
     OutboxMessage,
     RevocationReason,
@@ -356,22 +357,29 @@ def test_reissue_gives_a_signed_card_with_a_new_number_and_retires_the_old(
     assert (new["status"], old["status"]) == ("valid", "revoked")
 
 
-def test_renewal_reminders_reach_holders_with_mail_and_wait_for_letters_otherwise(
+def test_renewal_reminders_reach_holders_by_mail_or_by_letter(
     app: Flask, ctx: None, mailbox: Mailbox
 ) -> None:
     soon = (today() + timedelta(days=10)).strftime("%d.%m.%Y")
     office = make_office()
     import_now(office, csv_file([legacy_line(n, **{"gültig bis": soon}) for n in (1, 2)]))
 
-    assert jobs.remind_expiring() == 1
+    assert jobs.remind_expiring() == 2
     reminded = db.session.scalars(
-        select(Card.legacy_number).where(Card.expiry_reminder_sent_at.is_not(None))
+        select(Card.legacy_number)
+        .where(Card.expiry_reminder_sent_at.is_not(None))
+        .order_by(Card.legacy_number)
     ).all()
-    assert reminded == ["DR2019000001"]  # line 1 has an address, line 2 none
+    assert reminded == ["DR2019000001", "DR2019000002"]
     mails = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.task == "ehrenamt.send_mail")
     ).all()
+    # Line 1 has an address and gets a mail; line 2 has none and gets a letter to print.
     assert [message.payload["to"] for message in mails] == ["alt1@example.org"]
+    lettered = db.session.scalars(
+        select(Card.legacy_number).join(Letter, Letter.card_id == Card.id)
+    ).all()
+    assert lettered == ["DR2019000002"]
     assert jobs.remind_expiring() == 0
 
 

@@ -87,6 +87,8 @@ def _poisoned_context(state: ApplicationState) -> dict[str, Any]:
         "hours": 24,
         "new_email": MARKUP,
         "change": SimpleNamespace(state=SimpleNamespace(value="declined"), decline_reason=MARKUP),
+        # The text part doubles as a letter's body (ehrenamt/letters); mails say False.
+        "letter": False,
     }
 
 

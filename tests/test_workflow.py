@@ -61,6 +61,8 @@ EXPECTED: dict[tuple[ApplicationState, Action], tuple[ApplicationState, frozense
     (S.IN_REVIEW, A.REJECT): (S.REJECTED, STAFF),
     (S.IN_REVIEW, A.WITHDRAW): (S.WITHDRAWN, frozenset({Actor.APPLICANT})),
     (S.NEEDS_INFORMATION, A.ANSWER): (S.IN_REVIEW, frozenset({Actor.APPLICANT})),
+    # The answer of someone without e-mail comes on paper or by phone: staff record it.
+    (S.NEEDS_INFORMATION, A.RECORD_ANSWER): (S.IN_REVIEW, STAFF),
     (S.NEEDS_INFORMATION, A.REJECT): (S.REJECTED, STAFF),
     (S.NEEDS_INFORMATION, A.WITHDRAW): (S.WITHDRAWN, frozenset({Actor.APPLICANT})),
 }
@@ -161,6 +163,10 @@ OPERATIONS: dict[Action, tuple[Operation, str | None]] = {
     A.ANSWER: (
         lambda app, acting: decisions.answer_information_request(app, acting, "Seit 2019."),
         "Seit 2019.",
+    ),
+    A.RECORD_ANSWER: (
+        lambda app, acting: decisions.record_answer(app, acting, app.version, "Am Telefon: 2019."),
+        "Am Telefon: 2019.",
     ),
     A.WITHDRAW: (lambda app, acting: decisions.withdraw(app, acting), None),
 }
@@ -326,6 +332,7 @@ def _illegal_cases() -> list[tuple[ApplicationState, Action, Actor]]:
         A.REQUEST_INFORMATION: Actor.CLERK,
         A.START_REVIEW: Actor.CLERK,
         A.ANSWER: Actor.APPLICANT,
+        A.RECORD_ANSWER: Actor.CLERK,
         A.WITHDRAW: Actor.APPLICANT,
     }
     for action, actor in usual_actor.items():
@@ -341,6 +348,7 @@ def _illegal_cases() -> list[tuple[ApplicationState, Action, Actor]]:
         (S.AWAITING_CONFIRMATION, A.START_REVIEW, Actor.APPLICANT),
         (S.NEEDS_INFORMATION, A.ANSWER, Actor.CLERK),
         (S.NEEDS_INFORMATION, A.ANSWER, Actor.ADMIN),
+        (S.NEEDS_INFORMATION, A.RECORD_ANSWER, Actor.APPLICANT),
         (S.IN_REVIEW, A.WITHDRAW, Actor.CLERK),
         (S.SUBMITTED, A.WITHDRAW, Actor.ADMIN),
     ]

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from ehrenamt.applications import confirmation
 from ehrenamt.cardformat import keys
-from ehrenamt.cards import jobs, lifecycle, production
+from ehrenamt.cards import jobs, lifecycle, print_runs, production
 from ehrenamt.core import mail, outbox, uploads
 from ehrenamt.legacy import importing
 from ehrenamt.privacy import correction
@@ -80,6 +80,35 @@ def issue_card(self: Task, message_id: int) -> str:
         outbox.complete(message_id)
         outbox.commit()
     return result.value
+
+
+@shared_task(
+    name=print_runs.MAKE_PRINT_RUN_TASK,
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+    max_retries=5,
+)
+def make_print_run(message_id: int) -> str:
+    """Lay out a print run's PDF; a second delivery finds it made and does nothing."""
+    message = outbox.claim(message_id)
+    if message is None:
+        return "done" if outbox.unfinished(message_id) is None else "claimed"
+    run_id = int(message.payload["print_run_id"])
+    try:
+        with outbox.lease_kept(message_id):
+            made = print_runs.make_print_run(run_id)
+    except OperationalError as error:
+        outbox.record_failure(message_id, error)
+        raise
+    except Exception as error:
+        # A bug, not a hiccup: staff see the run failed and can start it again.
+        outbox.record_failure(message_id, error)
+        print_runs.mark_failed(run_id, type(error).__name__)
+        raise
+    outbox.complete(message_id)
+    outbox.commit()
+    return "made" if made else "already"
 
 
 @shared_task(name="ehrenamt.dispatch_outbox")

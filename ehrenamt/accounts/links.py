@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ehrenamt.accounts.users import find_user, mail_address
+from ehrenamt.accounts.users import email_of, find_user
 from ehrenamt.core import mail, outbox, security
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
@@ -76,7 +76,7 @@ def _mail_link(user: User, purpose: LinkPurpose, max_age: timedelta, subject: st
     template, page = _LINK_MAILS[purpose]
     token = issue_link(user, purpose, max_age)
     mail.queue_mail(
-        mail_address(user), subject, template, link=external_url(page, token=token), user=user
+        email_of(user), subject, template, link=external_url(page, token=token), user=user
     )
 
 

@@ -130,7 +130,7 @@ def _tell_of_lock(user: User, attempts: int) -> None:
     minutes = max(1, int(current_app.config["SECOND_FACTOR_LOCK_SECONDS"]) // 60)
     with force_locale(user.language):
         mail.queue_mail(
-            users.mail_address(user),
+            users.email_of(user),
             _("Falsche Codes bei der Anmeldung mit Ihrem Passwort"),
             "second_factor_locked",
             user=user,

@@ -14,21 +14,21 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-class NoMailAddress(ValueError):
-    """The account has no e-mail address (a holder of an imported paper card)."""
-
-
-def mail_address(user: User) -> str:
-    """The address of an account that always has one: staff, partners, whoever signs in
-    by mail. Raises :class:`NoMailAddress` for the others, whom letters reach."""
-    if user.email is None:
-        raise NoMailAddress(user.id)
-    return user.email
-
-
 def find_user(email: str) -> User | None:
     """The account with this e-mail address, if any."""
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+class NoEmailAddress(ValueError):
+    """The person has no e-mail address (a paper application or an imported paper card):
+    they get letters."""
+
+
+def email_of(user: User) -> str:
+    """The address of an account that signs in; such accounts always have one."""
+    if not user.email:
+        raise NoEmailAddress(user.id)
+    return user.email
 
 
 def create_user(
@@ -51,6 +51,20 @@ def create_user(
         display_name=display_name,
         totp_secret=totp_secret,
         email_confirmed_at=utcnow() if email_confirmed else None,
+        language=language,
+    )
+    db.session.add(user)
+    return user
+
+
+def create_person_without_email(display_name: str, language: str = "de") -> User:
+    """Add a volunteer without e-mail (a paper application): no way to sign in, letters
+    instead of mails. The caller commits."""
+    user = User(
+        email=None,
+        role=UserRole.VOLUNTEER,
+        password_hash=None,
+        display_name=display_name,
         language=language,
     )
     db.session.add(user)

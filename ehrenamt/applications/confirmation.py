@@ -35,6 +35,9 @@ from ehrenamt.workflow import (
 def send_confirmation_request(engagement: Engagement, *, reminder: bool) -> None:
     """A new secret link for the organisation (an older one stops working)."""
     application = engagement.application
+    if not engagement.contact_email:
+        # Staff record such an organisation's answer with a note; no link can reach it.
+        raise ValueError("the organisation has no e-mail address")
     rules = application.office.rules
     token = security.new_token()
     now = utcnow()

@@ -9,12 +9,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ehrenamt.applications.queries import rejection_reason_label
 from ehrenamt.cards import lifecycle
-from ehrenamt.core import audit, mail, outbox
+from ehrenamt.core import audit, outbox
 from ehrenamt.core.access import check_staff
 from ehrenamt.core.audit import Acting
 from ehrenamt.core.errors import Conflict, NotPermitted
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
+from ehrenamt.letters import notices
 from ehrenamt.models import (
     Application,
     CardBatch,
@@ -95,20 +96,20 @@ STATUS_SUBJECTS = {
 
 def _notify_applicant(application: Application) -> None:
     subject = STATUS_SUBJECTS.get(application.state)
-    if subject is None or application.applicant.email is None:
-        # Without an address the applicant is told by letter (issue #13, paper letters).
+    if subject is None:
         return
-    # In the applicant's language, whoever's request (a German clerk's) sends it.
+    # A mail, or a letter for a person without e-mail; in the applicant's language.
     with force_locale(application.applicant.language):
-        mail.queue_mail(
-            application.applicant.email,
-            str(subject),
-            "application_status",
-            application=application,
-            office=application.office,
-            account_link=external_url("account.index"),
-            reason_label=rejection_reason_label(application.rejection_reason),
-        )
+        reason_label = rejection_reason_label(application.rejection_reason)
+    notices.notify(
+        application.applicant,
+        subject,
+        "application_status",
+        office=application.office,
+        application=application,
+        account_link=external_url("account.index"),
+        reason_label=reason_label,
+    )
 
 
 def approve(
@@ -175,6 +176,21 @@ def answer_information_request(application: Application, acting: Acting, answer:
     """The applicant's answer sends the application back to review."""
     transition(
         application, Action.ANSWER, acting, reason=answer, changes={"information_answer": answer}
+    )
+    commit_decision(application)
+
+
+def record_answer(
+    application: Application, acting: Acting, expected_version: int, answer: str
+) -> None:
+    """Staff record the answer that came on paper or by phone; the review resumes."""
+    transition(
+        application,
+        Action.RECORD_ANSWER,
+        acting,
+        reason=answer,
+        expected_version=expected_version,
+        changes={"information_answer": answer},
     )
     commit_decision(application)
 

@@ -58,7 +58,7 @@ class EngagementInput:
 
     organisation_name: str
     contact_name: str
-    contact_email: str
+    contact_email: str | None
     activity: str
     engaged_since: date
     hours_per_week: Decimal | None = None
@@ -108,14 +108,14 @@ def submit_application(data: ApplicationInput, signed_in: User | None) -> Submit
     racing are decided by the database's unique constraints, and the loser is told
     what the winner created.
     """
-    repeated = _find_by_submission_key(data.submission_key)
+    repeated = find_by_submission_key(data.submission_key)
     if repeated is not None:
         return SubmitResult(repeated, repeated.applicant, created=False)
     try:
         return _create_application(data, signed_in)
     except IntegrityError:
         outbox.rollback()
-        repeated = _find_by_submission_key(data.submission_key)
+        repeated = find_by_submission_key(data.submission_key)
         if repeated is not None:
             return SubmitResult(repeated, repeated.applicant, created=False)
         existing = users.find_user(data.email)
@@ -147,6 +147,26 @@ def _create_application(data: ApplicationInput, signed_in: User | None) -> Submi
         outbox.rollback()
         raise AlreadyOpen(open_application)
 
+    application = new_application(data, applicant)
+    db.session.flush()
+    audit.record(
+        Acting.user_as(applicant, Actor.APPLICANT),
+        subject_type=audit.Subject.APPLICATION,
+        subject_id=application.id,
+        action=audit.AuditAction.SUBMIT,
+        office_id=data.office.id,
+        to_state=ApplicationState.SUBMITTED.value,
+    )
+    if applicant.email_confirmed_at is not None:
+        proceed_to_confirmation(application)
+    else:
+        links.queue_email_confirmation(applicant)
+    outbox.commit()
+    return SubmitResult(application, applicant, created=True)
+
+
+def new_application(data: ApplicationInput, applicant: User) -> Application:
+    """The application row with its engagements and proof, added to the session."""
     now = utcnow()
     application = Application(
         public_id=secrets.token_urlsafe(16),
@@ -177,7 +197,9 @@ def _create_application(data: ApplicationInput, signed_in: User | None) -> Submi
                 organisation_key=item.organisation_name.strip().lower(),
                 organisation_postcode=item.organisation_postcode or None,
                 contact_name=item.contact_name,
-                contact_email=users.normalise_email(item.contact_email),
+                contact_email=users.normalise_email(item.contact_email)
+                if item.contact_email
+                else None,
                 activity=item.activity,
                 hours_per_week=item.hours_per_week,
                 hours_per_year=item.hours_per_year,
@@ -188,24 +210,11 @@ def _create_application(data: ApplicationInput, signed_in: User | None) -> Submi
     if data.proof is not None:
         application.uploads.append(data.proof)
     db.session.add(application)
-    db.session.flush()
-    audit.record(
-        Acting.user_as(applicant, Actor.APPLICANT),
-        subject_type=audit.Subject.APPLICATION,
-        subject_id=application.id,
-        action=audit.AuditAction.SUBMIT,
-        office_id=data.office.id,
-        to_state=ApplicationState.SUBMITTED.value,
-    )
-    if applicant.email_confirmed_at is not None:
-        _proceed_after_email_confirmed(application)
-    else:
-        links.queue_email_confirmation(applicant)
-    outbox.commit()
-    return SubmitResult(application, applicant, created=True)
+    return application
 
 
-def _find_by_submission_key(key: str) -> Application | None:
+def find_by_submission_key(key: str) -> Application | None:
+    """The application a form with this submission key created, if any."""
     return db.session.scalar(select(Application).where(Application.submission_key == key))
 
 
@@ -230,14 +239,20 @@ def confirm_applicant_email(user: User) -> None:
         )
     ).all()
     for application in waiting:
-        _proceed_after_email_confirmed(application)
+        proceed_to_confirmation(application)
     outbox.commit()
 
 
-def _proceed_after_email_confirmed(application: Application) -> None:
+def proceed_to_confirmation(application: Application) -> None:
+    """The application moves on: organisations are asked, or the review starts.
+
+    An organisation without an e-mail address (paper applications) is not asked: its
+    engagement waits for the clerk to record the confirmation with a note.
+    """
     if application.engagements:
         for engagement in application.engagements:
-            send_confirmation_request(engagement, reminder=False)
+            if engagement.contact_email:
+                send_confirmation_request(engagement, reminder=False)
         transition(application, Action.REQUEST_CONFIRMATIONS, Acting.system())
     else:
         transition(application, Action.START_REVIEW, Acting.system())

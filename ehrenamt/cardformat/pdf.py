@@ -133,11 +133,31 @@ def draw_card_pdf(face: CardFace, modules: list[list[bool]]) -> bytes:
     canvas.showPage()
     _draw_back(_PdfWriter(canvas), face, number, modules)
     canvas.showPage()
-    # Embedding makes the font subset by seeking and reading in the one font face all
-    # threads share (reportlab keeps a registry per process): one thread at a time.
+    save_canvas(canvas)
+    return buffer.getvalue()
+
+
+def save_canvas(canvas: Canvas) -> None:
+    """Write out a canvas of these fonts (cards, letters, print sheets).
+
+    Embedding makes the font subset by seeking and reading in the one font face all
+    threads share (reportlab keeps a registry per process): one thread at a time.
+    """
     with _pdf_save_lock:
         canvas.save()
-    return buffer.getvalue()
+
+
+def draw_card_side(
+    canvas: Canvas, face: CardFace, modules: list[list[bool]], *, back: bool
+) -> None:
+    """One side of the card with its bottom left corner at the canvas's origin (print
+    sheets translate there first)."""
+    register_pdf_fonts()
+    number = format_card_number(face.card_number)
+    if back:
+        _draw_back(_PdfWriter(canvas), face, number, modules)
+    else:
+        _draw_front(_PdfWriter(canvas), face, number)
 
 
 def _draw_front(pdf: _PdfWriter, face: CardFace, number: str) -> None:

@@ -22,7 +22,6 @@ from ehrenamt.extensions import db
 from ehrenamt.models import (
     Card,
     CardState,
-    User,
     utcnow,
 )
 
@@ -58,10 +57,6 @@ def remind_expiring(limit: int = 500) -> int:
             Card.valid_until.is_not(None),
             Card.valid_until <= today() + timedelta(days=days),
             Card.expiry_reminder_sent_at.is_(None),
-            # Holders without an e-mail address (imported paper cards) are left for the
-            # letters of issue #13: when mail_holder can send them a letter instead, this
-            # condition goes, and they are reminded (and marked) like everybody else.
-            Card.holder.has(User.email.is_not(None)),
         )
         .order_by(Card.id)
         .limit(limit)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from ehrenamt.cardformat import card_numbers, legacy_numbers
 from ehrenamt.core import audit
@@ -65,6 +66,11 @@ def list_register(office_id: int, filters: RegisterFilter, page: int, page_size:
     A search text that is a valid card number finds that card exactly; any other text
     is looked for anywhere in the holder's name.
     """
+    return fetch_page(register_query(office_id, filters), page, page_size)
+
+
+def register_query(office_id: int, filters: RegisterFilter) -> Select[Any]:
+    """The office's cards the filters select, in the register's order."""
     query = select(Card).where(Card.office_id == office_id)
     text = filters.text.strip()
     if text:
@@ -93,7 +99,7 @@ def list_register(office_id: int, filters: RegisterFilter, page: int, page_size:
         )
     else:
         query = query.order_by(Card.id.desc())
-    return fetch_page(query, page, page_size)
+    return query
 
 
 def replacement_of(card: Card) -> Card | None:

@@ -24,6 +24,7 @@ class Subject(enum.StrEnum):
     LEGACY_IMPORT = "legacy_import"
     PARTNER = "partner"
     PROGRAMME_RULES = "programme_rules"
+    OFFICE = "office"
     USER = "user"
 
 
@@ -38,6 +39,7 @@ class AuditAction(enum.StrEnum):
     START_REVIEW = "start_review"
     REQUEST_INFORMATION = "request_information"
     ANSWER = "answer"
+    RECORD_ANSWER = "record_answer"
     APPROVE = "approve"
     REJECT = "reject"
     WITHDRAW = "withdraw"
@@ -55,6 +57,8 @@ class AuditAction(enum.StrEnum):
     REISSUE = "reissue"
     EXTEND = "extend"
     EXPIRE = "expire"
+    #: Staff confirmed the card went out by post in a print run.
+    POST = "post"
     # Partners (and APPROVE).
     DECLINE = "decline"
     IMPORT = "import"
@@ -66,6 +70,8 @@ class AuditAction(enum.StrEnum):
     UPDATE_RULES = "update_rules"
     # Corrections of an application's or a card holder's data (old → new in the reason).
     CORRECT = "correct"
+    # The office's own settings (its postal address, the sender of its letters).
+    UPDATE_OFFICE = "update_office"
     # Accounts: too many wrong second-factor codes.
     LOCK_SECOND_FACTOR = "lock_second_factor"
     # A volunteer's corrections (DSGVO Art. 16): the address on the account, the postal
@@ -89,7 +95,7 @@ class Acting:
     @classmethod
     def user_as(cls, user: User, actor: Actor) -> Acting:
         """A signed-in user acting in ``actor``'s role."""
-        return cls(actor, user, user.email or f"user {user.id}")
+        return cls(actor, user, user.email or user.display_name)
 
     @classmethod
     def staff(cls, user: User) -> Acting:

@@ -20,6 +20,7 @@ from ehrenamt.models.card import (
     RevocationReason,
 )
 from ehrenamt.models.legacy import LegacyImport, LegacyImportState
+from ehrenamt.models.letter import Letter
 from ehrenamt.models.office import Office, PlaceRule, Programme, ProgrammeRules, Qualification
 from ehrenamt.models.outbox import OutboxMessage
 from ehrenamt.models.partner import (
@@ -32,6 +33,7 @@ from ehrenamt.models.partner import (
     Verification,
     VerificationChannel,
 )
+from ehrenamt.models.print_run import PrintLayout, PrintRun, PrintRunCard, PrintRunState
 from ehrenamt.models.rights import (
     DataExport,
     EmailChange,
@@ -61,9 +63,10 @@ __all__ = [
     "DocumentKind",
     "EmailChange",
     "Engagement",
+    "ExportState",
     "LegacyImport",
     "LegacyImportState",
-    "ExportState",
+    "Letter",
     "LinkPurpose",
     "NameChangeRequest",
     "NameChangeState",
@@ -74,6 +77,10 @@ __all__ = [
     "PartnerMember",
     "PartnerState",
     "PlaceRule",
+    "PrintLayout",
+    "PrintRun",
+    "PrintRunCard",
+    "PrintRunState",
     "Programme",
     "ProgrammeRules",
     "Qualification",

@@ -131,9 +131,11 @@ class Application(Base):
     #: The clerk's latest question and the applicant's latest answer.
     information_request: Mapped[str | None] = mapped_column(Text)
     information_answer: Mapped[str | None] = mapped_column(Text)
+    #: The clerk who typed in a paper application; None when the applicant applied online.
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     office: Mapped[Office] = relationship()
-    applicant: Mapped[User] = relationship()
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id])
     engagements: Mapped[list[Engagement]] = relationship(
         back_populates="application", order_by="Engagement.id", cascade="all, delete-orphan"
     )
@@ -174,7 +176,9 @@ class Engagement(Base):
     #: Postcode where the engagement takes place, for the place rule; optional.
     organisation_postcode: Mapped[str | None] = mapped_column(String(10))
     contact_name: Mapped[str] = mapped_column(String(200))
-    contact_email: Mapped[str] = mapped_column(String(254))
+    #: None for an organisation without an address (paper applications): the clerk then
+    #: records its confirmation with a note instead of a link being mailed.
+    contact_email: Mapped[str | None] = mapped_column(String(254))
     activity: Mapped[str] = mapped_column(String(300))
     #: Claimed hours; one of the two is given.
     hours_per_week: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))

@@ -124,6 +124,8 @@ class Card(Base):
         enum_column(RevocationReason, 20)
     )
     revocation_note: Mapped[str | None] = mapped_column(Text)
+    #: When staff confirmed the card was posted (in a print run); shown to the holder.
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the holder was reminded that the card runs out (once per validity).
     expiry_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

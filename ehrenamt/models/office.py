@@ -54,6 +54,9 @@ class Office(Base):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     #: Where replies to applicants go.
     contact_email: Mapped[str] = mapped_column(String(254))
+    #: The office's postal address below its name, one line each (department, street,
+    #: postcode and town): the sender of its letters (DIN 5008 return line, letterhead).
+    postal_address: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: Postcodes of the office's area, separated by spaces; "here" for the place rule.
     postcodes: Mapped[str] = mapped_column(Text, default="")
 

@@ -31,7 +31,10 @@ class User(UserMixin, Base):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Lower-cased; unique across the deployment.
+    #: Lower-cased; unique across the deployment. None for a person without e-mail whose
+    #: paper application staff entered: such a row cannot sign in (every way in needs an
+    #: address), holds the person's applications and cards like any account, and their
+    #: notices become letters (ehrenamt/letters). Imported cards can point at such rows.
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     #: argon2id hash; None for volunteers who sign in only with e-mailed links.
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -62,6 +65,11 @@ class User(UserMixin, Base):
     def is_staff(self) -> bool:
         """Clerks and office admins."""
         return self.role in STAFF_ROLES
+
+    @property
+    def has_email(self) -> bool:
+        """Whether notices reach the person by e-mail; otherwise they get letters."""
+        return bool(self.email)
 
     @property
     def is_active(self) -> bool:  # Flask-Login reads this

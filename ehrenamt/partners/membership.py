@@ -44,7 +44,7 @@ def invite_member(partner: Partner, inviter: User, email: str, language: str = "
     token = links.issue_link(user, LinkPurpose.SIGN_IN, max_age)
     with force_locale(language):
         mail.queue_mail(
-            users.mail_address(user),
+            users.email_of(user),
             _("Einladung in den Bereich für Akzeptanzstellen"),
             "partner_invitation",
             partner=partner,

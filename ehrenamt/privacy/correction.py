@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ehrenamt.accounts import users
 from ehrenamt.accounts.links import LinkProblem, LinkRejected
 from ehrenamt.accounts.users import find_user, normalise_email
 from ehrenamt.core import audit, mail, outbox, security
@@ -84,7 +85,7 @@ def request_email_change(user: User, new_email: str) -> None:
             hours=hours,
         )
         mail.queue_mail(
-            user.email,
+            users.email_of(user),
             _("Ihre E-Mail-Adresse soll geändert werden"),
             "email_change_notice",
             new_email=new,

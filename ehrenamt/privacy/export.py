@@ -21,6 +21,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
+from ehrenamt.accounts import users
 from ehrenamt.core import mail, outbox
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
@@ -86,7 +87,7 @@ def build(export_id: int) -> bool:
     user = export.user
     with force_locale(user.language):
         mail.queue_mail(
-            user.email,
+            users.email_of(user),
             _("Ihre Daten zum Herunterladen"),
             "export_ready",
             expires_at=export.expires_at,

@@ -97,7 +97,7 @@ def collect(user: User, exported_at: datetime) -> ExportData:
         | {"role": plain(user.role), "has_password": user.password_hash is not None},
         applications=[_application(a, data) for a in _applications(user.id)],
         cards=[_card(c, data) for c in _cards(user.id)],
-        mails=_mails(user.email),
+        mails=_mails(user.email) if user.email else [],
         email_changes=[
             _columns(change, "new_email", "created_at", "expires_at", "used_at")
             for change in db.session.scalars(

@@ -7,17 +7,17 @@ again with the new name; declining tells the volunteer why. Both are audited.
 
 from __future__ import annotations
 
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ehrenamt.cards import lifecycle, register
-from ehrenamt.core import mail, outbox
+from ehrenamt.core import outbox
 from ehrenamt.core.access import check_staff
 from ehrenamt.core.audit import Acting, AuditAction, record_change
 from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
+from ehrenamt.letters import notices
 from ehrenamt.models import (
     Application,
     CardState,
@@ -152,12 +152,12 @@ def decline_name_change(request: NameChangeRequest, acting: Acting, reason: str)
 def _mail_decision(request: NameChangeRequest) -> None:
     application = request.application
     user = application.applicant
-    with force_locale(user.language):
-        mail.queue_mail(
-            user.email,
-            _("Ihre Namensänderung"),
-            "name_change_decided",
-            change=request,
-            application=application,
-            office=application.office,
-        )
+    # By mail, or by letter for a person whose address is gone since the request.
+    notices.notify(
+        user,
+        _l("Ihre Namensänderung"),
+        "name_change_decided",
+        office=application.office,
+        application=application,
+        change=request,
+    )

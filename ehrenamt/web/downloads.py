@@ -47,6 +47,11 @@ def send_archive(path: Path, name: str) -> Response:
     return _attachment(path, "application/zip", name, etag=False)
 
 
+def send_pdf(content: bytes, name: str) -> Response:
+    """A PDF made for this request (letters, a print run) as a download."""
+    return _attachment(io.BytesIO(content), "application/pdf", name, etag=False)
+
+
 def _attachment(
     content: io.BytesIO | Path, mimetype: str, name: str, *, etag: bool = True
 ) -> Response:

@@ -96,21 +96,6 @@ class NoControlCharacters:
             raise ValidationError(str(self.message))
 
 
-class PrintableOnCard:
-    """The name is printed on the card: refuse letters its typeface cannot show."""
-
-    def __call__(self, form: Form, field: Field) -> None:
-        missing = pdf.unprintable_characters(field.data or "")
-        if missing:
-            raise ValidationError(
-                _(
-                    "Diese Zeichen können auf der Karte nicht gedruckt werden: %(chars)s. "
-                    "Bitte schreiben Sie den Namen in lateinischer Schrift.",
-                    chars=" ".join(sorted(missing)),
-                )
-            )
-
-
 def database_id(text: str | None) -> int | None:
     """``text`` as the id of a database row, or None if it cannot be one.
 

@@ -11,6 +11,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -90,3 +91,14 @@ class PresetForm(FlaskForm):
         _l("Vorlage"), choices=choices([(key, value["label"]) for key, value in PRESETS.items()])
     )
     submit = SubmitField(_l("Vorlage übernehmen"))
+
+
+class PostalAddressForm(FlaskForm):
+    """The office's postal address, the sender of its letters."""
+
+    postal_address = TextAreaField(
+        _l("Postanschrift unter dem Namen der Ausgabestelle (höchstens 4 Zeilen)"),
+        validators=[Length(max=400), NoControlCharacters()],
+        render_kw={"rows": 4},
+    )
+    submit = SubmitField(_l("Anschrift speichern"))

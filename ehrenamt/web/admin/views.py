@@ -11,8 +11,9 @@ from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import Office, PlaceRule, ProgrammeRules
 from ehrenamt.offices import rules as rules_service
+from ehrenamt.offices import setup as office_setup
 from ehrenamt.web.access import admin_required
-from ehrenamt.web.admin.forms import PresetForm, RulesForm
+from ehrenamt.web.admin.forms import PostalAddressForm, PresetForm, RulesForm
 from ehrenamt.web.forms import form_status
 from ehrenamt.workflow import Actor
 
@@ -36,7 +37,14 @@ def _rules_form_for_display(rules: ProgrammeRules) -> RulesForm:
 def _render_rules(
     office: Office, form: RulesForm, preset_form: PresetForm, status: int
 ) -> tuple[str, int]:
-    html = render_template("admin/rules.html", form=form, preset_form=preset_form, office=office)
+    address_form = PostalAddressForm(formdata=None, obj=office)
+    html = render_template(
+        "admin/rules.html",
+        form=form,
+        preset_form=preset_form,
+        office=office,
+        address_form=address_form,
+    )
     return html, status
 
 
@@ -75,4 +83,19 @@ def apply_preset() -> tuple[str, int] | Response:
         _office(), {}, Acting.user_as(current_user, Actor.ADMIN), preset=form.preset.data
     )
     flash(_("Die Vorlage wurde übernommen."), "success")
+    return redirect(url_for("admin.edit_rules"))
+
+
+@bp.route("/anschrift", methods=["POST"])
+@admin_required
+def set_postal_address() -> Response:
+    """The office's postal address for its letters (DIN 5008 sender)."""
+    form = PostalAddressForm()
+    if form.validate_on_submit():
+        office_setup.set_postal_address(
+            _office(), form.postal_address.data or "", Acting.user_as(current_user, Actor.ADMIN)
+        )
+        flash(_("Die Anschrift ist gespeichert."), "success")
+    else:
+        flash(_("Die Anschrift konnte nicht gespeichert werden (zu lang?)."), "error")
     return redirect(url_for("admin.edit_rules"))

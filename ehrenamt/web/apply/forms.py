@@ -101,7 +101,7 @@ class EngagementForm(FlaskForm):
         ],
     )
 
-    REQUIRED = (
+    REQUIRED: tuple[str, ...] = (
         "organisation_name",
         "contact_name",
         "contact_email",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from decimal import ROUND_HALF_UP
 from types import SimpleNamespace
 
 from flask import (
@@ -28,17 +27,16 @@ from ehrenamt.applications import submission as applications_submission
 from ehrenamt.applications.submission import (
     AccountExists,
     AlreadyOpen,
-    ApplicationInput,
-    EngagementInput,
 )
 from ehrenamt.cards import register
 from ehrenamt.core import uploads
 from ehrenamt.extensions import db, limiter
-from ehrenamt.models import Application, CardType, Office, Qualification, Upload, UserRole
+from ehrenamt.models import Application, Office, Upload, UserRole
 from ehrenamt.web.access import sign_in
-from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
+from ehrenamt.web.apply.forms import ApplicationForm
+from ehrenamt.web.apply.inputs import application_input
 from ehrenamt.web.forms import CONTROL_CHARACTERS, choices
-from ehrenamt.web.pages import current_language, or_404
+from ehrenamt.web.pages import or_404
 
 bp = Blueprint("apply", __name__, url_prefix="/antrag")
 
@@ -196,26 +194,8 @@ def _keep_proof(chosen: uploads.CheckedFile) -> Upload:
 def _submit(
     form: ApplicationForm, office: Office, proof: Upload | None
 ) -> Response | tuple[str, int]:
-    data = ApplicationInput(
-        submission_key=form.submission_key.data or secrets.token_urlsafe(24),
-        office=office,
-        card_type=CardType(form.card_type.data),
-        first_name=form.first_name.data.strip(),
-        last_name=form.last_name.data.strip(),
-        birth_date=form.birth_date.data,
-        street=form.street.data.strip(),
-        postcode=form.postcode.data.strip(),
-        town=form.town.data.strip(),
-        email=form.email.data,
-        phone=(form.phone.data or "").strip() or None,
-        password=form.password.data or None,
-        qualification=Qualification(form.qualification.data) if form.qualification.data else None,
-        honour=(form.honour.data or "").strip() or None,
-        consent_version=office.rules.privacy_notice_version,
-        language=current_language(),
-        engagements=[_engagement_input(e) for e in form.used_engagements()],
-        proof=proof,
-    )
+    data = application_input(form, office, proof, email=form.email.data)
+    data.password = form.password.data or None
     signed_in = current_user if current_user.is_authenticated else None
     try:
         result = applications_submission.submit_application(data, signed_in)
@@ -287,20 +267,3 @@ def _prefill_from(form: ApplicationForm, previous: Application) -> None:
         )
     if not form.engagements.entries:
         form.engagements.append_entry()
-
-
-def _engagement_input(form: EngagementForm) -> EngagementInput:
-    hours = form.hours.data
-    assert hours is not None  # the form requires the hours of every row it passes on
-    per_week = form.hours_unit.data == "week"
-    return EngagementInput(
-        organisation_name=form.organisation_name.data.strip(),
-        organisation_postcode=(form.organisation_postcode.data or "").strip() or None,
-        contact_name=form.contact_name.data.strip(),
-        contact_email=form.contact_email.data,
-        activity=form.activity.data.strip(),
-        hours_per_week=hours if per_week else None,
-        hours_per_year=None if per_week else int(hours.to_integral_value(ROUND_HALF_UP)),
-        engaged_since=form.engaged_since.data,
-        allowance_euros_per_year=form.allowance.data or 0,
-    )

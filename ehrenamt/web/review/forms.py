@@ -21,12 +21,12 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
     ValidationError,
 )
 
 from ehrenamt.labels import CARD_TYPE_SHORT, REJECTION_LABELS, STATE_SHORT
 from ehrenamt.web.forms import (
+    POSTCODE,
     NoControlCharacters,
     PrintableOnCard,
     VersionedForm,
@@ -131,10 +131,7 @@ class CorrectionForm(VersionedForm):
     )
     postcode = StringField(
         _l("Postleitzahl"),
-        validators=[
-            DataRequired(),
-            Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine fünfstellige Postleitzahl an.")),
-        ],
+        validators=[DataRequired(), POSTCODE],
     )
     town = StringField(
         _l("Ort"), validators=[DataRequired(), Length(max=100), NoControlCharacters()]
@@ -157,6 +154,8 @@ class CorrectionForm(VersionedForm):
         today = date.today()
         if field.data and (field.data >= today or field.data.year < today.year - 120):
             raise ValidationError(_l("Bitte prüfen Sie das Geburtsdatum."))
+
+
 class NameChangeDecisionForm(FlaskForm):
     """Apply or decline a volunteer's change of name; declining needs a reason."""
 
@@ -172,3 +171,17 @@ class NameChangeDecisionForm(FlaskForm):
             self.reason.errors = [*self.reason.errors, _l("Bitte begründen Sie die Ablehnung.")]
             return False
         return valid
+
+
+class RecordAnswerForm(DecisionForm):
+    """The applicant's answer that came by letter, by phone or at the counter."""
+
+    answer = TextAreaField(
+        _l("Antwort der Person (Brief, Telefon, vor Ort)"),
+        validators=[
+            DataRequired(message=_l("Bitte geben Sie die Antwort ein.")),
+            Length(max=5000),
+            NoControlCharacters(),
+        ],
+    )
+    submit = SubmitField(_l("Antwort erfassen"))

@@ -30,6 +30,7 @@ from ehrenamt.web.review.forms import (
     EngagementActionForm,
     NameChangeDecisionForm,
     QueueFilterForm,
+    RecordAnswerForm,
     RejectForm,
     RequestInformationForm,
     StartReviewForm,
@@ -87,6 +88,7 @@ def render_detail(
         "approve_form": ApproveForm(formdata=None),
         "reject_form": RejectForm(formdata=None),
         "info_form": RequestInformationForm(formdata=None),
+        "answer_form": RecordAnswerForm(formdata=None),
         "start_form": StartReviewForm(formdata=None),
         "engagement_form": EngagementActionForm(formdata=None),
         "name_change_form": NameChangeDecisionForm(formdata=None),
@@ -180,6 +182,19 @@ def request_information(public_id: str) -> tuple[str, int] | Response:
     )
 
 
+@bp.route("/antrag/<public_id>/antwort", methods=["POST"])
+@staff_required
+def record_answer(public_id: str) -> tuple[str, int] | Response:
+    """The answer came on paper or by phone: staff type it in, the review resumes."""
+    form = RecordAnswerForm()
+    return _decide(
+        public_id,
+        "answer_form",
+        form,
+        lambda app, v: decisions.record_answer(app, acting_staff(), v, form.answer.data.strip()),
+    )
+
+
 @bp.route("/antrag/<public_id>/pruefung-beginnen", methods=["POST"])
 @staff_required
 def start_review(public_id: str) -> tuple[str, int] | Response:
@@ -238,7 +253,7 @@ def download_upload(upload_id: int) -> Response:
 @staff_required
 def correct(public_id: str) -> tuple[str, int] | Response:
     """Correct the person's data with a reason; each change is audited old → new."""
-    application = _application_or_404(public_id)
+    application = application_or_404(public_id)
     form = CorrectionForm(
         obj=None if request.method == "POST" else application,
         version=application.version,

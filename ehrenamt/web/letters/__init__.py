@@ -1,0 +1,1 @@
+"""Staff: the office's letters to print, and print runs of cards."""
