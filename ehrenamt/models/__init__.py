@@ -31,10 +31,12 @@ from ehrenamt.models.partner import (
     Verification,
     VerificationChannel,
 )
+from ehrenamt.models.recovery_code import RecoveryCode
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
-from ehrenamt.models.user import STAFF_ROLES, User, UserRole
+from ehrenamt.models.user import ADMIN_ROLES, STAFF_ROLES, User, UserRole
 
 __all__ = [
+    "ADMIN_ROLES",
     "ANSWERED_CONFIRMATION_STATES",
     "STAFF_ROLES",
     "ApiKey",
@@ -62,6 +64,7 @@ __all__ = [
     "Programme",
     "ProgrammeRules",
     "Qualification",
+    "RecoveryCode",
     "RejectionReason",
     "RevocationReason",
     "Upload",

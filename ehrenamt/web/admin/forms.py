@@ -6,17 +6,19 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    EmailField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
 from ehrenamt.labels import QUALIFICATION_LABELS
+from ehrenamt.models import UserRole
 from ehrenamt.offices.rules import PRESETS
 from ehrenamt.web.forms import NoControlCharacters, NumberField, choices, enum_choices
 
@@ -90,3 +92,34 @@ class PresetForm(FlaskForm):
         _l("Vorlage"), choices=choices([(key, value["label"]) for key, value in PRESETS.items()])
     )
     submit = SubmitField(_l("Vorlage übernehmen"))
+
+
+#: The roles an admin gives on the staff page, in the order offered.
+STAFF_ROLE_CHOICES = [
+    (UserRole.CLERK.value, _l("Sachbearbeitung")),
+    (UserRole.ADMIN.value, _l("Administration")),
+]
+
+
+class StaffInviteForm(FlaskForm):
+    """Invite a clerk or admin of the office by e-mail."""
+
+    display_name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=200), NoControlCharacters()]
+    )
+    email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField(_l("Rolle"), choices=choices(STAFF_ROLE_CHOICES))
+    submit = SubmitField(_l("Einladen"))
+
+
+class StaffRoleForm(FlaskForm):
+    """Change a staff member's role."""
+
+    role = SelectField(_l("Rolle"), choices=choices(STAFF_ROLE_CHOICES))
+    submit = SubmitField(_l("Rolle ändern"))
+
+
+class StaffActionForm(FlaskForm):
+    """One button: deactivate, reactivate or reset the second factor."""
+
+    submit = SubmitField(_l("Ausführen"))
