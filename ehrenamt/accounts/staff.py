@@ -15,7 +15,8 @@ from typing import Any
 from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy.orm import aliased
 
 from ehrenamt.accounts import links, recovery_codes, users
 from ehrenamt.core import audit, mail, outbox
@@ -109,29 +110,28 @@ def change_role(acting: audit.Acting, member: User, role: UserRole) -> None:
     """Make ``member`` a clerk or an admin. Commits."""
     if role not in OFFICE_ROLES:
         raise NotPermitted("role")
-    _check_change(acting, member, removes_admin=role != UserRole.ADMIN)
+    _check_change(acting, member)
     if member.role == role:
         return
     old = member.role
-    member.role = role
+    _change(member, removes_admin=role != UserRole.ADMIN, role=role)
     _audit(acting, member, audit.AuditAction.CHANGE_ROLE, old.value, role.value)
     _tell(member, _l("Ihre Rolle ist jetzt: %(role)s.", role=_role_name(role)))
 
 
 def deactivate(acting: audit.Acting, member: User) -> None:
     """``member`` can no longer sign in; their sessions end at once. Commits."""
-    _check_change(acting, member, removes_admin=True)
+    _check_change(acting, member)
     if not member.active:
         return
-    member.active = False
-    member.session_version += 1
+    _change(member, removes_admin=True, active=False, session_version=User.session_version + 1)
     _audit(acting, member, audit.AuditAction.DEACTIVATE, "active", "inactive")
     _tell(member, _l("Ihr Zugang wurde deaktiviert. Sie können sich nicht mehr anmelden."))
 
 
 def reactivate(acting: audit.Acting, member: User) -> None:
     """``member`` can sign in again. Commits."""
-    _check_change(acting, member, removes_admin=False)
+    _check_change(acting, member)
     if member.active:
         return
     member.active = True
@@ -142,7 +142,7 @@ def reactivate(acting: audit.Acting, member: User) -> None:
 def reset_second_factor(acting: audit.Acting, member: User) -> None:
     """Forget ``member``'s authenticator and recovery codes (a lost phone): they enrol
     again at their next sign-in, and their sessions end now. Commits."""
-    _check_change(acting, member, removes_admin=False)
+    _check_change(acting, member)
     member.totp_secret = None
     member.totp_last_step = None
     member.second_factor_failures = 0
@@ -159,9 +159,8 @@ def reset_second_factor(acting: audit.Acting, member: User) -> None:
     )
 
 
-def _check_change(acting: audit.Acting, member: User, *, removes_admin: bool) -> None:
-    """Refuse a change by anyone but another admin of the member's office, and one that
-    would leave the office without an active admin."""
+def _check_change(acting: audit.Acting, member: User) -> None:
+    """Refuse a change by anyone but another admin of the member's office."""
     if member.office_id is None or member.role not in OFFICE_ROLES:
         raise NotPermitted("staff")
     admin = _check_admin(acting, member.office_id)
@@ -169,23 +168,34 @@ def _check_change(acting: audit.Acting, member: User, *, removes_admin: bool) ->
         raise OwnAccount(
             _("Ihr eigenes Konto können Sie hier nicht ändern; bitten Sie eine andere Person.")
         )
+
+
+def _change(member: User, *, removes_admin: bool, **values: Any) -> None:
+    """Set ``values`` on ``member``; refused with :class:`LastAdmin` if the change takes
+    away the office's last active admin.
+
+    The check and the change are one conditional UPDATE, so that two admins removing
+    each other at once cannot both succeed. On PostgreSQL the office row is locked
+    first: the second UPDATE then starts after the first commits and sees its result
+    (without the lock, each would see the other still active in its snapshot).
+    """
+    query = update(User).where(User.id == member.id).values(**values)
     if removes_admin and member.role == UserRole.ADMIN and member.active:
-        # Lock the office row: two admins demoting each other at once are served one
-        # after the other, and the second sees that the first is no longer an admin.
         db.session.execute(select(Office.id).where(Office.id == member.office_id).with_for_update())
-        others = db.session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(
-                User.office_id == member.office_id,
-                User.role == UserRole.ADMIN,
-                User.active.is_(True),
-                User.id != member.id,
+        other = aliased(User)
+        query = query.where(
+            exists().where(
+                other.office_id == member.office_id,
+                other.role == UserRole.ADMIN,
+                other.active.is_(True),
+                other.id != member.id,
             )
         )
-        if not others:
-            db.session.rollback()
-            raise LastAdmin(_("Das ist die letzte aktive Administration des Amts; das geht nicht."))
+    result = db.session.execute(query.execution_options(synchronize_session=False))
+    if getattr(result, "rowcount", 0) != 1:
+        db.session.rollback()
+        raise LastAdmin(_("Das ist die letzte aktive Administration des Amts; das geht nicht."))
+    db.session.refresh(member)
 
 
 def _audit(
