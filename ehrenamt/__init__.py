@@ -131,11 +131,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
     from ehrenamt.web.account.views import bp as account_bp
+    from ehrenamt.web.admin.staff import bp as staff_bp
     from ehrenamt.web.admin.views import bp as admin_bp
     from ehrenamt.web.api.keys import bp as api_keys_bp
     from ehrenamt.web.api.views import bp as api_bp
     from ehrenamt.web.apply import paper as _paper_routes  # noqa: F401 (adds its routes to apply)
     from ehrenamt.web.apply.views import bp as apply_bp
+    from ehrenamt.web.auth.passwords import bp as passwords_bp
     from ehrenamt.web.auth.views import bp as auth_bp
     from ehrenamt.web.confirm.views import bp as confirm_bp
     from ehrenamt.web.directory.views import bp as directory_bp
@@ -144,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     from ehrenamt.web.letters.views import bp as letters_bp
     from ehrenamt.web.partner_admin.views import bp as partner_admin_bp
     from ehrenamt.web.partners.views import bp as partners_bp
+    from ehrenamt.web.programme.views import bp as programme_bp
     from ehrenamt.web.public.views import bp as public_bp
     from ehrenamt.web.register.views import bp as register_bp
     from ehrenamt.web.review.views import bp as review_bp
@@ -167,6 +170,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(verify_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_keys_bp)
+    app.register_blueprint(passwords_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(programme_bp)
 
 
 def register_cli(app: Flask) -> None:

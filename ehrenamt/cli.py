@@ -53,11 +53,18 @@ def create_office_command(
 @cli.command("create-staff")
 @click.option("--email", required=True)
 @click.option("--office", "office_slug", required=True)
-@click.option("--role", type=click.Choice(["clerk", "admin"]), default="clerk", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["clerk", "admin", "programme_admin"]),
+    default="clerk",
+    show_default=True,
+    help="A programme_admin starts in --office and can switch to any office.",
+)
 @click.option("--name", default="")
 @click.password_option()
 def create_staff(email: str, office_slug: str, role: str, name: str, password: str) -> None:
-    """Create a clerk or office admin; they set up TOTP at their first sign-in."""
+    """Create a clerk, office admin or programme admin; they set up TOTP at their first
+    sign-in."""
     office = db.session.scalar(select(Office).where(Office.slug == office_slug))
     if office is None:
         raise click.ClickException(f"no office {office_slug!r}")

@@ -13,6 +13,7 @@ from ehrenamt.accounts import users
 from ehrenamt.applications import submission
 from ehrenamt.extensions import db
 from ehrenamt.models import (
+    STAFF_ROLES,
     Application,
     CardType,
     ConfirmationState,
@@ -58,9 +59,7 @@ def make_user(
         password=password,
         office=office,
         display_name=f"{role.value} {n}",
-        totp_secret=pyotp.random_base32()
-        if totp and role in (UserRole.CLERK, UserRole.ADMIN)
-        else None,
+        totp_secret=pyotp.random_base32() if totp and role in STAFF_ROLES else None,
         email_confirmed=confirmed,
     )
     db.session.commit()

@@ -278,7 +278,8 @@ def test_first_staff_sign_in_goes_to_enrolment(client: FlaskClient, ctx: None) -
 
 
 def test_enrolment_code_saves_secret_and_signs_in(client: FlaskClient, ctx: None) -> None:
-    """A code for the shown secret enrols the authenticator and signs in."""
+    """A code for the shown secret enrols the authenticator, signs in, and shows the
+    recovery codes once, with the way on to the staff queue."""
     clerk = make_user(UserRole.CLERK, make_office(), totp=False)
     password_step(client, clerk.email)
     page = page_text(client.get("/anmelden/authenticator-einrichten"))
@@ -297,8 +298,9 @@ def test_enrolment_code_saves_secret_and_signs_in(client: FlaskClient, ctx: None
         {"code": pyotp.TOTP(secret).now()},
         page="/anmelden/authenticator-einrichten",
     )
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/verwaltung/"
+    assert response.status_code == 200
+    assert len(re.findall(r"<li><code>[A-Z2-9-]{19}</code></li>", page_text(response))) == 10
+    assert 'href="/verwaltung/"' in page_text(response)
     assert is_signed_in_as_staff(client)
     db.session.refresh(clerk)
     assert clerk.totp_secret == secret

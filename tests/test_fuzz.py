@@ -239,6 +239,7 @@ class World:
     clerk: Any
     admin: Any
     partner_user: Any
+    programme_admin: Any
 
 
 @pytest.fixture
@@ -249,6 +250,7 @@ def world(app: Flask, ctx: None) -> Iterator[World]:
     office = make_office()
     clerk = make_user(UserRole.CLERK, office)
     admin = make_user(UserRole.ADMIN, office)
+    programme_admin = make_user(UserRole.PROGRAMME_ADMIN, office)
     volunteer = make_user(UserRole.VOLUNTEER)
     _make_active(make_application(office, volunteer, state=ApplicationState.IN_REVIEW))
     make_application(office, state=ApplicationState.IN_REVIEW)
@@ -262,19 +264,21 @@ def world(app: Flask, ctx: None) -> Iterator[World]:
     db.session.commit()
     limiter.enabled = False
     try:
-        yield World(volunteer, clerk, admin, partner_user)
+        yield World(volunteer, clerk, admin, partner_user, programme_admin)
     finally:
         limiter.enabled = True
 
 
 #: Who crawls, in this order; a form is fuzzed by the first who finds it (the admin has
-#: the clerk's pages as well, and only adds the rules).
+#: the clerk's pages as well, and adds the rules and staff; the programme admin adds the
+#: offices).
 ROLES: dict[str, Callable[[World], Any]] = {
     "anonymous": lambda world: None,
     "volunteer": lambda world: world.volunteer,
     "partner": lambda world: world.partner_user,
     "clerk": lambda world: world.clerk,
     "admin": lambda world: world.admin,
+    "programme_admin": lambda world: world.programme_admin,
 }
 
 

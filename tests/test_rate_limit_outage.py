@@ -79,6 +79,19 @@ LIMITED_PAGES: dict[str, tuple[Callable[[FlaskClient], TestResponse], int]] = {
         lambda c: post(c, "/anmelden/authenticator-einrichten", {"code": "1"}, page="/anmelden"),
         302,
     ),
+    "auth.recovery_code": (
+        lambda c: post(c, "/anmelden/wiederherstellungscode", {"code": "x"}, page="/anmelden"),
+        302,
+    ),
+    "passwords.forgotten_password": (
+        lambda c: post(
+            c, "/passwort-vergessen", {"email": "x@example.org"}, page="/passwort-vergessen"
+        ),
+        302,
+    ),
+    # Without a new password the form is refused before the link is looked at.
+    "passwords.reset_password": (_link(f"/passwort-neu/{secrets.token_urlsafe(32)}"), 400),
+    "passwords.accept_invitation": (_link(f"/einladung/{secrets.token_urlsafe(32)}"), 400),
     "auth.request_sign_in_link": (
         lambda c: post(c, "/anmelden/link", {"email": "x@example.org"}, page="/anmelden/link"),
         302,

@@ -79,6 +79,8 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     #: The staff member who is half-way through signing in, if any.
     pending_staff: User | None = None
+    #: The clerk an admin acts on in the staff pages, if any.
+    staff_member: User | None = None
 
 
 @pytest.fixture
@@ -112,11 +114,18 @@ def world(ctx: None) -> World:
 
 def prepare_client(client: FlaskClient, world: World, rule: str, endpoint: str) -> None:
     """Sign the client in as whoever would use this endpoint."""
-    if endpoint in ("auth.second_factor", "auth.enrol_second_factor"):
-        enrolled = endpoint == "auth.second_factor"
+    if endpoint in ("auth.second_factor", "auth.enrol_second_factor", "auth.recovery_code"):
+        enrolled = endpoint != "auth.enrol_second_factor"
         world.pending_staff = make_user(UserRole.CLERK, world.office, totp=enrolled)
         credentials = {"email": world.pending_staff.email, "password": PASSWORD}
         assert post(client, "/anmelden", credentials).status_code == 302
+    elif rule.startswith("/verwaltung/mitarbeitende"):
+        sign_in(client, make_user(UserRole.ADMIN, world.office))
+        world.staff_member = make_user(UserRole.ADMIN, world.office)
+    elif rule.startswith("/programm"):
+        sign_in(client, make_user(UserRole.PROGRAMME_ADMIN, world.office))
+    elif endpoint == "auth.recovery_codes":
+        sign_in(client, make_user(UserRole.CLERK, world.office))
     elif rule.startswith("/verwaltung/einstellungen"):
         sign_in(client, make_user(UserRole.ADMIN, world.office))
     elif rule.startswith("/verwaltung"):
@@ -148,6 +157,24 @@ def form_for(world: World, endpoint: str) -> dict[str, str]:
             "override": "1",
         },
         "admin.apply_preset": {"preset": "bayern"},
+        "staff.invite": {"display_name": "N", "email": "n@example.org", "role": "clerk"},
+        "staff.change_role": {"role": "clerk"},
+        "programme.new_office": {
+            "name": "Neu",
+            "slug": "neu",
+            "contact_email": "neu@example.org",
+            "preset": "bayern",
+        },
+        "programme.switch_office": {"office_id": str(world.office.id)},
+        "passwords.forgotten_password": {"email": world.volunteer.email},
+        "passwords.reset_password": {
+            "password": "ein neues Passwort",
+            "confirm": "ein neues Passwort",
+        },
+        "passwords.accept_invitation": {
+            "password": "ein neues Passwort",
+            "confirm": "ein neues Passwort",
+        },
     }.get(endpoint, {})
 
 
@@ -156,6 +183,8 @@ def path_for(world: World, rule: str, endpoint: str) -> str:
     path = rule.replace("<public_id>", world.public_id)
     path = path.replace("<token>", world.tokens.get(endpoint, "x" * 43))
     path = path.replace("<int:key_id>", "1").replace("<int:request_id>", "1")
+    if world.staff_member is not None:
+        path = path.replace("<int:user_id>", str(world.staff_member.id))
     assert "<" not in path, f"no value for a placeholder of {rule}; extend path_for"
     return path
 

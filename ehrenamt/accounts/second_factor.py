@@ -1,4 +1,5 @@
-"""The TOTP second factor of staff accounts, and its lock after too many wrong codes.
+"""The TOTP second factor of staff accounts, its recovery codes, and its lock after too
+many wrong codes.
 
 The per-IP rate limit alone let ten addresses guess five times as often as one, after a
 single right password. Wrong codes are therefore counted per account in the database
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +22,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import case, literal, or_, update
 
-from ehrenamt.accounts import users
+from ehrenamt.accounts import recovery_codes, users
 from ehrenamt.core import audit, mail, outbox, security
 from ehrenamt.extensions import db
 from ehrenamt.models import User, utcnow
@@ -46,15 +48,19 @@ class SecondFactorCheck:
     locked_until: datetime | None = None
 
 
-def enrol_totp(user: User, secret: str, code: str) -> bool:
-    """Save the authenticator secret once the user proved it works with a code."""
+def enrol_totp(user: User, secret: str, code: str) -> list[str] | None:
+    """Save the authenticator secret once the user proved it works with a code.
+
+    Returns a new set of recovery codes, to be shown once; None for a wrong code.
+    """
     step = security.verify_totp(secret, code, None)
     if step is None:
-        return False
+        return None
     user.totp_secret = secret
     user.totp_last_step = step
+    codes = recovery_codes.replace_codes(user)
     db.session.commit()
-    return True
+    return codes
 
 
 def check_second_factor(user: User, code: str) -> SecondFactorCheck:
@@ -62,18 +68,80 @@ def check_second_factor(user: User, code: str) -> SecondFactorCheck:
     because the account's second factor is locked. Commits."""
     if not user.totp_secret:
         return SecondFactorCheck(Outcome.WRONG)
+    secret, last_step = user.totp_secret, user.totp_last_step
+
+    def accept() -> dict[str, object] | None:
+        step = security.verify_totp(secret, code, last_step)
+        return None if step is None else {"totp_last_step": step}
+
+    return _check(user, accept)
+
+
+def check_recovery_code(user: User, code: str) -> SecondFactorCheck:
+    """Check a recovery code instead of a TOTP code; it counts towards the same lock.
+
+    A used code is audited and the person told by mail (someone with their password
+    and a code signed in). Commits.
+    """
+    if not user.totp_secret:
+        return SecondFactorCheck(Outcome.WRONG)
+
+    def accept() -> dict[str, object] | None:
+        return {} if recovery_codes.use_code(user, code) else None
+
+    checked = _check(user, accept)
+    if checked.outcome == Outcome.ACCEPTED:
+        left = recovery_codes.unused_count(user)
+        audit.record(
+            audit.Acting.staff(user),
+            subject_type=audit.Subject.USER,
+            subject_id=user.id,
+            action=audit.AuditAction.USE_RECOVERY_CODE,
+            office_id=user.office_id,
+            reason=f"{left} codes left",
+        )
+        with force_locale(user.language):
+            mail.queue_mail(
+                users.email_of(user),
+                _("Ein Wiederherstellungscode wurde verwendet"),
+                "recovery_code_used",
+                user=user,
+                left=left,
+            )
+        outbox.commit()
+    return checked
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """A new set of recovery codes for the signed-in ``user`` (audited); the old set
+    stops working. Commits; returns the codes to be shown once."""
+    codes = recovery_codes.replace_codes(user)
+    audit.record(
+        audit.Acting.staff(user),
+        subject_type=audit.Subject.USER,
+        subject_id=user.id,
+        action=audit.AuditAction.NEW_RECOVERY_CODES,
+        office_id=user.office_id,
+    )
+    db.session.commit()
+    return codes
+
+
+def _check(user: User, accept: Callable[[], dict[str, object] | None]) -> SecondFactorCheck:
+    """Count the attempt, then ``accept`` the code: it returns the columns to set when
+    the code is right, None when it is wrong."""
     user_id = user.id
     attempt = _reserve_attempt(user_id)
     if attempt is None:
         db.session.expire(user)
         return SecondFactorCheck(Outcome.LOCKED, user.second_factor_locked_until)
     attempts, locked_until = attempt
-    step = security.verify_totp(user.totp_secret, code, user.totp_last_step)
-    if step is not None:
+    accepted = accept()
+    if accepted is not None:
         db.session.execute(
             update(User)
             .where(User.id == user_id)
-            .values(totp_last_step=step, second_factor_failures=0, second_factor_locked_until=None)
+            .values(second_factor_failures=0, second_factor_locked_until=None, **accepted)
         )
         db.session.commit()
         return SecondFactorCheck(Outcome.ACCEPTED)

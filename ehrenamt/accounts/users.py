@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ehrenamt.core import security
+from ehrenamt.core import outbox, security
 from ehrenamt.extensions import db
 from ehrenamt.models import Office, User, UserRole, utcnow
 
@@ -86,3 +86,10 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = security.hash_password(password)
     user.session_version += 1
     db.session.commit()
+
+
+def record_sign_in(user: User) -> None:
+    """Note when ``user`` signed in (the staff page shows it). Commits, and hands on any
+    message the sign-in's transaction queued."""
+    user.last_sign_in_at = utcnow()
+    outbox.commit()

@@ -82,6 +82,18 @@ class AuditAction(enum.StrEnum):
     REQUEST_NAME_CHANGE = "request_name_change"
     APPLY_NAME_CHANGE = "apply_name_change"
     DECLINE_NAME_CHANGE = "decline_name_change"
+    # Staff accounts (the admin's staff page, and the person's own second factor).
+    INVITE_STAFF = "invite_staff"
+    CHANGE_ROLE = "change_role"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    RESET_SECOND_FACTOR = "reset_second_factor"
+    USE_RECOVERY_CODE = "use_recovery_code"
+    NEW_RECOVERY_CODES = "new_recovery_codes"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - an action's name, not a password
+    # The programme administrator.
+    CREATE_OFFICE = "create_office"
+    SWITCH_OFFICE = "switch_office"
 
 
 @dataclass(frozen=True)
@@ -99,8 +111,10 @@ class Acting:
 
     @classmethod
     def staff(cls, user: User) -> Acting:
-        """A staff member acting in their own role (admin or clerk)."""
-        return cls.user_as(user, Actor.ADMIN if user.role == UserRole.ADMIN else Actor.CLERK)
+        """A staff member acting in their own role (admin or clerk); a programme admin
+        acts as the admin of the office she works in."""
+        admin = user.role in (UserRole.ADMIN, UserRole.PROGRAMME_ADMIN)
+        return cls.user_as(user, Actor.ADMIN if admin else Actor.CLERK)
 
     @classmethod
     def system(cls) -> Acting:

@@ -34,6 +34,7 @@ from ehrenamt.models.partner import (
     VerificationChannel,
 )
 from ehrenamt.models.print_run import PrintLayout, PrintRun, PrintRunCard, PrintRunState
+from ehrenamt.models.recovery_code import RecoveryCode
 from ehrenamt.models.rights import (
     DataExport,
     EmailChange,
@@ -42,9 +43,10 @@ from ehrenamt.models.rights import (
     NameChangeState,
 )
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
-from ehrenamt.models.user import STAFF_ROLES, User, UserRole
+from ehrenamt.models.user import ADMIN_ROLES, STAFF_ROLES, User, UserRole
 
 __all__ = [
+    "ADMIN_ROLES",
     "ANSWERED_CONFIRMATION_STATES",
     "STAFF_ROLES",
     "ApiKey",
@@ -84,6 +86,7 @@ __all__ = [
     "Programme",
     "ProgrammeRules",
     "Qualification",
+    "RecoveryCode",
     "RejectionReason",
     "RevocationReason",
     "Upload",

@@ -1,4 +1,4 @@
-"""One-time links sent by e-mail: sign-in and e-mail confirmation."""
+"""One-time links sent by e-mail: sign-in, e-mail confirmation, invitations, password resets."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ class LinkPurpose(enum.StrEnum):
 
     SIGN_IN = "sign_in"
     CONFIRM_EMAIL = "confirm_email"
+    #: A new staff member sets their first password.
+    INVITATION = "invitation"
+    #: Anyone who forgot their password sets a new one.
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - an action's name, not a password
 
 
 class OneTimeLink(Base):

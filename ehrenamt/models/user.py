@@ -20,9 +20,14 @@ class UserRole(enum.StrEnum):
     PARTNER = "partner"
     CLERK = "clerk"
     ADMIN = "admin"
+    #: Runs the programme (a district or state): creates offices, and acts as an office
+    #: admin in the office she has chosen to work in (``office_id``).
+    PROGRAMME_ADMIN = "programme_admin"
 
 
-STAFF_ROLES = frozenset({UserRole.CLERK, UserRole.ADMIN})
+STAFF_ROLES = frozenset({UserRole.CLERK, UserRole.ADMIN, UserRole.PROGRAMME_ADMIN})
+#: The roles that may act as an office's admin.
+ADMIN_ROLES = frozenset({UserRole.ADMIN, UserRole.PROGRAMME_ADMIN})
 
 
 class User(UserMixin, Base):
@@ -39,7 +44,8 @@ class User(UserMixin, Base):
     #: argon2id hash; None for volunteers who sign in only with e-mailed links.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[UserRole] = mapped_column(enum_column(UserRole, 20))
-    #: Staff and partners belong to one office; volunteers to none.
+    #: Staff and partners belong to one office; volunteers to none. A programme admin's
+    #: is the office she works in now (she switches it), None until she picks one.
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     #: Base32 TOTP secret; set once staff have enrolled their authenticator.
@@ -58,12 +64,14 @@ class User(UserMixin, Base):
     #: Preferred language of pages and e-mails.
     language: Mapped[str] = mapped_column(String(5), default="de")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the account last completed a sign-in (shown on the staff page).
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     office: Mapped[Office | None] = relationship()
 
     @property
     def is_staff(self) -> bool:
-        """Clerks and office admins."""
+        """Clerks, office admins and programme admins."""
         return self.role in STAFF_ROLES
 
     @property

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, session
+from flask import abort, redirect, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user
 
+from ehrenamt.accounts import users
 from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import STAFF_ROLES, User, UserRole
@@ -52,6 +53,9 @@ def sign_in(user: User, *, second_factor: bool = False) -> None:
     fresh_session()
     session["second_factor"] = second_factor
     session.permanent = True
+    # Before login_user: ``user`` may be the current_user proxy, which then points at
+    # itself.
+    users.record_sign_in(user)
     login_user(user)
     note_authentication()
 
@@ -81,6 +85,13 @@ def roles_required(*roles: UserRole) -> Callable[[F], F]:
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if current_user.role not in roles:
                 abort(403)
+            if (
+                current_user.role == UserRole.PROGRAMME_ADMIN
+                and current_user.office_id is None
+                and roles != (UserRole.PROGRAMME_ADMIN,)
+            ):
+                # An office's page, but she has not chosen an office to work in yet.
+                return redirect(url_for("programme.offices"))
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
@@ -88,8 +99,10 @@ def roles_required(*roles: UserRole) -> Callable[[F], F]:
     return decorator
 
 
-staff_required = roles_required(UserRole.CLERK, UserRole.ADMIN)
-admin_required = roles_required(UserRole.ADMIN)
+#: A programme admin passes both, as the admin of the office she works in.
+staff_required = roles_required(UserRole.CLERK, UserRole.ADMIN, UserRole.PROGRAMME_ADMIN)
+admin_required = roles_required(UserRole.ADMIN, UserRole.PROGRAMME_ADMIN)
+programme_admin_required = roles_required(UserRole.PROGRAMME_ADMIN)
 volunteer_required = roles_required(UserRole.VOLUNTEER)
 partner_role_required = roles_required(UserRole.PARTNER)
 

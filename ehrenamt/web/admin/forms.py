@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    EmailField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -13,11 +14,12 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
 from ehrenamt.labels import QUALIFICATION_LABELS
+from ehrenamt.models import UserRole
 from ehrenamt.offices.rules import PRESETS
 from ehrenamt.web.forms import NoControlCharacters, NumberField, choices, enum_choices
 
@@ -102,3 +104,34 @@ class PostalAddressForm(FlaskForm):
         render_kw={"rows": 4},
     )
     submit = SubmitField(_l("Anschrift speichern"))
+
+
+#: The roles an admin gives on the staff page, in the order offered.
+STAFF_ROLE_CHOICES = [
+    (UserRole.CLERK.value, _l("Sachbearbeitung")),
+    (UserRole.ADMIN.value, _l("Administration")),
+]
+
+
+class StaffInviteForm(FlaskForm):
+    """Invite a clerk or admin of the office by e-mail."""
+
+    display_name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=200), NoControlCharacters()]
+    )
+    email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField(_l("Rolle"), choices=choices(STAFF_ROLE_CHOICES))
+    submit = SubmitField(_l("Einladen"))
+
+
+class StaffRoleForm(FlaskForm):
+    """Change a staff member's role."""
+
+    role = SelectField(_l("Rolle"), choices=choices(STAFF_ROLE_CHOICES))
+    submit = SubmitField(_l("Rolle ändern"))
+
+
+class StaffActionForm(FlaskForm):
+    """One button: deactivate, reactivate or reset the second factor."""
+
+    submit = SubmitField(_l("Ausführen"))

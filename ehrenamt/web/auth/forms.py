@@ -35,3 +35,27 @@ class SignInLinkForm(FlaskForm):
 
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Anmeldelink senden"))
+
+
+class RecoveryCodeForm(FlaskForm):
+    """One of the recovery codes shown at enrolment."""
+
+    code = StringField(
+        _l("Wiederherstellungscode"),
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+    submit = SubmitField(_l("Anmelden"))
+
+
+class NewRecoveryCodesForm(FlaskForm):
+    """Make a new set of recovery codes (the old set stops working)."""
+
+    submit = SubmitField(_l("Neue Wiederherstellungscodes erzeugen"))
+
+
+class ForgottenPasswordForm(FlaskForm):
+    """Ask for a link to set a new password."""
+
+    email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Link senden"))

@@ -29,6 +29,7 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from ehrenamt.accounts import links as accounts_links
+from ehrenamt.accounts import recovery_codes as accounts_recovery_codes
 from ehrenamt.accounts import second_factor as accounts_second_factor
 from ehrenamt.accounts import users
 from ehrenamt.accounts.links import LinkProblem, LinkRejected
@@ -37,8 +38,14 @@ from ehrenamt.applications import submission
 from ehrenamt.core import security
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import STAFF_ROLES, LinkPurpose, User, UserRole
-from ehrenamt.web.access import fresh_session, sign_in
-from ehrenamt.web.auth.forms import LoginForm, SecondFactorForm, SignInLinkForm
+from ehrenamt.web.access import fresh_session, sign_in, staff_required
+from ehrenamt.web.auth.forms import (
+    LoginForm,
+    NewRecoveryCodesForm,
+    RecoveryCodeForm,
+    SecondFactorForm,
+    SignInLinkForm,
+)
 from ehrenamt.web.pages import one_time_link_page
 
 bp = Blueprint("auth", __name__)
@@ -51,11 +58,12 @@ def _login_limit() -> str:
     return str(current_app.config["RATELIMIT_LOGIN"])
 
 
-def _link_limit() -> str:
+def link_limit() -> str:
+    """The limit of requests that send or use an e-mailed link (per client, per address)."""
     return str(current_app.config["RATELIMIT_MAGIC_LINK"])
 
 
-def _email_key(prefix: str) -> Callable[[], str]:
+def email_key(prefix: str) -> Callable[[], str]:
     """A limit's key per e-mail address tried. Hashed: Flask-Limiter logs the key of every
     limit exceeded, and Redis would hold the addresses in its keys."""
 
@@ -67,6 +75,8 @@ def _email_key(prefix: str) -> Callable[[], str]:
 
 def home_for(user: User) -> str:
     """Where a user lands after signing in."""
+    if user.role == UserRole.PROGRAMME_ADMIN and user.office_id is None:
+        return url_for("programme.offices")
     if user.role in STAFF_ROLES:
         return url_for("review.queue")
     if user.role == UserRole.PARTNER:
@@ -76,7 +86,7 @@ def home_for(user: User) -> str:
 
 @bp.route("/anmelden", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key("login:"))
+@limiter.limit(_login_limit, methods=["POST"], key_func=email_key("login:"))
 def login() -> str | Response:
     """Password sign-in; staff continue to the second factor."""
     if current_user.is_authenticated:
@@ -135,6 +145,45 @@ def second_factor() -> str | Response | tuple[str, int]:
     return render_template("auth/second_factor.html", form=form)
 
 
+@bp.route("/anmelden/wiederherstellungscode", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def recovery_code() -> str | Response | tuple[str, int]:
+    """A recovery code instead of the authenticator's code (a lost or broken phone)."""
+    user = _pending_staff_user()
+    if not user.totp_secret:
+        return redirect(url_for("auth.enrol_second_factor"))
+    form = RecoveryCodeForm()
+    if form.validate_on_submit():
+        checked = accounts_second_factor.check_recovery_code(user, form.code.data or "")
+        if checked.outcome == Outcome.ACCEPTED:
+            sign_in(user, second_factor=True)
+            flash(_("Sie sind mit einem Wiederherstellungscode angemeldet."), "info")
+            return redirect(home_for(user))
+        if checked.outcome == Outcome.LOCKED:
+            form.code.errors.append(_locked_message(checked.locked_until))
+            return render_template("auth/recovery_code.html", form=form), 429
+        form.code.errors.append(
+            _("Dieser Wiederherstellungscode ist falsch oder wurde schon verwendet.")
+        )
+    return render_template("auth/recovery_code.html", form=form)
+
+
+@bp.route("/konto/wiederherstellungscodes", methods=["GET", "POST"])
+@staff_required
+def recovery_codes() -> str | Response:
+    """How many recovery codes are left; a new set replaces the old one."""
+    form = NewRecoveryCodesForm()
+    if form.validate_on_submit():
+        codes = accounts_second_factor.new_recovery_codes(current_user)
+        return _show_recovery_codes(current_user, codes)
+    left = accounts_recovery_codes.unused_count(current_user)
+    return render_template("auth/recovery_codes_status.html", form=form, left=left)
+
+
+def _show_recovery_codes(user: User, codes: list[str]) -> str:
+    return render_template("auth/recovery_codes.html", codes=codes, next_url=home_for(user))
+
+
 def _locked_message(until: datetime | None) -> str:
     if until is None:  # the last allowed attempt is being checked right now
         return _("Zu viele falsche Codes. Bitte versuchen Sie es später noch einmal.")
@@ -155,11 +204,13 @@ def enrol_second_factor() -> str | Response:
     session["enrol_secret"] = secret
     form = SecondFactorForm()
     if form.validate_on_submit():
-        if accounts_second_factor.enrol_totp(user, secret, form.code.data or ""):
+        codes = accounts_second_factor.enrol_totp(user, secret, form.code.data or "")
+        if codes is not None:
             session.pop("enrol_secret", None)
             sign_in(user, second_factor=True)
             flash(_("Die Zwei-Faktor-Anmeldung ist eingerichtet."), "success")
-            return redirect(home_for(user))
+            # Shown in this answer only: the codes are stored as hashes.
+            return _show_recovery_codes(user, codes)
         form.code.errors.append(
             _("Der Code ist falsch. Bitte prüfen Sie die Uhrzeit Ihres Geräts.")
         )
@@ -172,9 +223,9 @@ def enrol_second_factor() -> str | Response:
 
 
 @bp.route("/anmelden/link", methods=["GET", "POST"])
-@limiter.limit(_link_limit, methods=["POST"])
+@limiter.limit(link_limit, methods=["POST"])
 # Per address too: many clients must not flood one person's mailbox with links.
-@limiter.limit(_link_limit, methods=["POST"], key_func=_email_key("link:"))
+@limiter.limit(link_limit, methods=["POST"], key_func=email_key("link:"))
 def request_sign_in_link() -> str | Response:
     """Volunteers without a password get a one-time link by e-mail."""
     form = SignInLinkForm()
@@ -227,7 +278,7 @@ def _use_link(
 
 
 @bp.route("/anmelden/link/<token>", methods=["GET", "POST"])
-@limiter.limit(_link_limit, methods=["POST"])
+@limiter.limit(link_limit, methods=["POST"])
 def sign_in_with_link(token: str) -> str | Response | tuple[str, int]:
     """A one-time sign-in link; the GET only shows a button (mail scanners follow GETs)."""
 
@@ -252,7 +303,7 @@ def sign_in_with_link(token: str) -> str | Response | tuple[str, int]:
 
 
 @bp.route("/email-bestaetigen/<token>", methods=["GET", "POST"])
-@limiter.limit(_link_limit, methods=["POST"])
+@limiter.limit(link_limit, methods=["POST"])
 def confirm_email(token: str) -> str | Response | tuple[str, int]:
     """The volunteer confirms their address; their application moves on."""
 

@@ -1,0 +1,1 @@
+"""The programme administrator: offices of the programme."""
