@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -43,6 +44,10 @@ class ClerkBrowser:
     cookies: dict[str, str] = field(default_factory=dict)
     #: Requests that got no usable answer and were tried again.
     failures: int = 0
+    #: Set when the test ends: a clerk still trying gives up.
+    stop: threading.Event = field(default_factory=threading.Event)
+    #: A clerk gives up on one application after this many seconds of failures.
+    patience: float = 300.0
 
     def request(
         self, host: str, method: str, path: str, form: dict[str, str] | None = None
@@ -98,7 +103,8 @@ class ClerkBrowser:
         answer was lost had gone through)."""
         page = f"/verwaltung/antrag/{public_id}"
         attempt = 0
-        while True:
+        deadline = time.monotonic() + self.patience
+        while not self.stop.is_set():
             host = hosts[attempt % len(hosts)]
             attempt += 1
             try:
@@ -118,4 +124,7 @@ class ClerkBrowser:
                     return "saved", time.monotonic()
             except Unavailable:
                 self.failures += 1
+                if time.monotonic() > deadline:
+                    raise
                 time.sleep(0.2)
+        raise Unavailable("the test ended")

@@ -18,6 +18,7 @@ import contextlib
 import glob
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -143,8 +144,9 @@ class Network:
     """A bridge in the root namespace and the hosts on it; :meth:`close` removes all."""
 
     def __init__(self) -> None:
+        remove_leftovers()
         self.third = free_subnet()
-        self.tag = f"{os.getpid() % 100000}"
+        self.tag = str(os.getpid())  # in every name, for remove_leftovers
         self.bridge = f"ehb{self.tag}"
         self.address = self.ip_of(1)  # the root namespace: clients and the SMTP sink
         self.hosts: list[Host] = []
@@ -193,11 +195,37 @@ class Network:
         for host in self.hosts:
             host.kill_all()
         for host in self.hosts:
+            _remove_namespace(host.namespace)
             ip("link", "del", host.port, check=False)  # removes both ends of the pair
-            ip("netns", "del", host.namespace, check=False)
             for folder in host.scratch:
                 shutil.rmtree(folder, ignore_errors=True)
         ip("link", "del", self.bridge, check=False)
+
+
+def _remove_namespace(namespace: str) -> None:
+    """Kill what still runs in the namespace (children that left their process group),
+    then delete it."""
+    for pid in ip("netns", "pids", namespace, check=False).stdout.split():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+    ip("netns", "del", namespace, check=False)
+
+
+def remove_leftovers() -> None:
+    """Remove the namespaces, links and bridge of an earlier run that was killed before
+    it could clean up (its pytest process is gone)."""
+    for line in ip("netns", "list").stdout.splitlines():
+        found = re.match(r"eh(\d+)-\S+", line)
+        if found and not Path(f"/proc/{found.group(1)}").exists():
+            _remove_namespace(found.group(0))
+    for folder in Path(tempfile.gettempdir()).glob("ehrenamt-hosts-pg-*-*"):
+        pid = folder.name.split("-")[3]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+    for line in ip("-o", "link", "show").stdout.splitlines():
+        found = re.match(r"\d+: (ehb?(\d+)(h\d+)?)[@:]", line)
+        if found and not Path(f"/proc/{found.group(2)}").exists():
+            ip("link", "del", found.group(1), check=False)
 
 
 def wait_for_port(address: str, port: int, process: Process, timeout: float = 60.0) -> None:
@@ -221,7 +249,7 @@ def start_postgresql(host: Host, folder: Path) -> tuple[Process, str]:
     """
     bin_dir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1]).parent
     user = pwd.getpwnam("postgres")
-    data = Path(tempfile.mkdtemp(prefix="ehrenamt-hosts-pg-"))
+    data = Path(tempfile.mkdtemp(prefix=f"ehrenamt-hosts-pg-{os.getpid()}-"))
     host.scratch.append(data)
     os.chown(data, user.pw_uid, user.pw_gid)
     subprocess.run(

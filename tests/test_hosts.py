@@ -65,6 +65,7 @@ from tests.processes import process_environment
 
 pytestmark = pytest.mark.hosts
 
+
 APPROVALS = 500
 CLERKS = 4
 LEASE_SECONDS = 4.0
@@ -213,6 +214,8 @@ class Load:
     outcomes: dict[str, tuple[str, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     failures: int = 0
+    #: Set when the test ends, so the fault thread does not act on removed hosts.
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def confirmed(self) -> int:
         """Approvals the server confirmed so far."""
@@ -234,27 +237,39 @@ def prepare(deployment: Deployment) -> tuple[list[ClerkBrowser], list[str]]:
 
 def approve_all(
     deployment: Deployment, browsers: list[ClerkBrowser], ids: list[str], load: Load
-) -> Load:
+) -> None:
     """Each clerk approves a share, alternating between the web hosts; fills ``load``,
-    which the fault thread watches."""
+    which the fault thread watches. A clerk's error fails the test here."""
     web = deployment.web()
+    errors: list[BaseException] = []
 
     def work(index: int, browser: ClerkBrowser) -> None:
-        browser.sign_in(web[index % 2])
-        for number, public_id in enumerate(ids[index::CLERKS]):
-            hosts = web if number % 2 == 0 else web[::-1]
-            outcome = browser.approve(hosts, public_id)
-            with load.lock:
-                load.outcomes[public_id] = outcome
+        try:
+            browser.sign_in(web[index % 2])
+            for number, public_id in enumerate(ids[index::CLERKS]):
+                hosts = web if number % 2 == 0 else web[::-1]
+                outcome = browser.approve(hosts, public_id)
+                with load.lock:
+                    load.outcomes[public_id] = outcome
+        except BaseException as error:
+            errors.append(error)
 
-    threads = [threading.Thread(target=work, args=item) for item in enumerate(browsers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(600)
+    # Daemons, and told to stop when the test ends: a clerk never keeps pytest alive.
+    threads = [
+        threading.Thread(target=work, args=item, daemon=True) for item in enumerate(browsers)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(900)
+    finally:
+        for browser in browsers:
+            browser.stop.set()
     assert not any(thread.is_alive() for thread in threads), "the clerks did not finish"
+    if errors:
+        raise errors[0]
     load.failures = sum(browser.failures for browser in browsers)
-    return load
 
 
 def break_and_heal(deployment: Deployment, load: Load, timeline: list[str]) -> datetime:
@@ -262,11 +277,13 @@ def break_and_heal(deployment: Deployment, load: Load, timeline: list[str]) -> d
     network, hosts = deployment.network, deployment.hosts
     start = time.monotonic()
     while load.confirmed() < FAULTS_AFTER and time.monotonic() - start < 300:
-        time.sleep(0.1)
+        if load.stop.wait(0.1):
+            return utcnow()
     t0 = time.monotonic()
 
     def at(seconds: float, what: str) -> None:
-        time.sleep(max(0.0, t0 + seconds - time.monotonic()))
+        if load.stop.wait(max(0.0, t0 + seconds - time.monotonic())):
+            raise RuntimeError(f"the test ended before: {what}")
         timeline.append(f"{time.monotonic() - t0:5.1f}s {what} ({load.confirmed()} approved)")
 
     at(0, "worker1 cut off the network")
@@ -304,14 +321,25 @@ def test_several_hosts_survive_a_cut_a_kill_and_a_partition(deployment: Deployme
     timeline: list[str] = []
     healed: list[datetime] = []
     load = Load()
-    faults = threading.Thread(
-        target=lambda: healed.append(break_and_heal(deployment, load, timeline))
-    )
+    failed: list[BaseException] = []
+
+    def faulty() -> None:
+        try:
+            healed.append(break_and_heal(deployment, load, timeline))
+        except BaseException as error:
+            failed.append(error)
+
+    faults = threading.Thread(target=faulty, daemon=True)
     started = time.monotonic()
     faults.start()
-    approve_all(deployment, browsers, ids, load)
-    load_done = time.monotonic()
-    faults.join(300)
+    try:
+        approve_all(deployment, browsers, ids, load)
+        load_done = time.monotonic()
+        faults.join(300)
+    finally:
+        load.stop.set()
+    if failed:
+        raise failed[0]
     assert healed, f"the faults did not finish: {timeline}"
 
     def done() -> bool:
