@@ -471,6 +471,7 @@ def check(deployment: Deployment, load: Load, ids: list[str]) -> dict[str, objec
         "mails": len(messages),
         "mails_without_outbox_id": len(messages) - sum(outbox_ids.values()),
         "duplicate_mails": sum(n - 1 for n in outbox_ids.values() if n > 1),
+        "duplicate_mail_outbox_ids": sorted(int(i) for i, n in outbox_ids.items() if n > 1),
         "card_mails": sum(card_mails.values()),
         "holders_with_one_card_mail": sum(1 for n in card_mails.values() if n == 1),
         "unsent_mails": int(unsent or 0),
