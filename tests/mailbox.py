@@ -29,11 +29,13 @@ def free_port() -> int:
 class Mailbox:
     """Collects every message the SMTP server accepts."""
 
-    def __init__(self) -> None:
+    def __init__(self, hostname: str = "127.0.0.1") -> None:
+        """``hostname``: the address to listen on (another than loopback for workers in
+        other network namespaces, tests/test_hosts.py)."""
         self.messages: list[EmailMessage] = []
         self._changed = threading.Condition()
         self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self, hostname=hostname, port=self.port)
         self._stalls = 0
         self._accept_stalled = False
         self._released = threading.Event()

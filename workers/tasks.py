@@ -67,7 +67,7 @@ def issue_card(self: Task, message_id: int) -> str:
         return "done" if outbox.unfinished(message_id) is None else "claimed"
     card_id = int(message.payload["card_id"])
     try:
-        with outbox.lease_kept(message_id):
+        with outbox.lease_kept(message):
             # A card made now completes the message in its own transaction.
             result = production.produce(card_id, message_id=message_id)
         if result == production.Produced.BUSY:

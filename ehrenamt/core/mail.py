@@ -98,9 +98,14 @@ def deliver(message_id: int) -> bool:
     if message is None:
         return False
     # Kept while the SMTP server takes its time, so no second delivery sends it too.
-    with outbox.lease_kept(message_id):
+    with outbox.lease_kept(message) as lease:
         mime = build_message(message.payload, message.id)
         db.session.commit()  # end the read transaction before slow network I/O
+        # This worker may have stalled since its claim (cut off, paused) until the lease
+        # ran out and another worker took the message: then that one sends it.
+        if not lease.held():
+            log.warning("outbox message %s: lease lost before sending; not sent", message_id)
+            return False
         _send(mime, message.id)
     # The body holds one-time links; only who got what is kept once it is sent.
     done = outbox.complete(message_id, keep={"to": mime["To"], "subject": mime["Subject"]})

@@ -13,7 +13,10 @@ from a thread of its own (:func:`lease_kept`). A live lease therefore means a li
 worker: a second delivery leaves the message alone, however long the work takes. A
 lease that ran out unfinished means the worker died; the periodic dispatcher hands
 such a message over again on its next run, instead of waiting for the broker's
-visibility timeout.
+visibility timeout. A worker that was only cut off (its host lost the network for longer
+than the lease) may come back while another holds the message: the lease's end is its
+owner's token, so it neither renews the other's claim nor sends the mail a second time
+(:meth:`Lease.held`, asked right before sending).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from flask import current_app
 from sqlalchemy import Engine, and_, or_, select, update
@@ -169,45 +172,77 @@ def claim_lease() -> timedelta:
 
 
 @contextmanager
-def lease_kept(message_id: int) -> Iterator[None]:
+def lease_kept(message: OutboxMessage) -> Iterator[Lease]:
     """Renew the claim on the message every third of the lease while the block runs.
 
     The renewing thread lives in the worker process, so it stops when the worker dies
-    (SIGKILL, out of memory, machine gone) and only then does the lease run out.
+    (SIGKILL, out of memory, machine gone) and only then does the lease run out. The
+    yielded :class:`Lease` says whether the claim is still this worker's: ask it right
+    before an effect that must not happen twice (sending a mail).
     """
-    keeper = _LeaseKeeper(db.engine, message_id, claim_lease())
+    assert message.locked_until is not None, "claim the message first"
+    keeper = _LeaseKeeper(db.engine, message.id, message.locked_until, claim_lease())
     keeper.start()
     try:
-        yield
+        yield keeper
     finally:
         keeper.stop()
 
 
-class _LeaseKeeper(threading.Thread):
-    """Extends ``locked_until`` of one claimed message until stopped."""
+class Lease(Protocol):
+    """A claim held by this worker (see :func:`lease_kept`)."""
 
-    def __init__(self, engine: Engine, message_id: int, lease: timedelta) -> None:
+    def held(self) -> bool:
+        """Extend the claim now, if it is still this worker's; False if it ran out and
+        another worker may have taken the message (or it was completed or released)."""
+        ...
+
+
+class _LeaseKeeper(threading.Thread):
+    """Extends ``locked_until`` of one claimed message until stopped.
+
+    The lease's current end is its owner's token: every renewal changes it only where it
+    still has the value this worker wrote. A worker cut off for longer than the lease
+    therefore cannot extend (or act on) a claim another worker has taken meanwhile.
+    """
+
+    def __init__(self, engine: Engine, message_id: int, until: datetime, lease: timedelta) -> None:
         super().__init__(name=f"outbox-lease-{message_id}", daemon=True)
         self._engine, self._message_id, self._lease = engine, message_id, lease
+        self._until: datetime | None = until
+        self._lock = threading.Lock()
         self._stopped = threading.Event()
 
     def run(self) -> None:
         while not self._stopped.wait(self._lease.total_seconds() / 3):
             try:
-                # Its own connection: the task's session is busy in the task's thread.
-                with self._engine.begin() as connection:
-                    connection.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id == self._message_id,
-                            OutboxMessage.completed_at.is_(None),
-                            # Released by record_failure: the task's retry takes it again.
-                            OutboxMessage.locked_until.is_not(None),
-                        )
-                        .values(locked_until=utcnow() + self._lease)
-                    )
+                if not self.held():
+                    return  # lost: nothing left to renew
             except Exception as error:  # the next beat tries again; the task goes on
                 log.warning("lease of outbox message %s not renewed: %s", self._message_id, error)
+
+    def held(self) -> bool:
+        """See :meth:`Lease.held`."""
+        with self._lock:
+            if self._until is None:
+                return False
+            until = utcnow() + self._lease
+            # Its own connection: the task's session is busy in the task's thread.
+            with self._engine.begin() as connection:
+                result = connection.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == self._message_id,
+                        OutboxMessage.completed_at.is_(None),
+                        # Still the value this worker wrote: nobody took or released it.
+                        OutboxMessage.locked_until == self._until,
+                        # Not run out: another worker may take it from then on.
+                        OutboxMessage.locked_until > utcnow(),
+                    )
+                    .values(locked_until=until)
+                )
+            self._until = until if result.rowcount else None
+            return self._until is not None
 
     def stop(self) -> None:
         """End the renewals and wait for one in flight, so none lands after a release."""
