@@ -24,6 +24,8 @@ class Subject(enum.StrEnum):
     PARTNER = "partner"
     PROGRAMME_RULES = "programme_rules"
     USER = "user"
+    #: The office itself: exports of its data are recorded against it.
+    OFFICE = "office"
 
 
 class AuditAction(enum.StrEnum):
@@ -65,6 +67,8 @@ class AuditAction(enum.StrEnum):
     UPDATE_RULES = "update_rules"
     # Accounts: too many wrong second-factor codes.
     LOCK_SECOND_FACTOR = "lock_second_factor"
+    # Staff downloading personal data (an export: what, which filters, how many rows).
+    EXPORT = "export"
 
 
 @dataclass(frozen=True)
