@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from flask import Response, abort, send_file
+from flask import Response, abort, send_file, stream_with_context
 
 from ehrenamt.cards import production
 from ehrenamt.core import uploads
@@ -42,6 +42,21 @@ def send_upload(upload: Upload) -> Response:
     return _attachment(uploads.path_of(upload), upload.content_type, upload.original_name)
 
 
+def send_stream(chunks: Iterator[str] | Iterator[bytes], mimetype: str, name: str) -> Response:
+    """A file made while it is sent (an export), as an attachment; the request's
+    context (and database session) stays open until the last chunk."""
+    response = Response(stream_with_context(chunks), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    _no_cache_no_render(response)
+    return response
+
+
+def _no_cache_no_render(response: Response) -> None:
+    """A download the browser never renders in our origin, and no cache keeps."""
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+
+
 def _attachment(
     content: io.BytesIO | Path, mimetype: str, name: str, *, etag: bool = True
 ) -> Response:
@@ -49,6 +64,5 @@ def _attachment(
     response = send_file(
         content, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0, etag=etag
     )
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
+    _no_cache_no_render(response)
     return response

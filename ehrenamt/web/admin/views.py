@@ -76,3 +76,7 @@ def apply_preset() -> tuple[str, int] | Response:
     )
     flash(_("Die Vorlage wurde übernommen."), "success")
     return redirect(url_for("admin.edit_rules"))
+
+
+# The audit log and statistics add their routes to this blueprint.
+from ehrenamt.web.admin import insight  # noqa: E402, F401
