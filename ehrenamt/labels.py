@@ -19,6 +19,7 @@ from ehrenamt.models import (
     RejectionReason,
     RevocationReason,
 )
+from ehrenamt.verification.results import CheckStatus
 from ehrenamt.workflow import ApplicationState
 
 #: The qualifications that replace the hours test, as the form and the rules name them.
@@ -94,6 +95,23 @@ PARTNER_STATE_LABELS = {
     PartnerState.PENDING: _l("offen"),
     PartnerState.APPROVED: _l("bestätigt"),
     PartnerState.DECLINED: _l("abgelehnt"),
+}
+
+#: A card check's answer in one word (the partner's page adds a symbol).
+CHECK_RESULT_LABELS = {
+    CheckStatus.VALID: _l("gültig"),
+    CheckStatus.EXPIRED: _l("abgelaufen"),
+    CheckStatus.REVOKED: _l("gesperrt"),
+    CheckStatus.INVALID: _l("nicht echt"),
+    CheckStatus.UNKNOWN: _l("unbekannt"),
+}
+
+#: An application's outcome in the statistics: its final state, or still open.
+OUTCOME_LABELS = {
+    ApplicationState.APPROVED.value: _l("Bewilligt"),
+    ApplicationState.REJECTED.value: _l("Abgelehnt"),
+    ApplicationState.WITHDRAWN.value: _l("Zurückgezogen"),
+    "open": _l("offen"),
 }
 
 #: Every audit action in words: the audit page and every history read them from here.

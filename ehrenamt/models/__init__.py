@@ -19,6 +19,7 @@ from ehrenamt.models.card import (
     DocumentKind,
     RevocationReason,
 )
+from ehrenamt.models.insight import StatisticsSnapshot
 from ehrenamt.models.office import Office, PlaceRule, Programme, ProgrammeRules, Qualification
 from ehrenamt.models.outbox import OutboxMessage
 from ehrenamt.models.partner import (
@@ -64,6 +65,7 @@ __all__ = [
     "Qualification",
     "RejectionReason",
     "RevocationReason",
+    "StatisticsSnapshot",
     "Upload",
     "User",
     "UserRole",
