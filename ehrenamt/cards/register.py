@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from ehrenamt.cardformat import card_numbers
 from ehrenamt.core import audit
@@ -65,6 +65,11 @@ def list_register(office_id: int, filters: RegisterFilter, page: int, page_size:
     A search text that is a valid card number finds that card exactly; any other text
     is looked for anywhere in the holder's name.
     """
+    return fetch_page(register_query(office_id, filters), page, page_size)
+
+
+def register_query(office_id: int, filters: RegisterFilter) -> Select[Card]:
+    """The register's cards in its order (the list and its exports)."""
     query = select(Card).where(Card.office_id == office_id)
     text = filters.text.strip()
     if text:
@@ -86,7 +91,7 @@ def list_register(office_id: int, filters: RegisterFilter, page: int, page_size:
         )
     else:
         query = query.order_by(Card.id.desc())
-    return fetch_page(query, page, page_size)
+    return query
 
 
 def replacement_of(card: Card) -> Card | None:
