@@ -7,7 +7,7 @@ of any size holds about one batch in memory (tests/test_exports.py measures it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -70,6 +70,11 @@ def _naive(moment: Any) -> Any:
     return moment.replace(tzinfo=None, microsecond=0) if moment is not None else None
 
 
+def _words(labels: Mapping[Any, Any]) -> dict[Any, str]:
+    """Labels translated once per export, not once per row."""
+    return {key: str(label) for key, label in labels.items()}
+
+
 def _stream(query: Any) -> Iterator[Any]:
     """The query's rows in batches of :data:`BATCH` (a server-side cursor on PostgreSQL)."""
     yield from db.session.execute(query.execution_options(yield_per=BATCH))
@@ -90,11 +95,12 @@ def application_rows(office_id: int, filters: QueueFilter) -> Iterator[list[obje
         Application.submitted_at,
         Application.decided_at,
     )
+    states, card_types = _words(STATE_SHORT), _words(CARD_TYPE_SHORT)
     for row in _stream(query):
         yield [
             row.public_id,
-            str(STATE_SHORT[row.state]),
-            str(CARD_TYPE_SHORT[row.card_type]),
+            states[row.state],
+            card_types[row.card_type],
             row.first_name,
             row.last_name,
             row.birth_date,
@@ -117,12 +123,13 @@ def card_rows(office_id: int, filters: RegisterFilter) -> Iterator[list[object]]
         Card.valid_until,
         Card.issued_at,
     )
+    states, card_types = _words(CARD_STATE_LABELS), _words(CARD_TYPE_SHORT)
     for row in _stream(query):
         yield [
             format_card_number(row.number),
             row.holder_name,
-            str(CARD_TYPE_SHORT[row.card_type]),
-            str(CARD_STATE_LABELS[row.state]),
+            card_types[row.card_type],
+            states[row.state],
             row.valid_from,
             row.valid_until,
             _naive(row.issued_at),
