@@ -65,6 +65,11 @@ def celery_config(app: Flask) -> dict[str, Any]:
                 "task": "ehrenamt.delete_unclaimed_uploads",
                 "schedule": app.config["UPLOAD_CLEANUP_INTERVAL_SECONDS"],
             },
+            # Twice per lifetime of the kept figures: the page never computes them itself.
+            "refresh-statistics": {
+                "task": "ehrenamt.refresh_statistics",
+                "schedule": app.config["STATISTICS_MAX_AGE_SECONDS"] / 2,
+            },
         },
         "timezone": "Europe/Berlin",
         "worker_hijack_root_logger": False,

@@ -164,7 +164,8 @@ PAGE_SIZE = 25
 #: The statistics page counts open applications submitted more than this many days ago.
 STATISTICS_WAITING_DAYS = 30
 #: Seconds the statistics page shows the figures it computed before computing them again
-#: (they read every application of the office; bench/insight.py measures both).
+#: (they read every application of the office; bench/insight.py measures both). Beat
+#: refreshes every office's figures twice in this time.
 STATISTICS_MAX_AGE_SECONDS = 900
 
 #: Card signing keys (Ed25519), outside the repository and the database: ``<kid>.key``

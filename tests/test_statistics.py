@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from ehrenamt.extensions import db
 from ehrenamt.insight import statistics
@@ -25,6 +26,7 @@ from ehrenamt.models import (
     CardType,
     Office,
     Partner,
+    StatisticsSnapshot,
     UserRole,
     Verification,
     VerificationChannel,
@@ -311,3 +313,17 @@ def test_statistics_and_audit_in_the_browser(
     # The browser asks for a favicon of its own accord; that 404 is not these pages'.
     assert [url for url in failed if not url.endswith("/favicon.ico")] == []
     assert [text for text in problems if not text.startswith("Failed to load resource")] == []
+
+
+def test_the_periodic_job_keeps_every_offices_figures(app: Flask, office: Office) -> None:
+    import workers.tasks
+
+    other = make_office()
+    assert workers.tasks.refresh_statistics() >= 2
+    db.session.rollback()
+    scopes = set(db.session.scalars(select(StatisticsSnapshot.scope)))
+    assert {str(office.id), str(other.id)} <= scopes
+    kept = statistics.current({office.id})
+    assert kept.top_partners == [("Museum A", 5), ("Zoo B", 1)]
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert schedule["refresh-statistics"]["task"] == "ehrenamt.refresh_statistics"

@@ -15,6 +15,7 @@ from ehrenamt.applications import confirmation
 from ehrenamt.cardformat import keys
 from ehrenamt.cards import jobs, lifecycle, production
 from ehrenamt.core import mail, outbox, uploads
+from ehrenamt.insight import statistics
 from ehrenamt.verification import records as verification_records
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
@@ -119,3 +120,9 @@ def delete_verification_records() -> int:
 def delete_unclaimed_uploads() -> int:
     """Periodic: delete uploads (and files) never attached to an application in time."""
     return uploads.delete_unclaimed()
+
+
+@shared_task(name="ehrenamt.refresh_statistics")
+def refresh_statistics() -> int:
+    """Periodic: compute every office's statistics before its page needs them."""
+    return statistics.refresh_every_office()

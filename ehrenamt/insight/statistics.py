@@ -25,6 +25,7 @@ from ehrenamt.models import (
     Application,
     Card,
     CardState,
+    Office,
     Partner,
     StatisticsSnapshot,
     Verification,
@@ -233,20 +234,26 @@ def _scope(office_ids: Collection[int]) -> str:
 
 
 def current(office_ids: Collection[int]) -> Statistics:
-    """The offices' statistics, from the snapshot if it is young enough, else computed
-    now and kept (a snapshot also keeps the waiting days it was computed with)."""
+    """The offices' statistics, from the snapshot if it is young enough (and was computed
+    with today's waiting days), else computed now and kept."""
     config = current_app.config
-    scope = _scope(office_ids)
-    waiting_days = int(config["STATISTICS_WAITING_DAYS"])
-    snapshot = db.session.get(StatisticsSnapshot, scope)
+    snapshot = db.session.get(StatisticsSnapshot, _scope(office_ids))
     fresh_after = utcnow() - timedelta(seconds=float(config["STATISTICS_MAX_AGE_SECONDS"]))
     if snapshot is not None and snapshot.computed_at > fresh_after:
         stored = Statistics(**json.loads(snapshot.payload))
-        if stored.waiting_days == waiting_days:
+        if stored.waiting_days == int(config["STATISTICS_WAITING_DAYS"]):
             stored.top_partners = [(name, count) for name, count in stored.top_partners]
             return stored
+    return refresh(office_ids)
+
+
+def refresh(office_ids: Collection[int]) -> Statistics:
+    """Compute the offices' statistics now, keep them as their snapshot, and commit."""
+    scope = _scope(office_ids)
+    waiting_days = int(current_app.config["STATISTICS_WAITING_DAYS"])
     statistics = compute(office_ids, validity.today(), waiting_days)
     payload = json.dumps(asdict(statistics))
+    snapshot = db.session.get(StatisticsSnapshot, scope)
     if snapshot is None:
         db.session.add(StatisticsSnapshot(scope=scope, computed_at=utcnow(), payload=payload))
     else:
@@ -254,6 +261,15 @@ def current(office_ids: Collection[int]) -> Statistics:
     try:
         db.session.commit()
     except IntegrityError:
-        # Another request stored the same scope meanwhile: its figures are as good.
+        # Another process stored the same scope meanwhile: its figures are as good.
         db.session.rollback()
     return statistics
+
+
+def refresh_every_office() -> int:
+    """Periodic: keep every office's figures fresh, so no visitor waits for the
+    aggregates (they take seconds at a million applications). Returns the offices."""
+    office_ids = list(db.session.scalars(select(Office.id).order_by(Office.id)))
+    for office_id in office_ids:
+        refresh({office_id})
+    return len(office_ids)
