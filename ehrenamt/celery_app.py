@@ -69,6 +69,11 @@ def celery_config(app: Flask) -> dict[str, Any]:
                 "task": "ehrenamt.delete_expired_privacy_rows",
                 "schedule": app.config["EXPORT_CLEANUP_INTERVAL_SECONDS"],
             },
+            # Twice per lifetime of the kept figures: the page never computes them itself.
+            "refresh-statistics": {
+                "task": "ehrenamt.refresh_statistics",
+                "schedule": app.config["STATISTICS_MAX_AGE_SECONDS"] / 2,
+            },
         },
         "timezone": "Europe/Berlin",
         "worker_hijack_root_logger": False,

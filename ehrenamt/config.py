@@ -189,6 +189,13 @@ LANGUAGES = ["de", "en"]
 #: Rows per page in staff lists.
 PAGE_SIZE = 25
 
+#: The statistics page counts open applications submitted more than this many days ago.
+STATISTICS_WAITING_DAYS = 30
+#: Seconds the statistics page shows the figures it computed before computing them again
+#: (they read every application of the office; bench/insight.py measures both). Beat
+#: refreshes every office's figures twice in this time.
+STATISTICS_MAX_AGE_SECONDS = 900
+
 #: Card signing keys (Ed25519), outside the repository and the database: ``<kid>.key``
 #: (private, PEM PKCS#8, mode 0600) and ``<kid>.pub`` (public, PEM). ``None`` means
 #: ``instance/card-keys``. Keep retired keys' ``.pub`` files: they verify older cards.

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
+from ehrenamt.core.audit import AuditAction, Subject
 from ehrenamt.models import (
+    AuditEntry,
     CardState,
     CardType,
     ConfirmationState,
+    PartnerState,
     Qualification,
     RejectionReason,
     RevocationReason,
 )
-from ehrenamt.workflow import Action, ApplicationState
+from ehrenamt.verification.results import CheckStatus
+from ehrenamt.workflow import ApplicationState
 
 #: The qualifications that replace the hours test, as the form and the rules name them.
 QUALIFICATION_LABELS = {
@@ -43,27 +50,6 @@ STATE_SHORT = {
     ApplicationState.APPROVED: _l("Bewilligt"),
     ApplicationState.REJECTED: _l("Abgelehnt"),
     ApplicationState.WITHDRAWN: _l("Zurückgezogen"),
-}
-
-ACTION_LABELS = {
-    "submit": _l("Antrag gestellt"),
-    Action.REQUEST_CONFIRMATIONS.value: _l("Organisationen angefragt"),
-    Action.START_REVIEW.value: _l("Prüfung begonnen"),
-    Action.REQUEST_INFORMATION.value: _l("Rückfrage gestellt"),
-    Action.ANSWER.value: _l("Rückfrage beantwortet"),
-    Action.RECORD_ANSWER.value: _l("Antwort auf Rückfrage erfasst (Brief, Telefon, vor Ort)"),
-    Action.APPROVE.value: _l("Bewilligt"),
-    Action.REJECT.value: _l("Abgelehnt"),
-    Action.WITHDRAW.value: _l("Zurückgezogen"),
-    "organisation_confirmed": _l("Organisation hat bestätigt"),
-    "organisation_declined": _l("Organisation hat abgelehnt"),
-    "override_confirmation": _l("Bestätigung durch Sachbearbeitung ersetzt"),
-    "resend_confirmation": _l("Bestätigungslink erneut gesendet"),
-    "remind_organisation": _l("Organisation erinnert"),
-    "correct_address": _l("Anschrift berichtigt"),
-    "request_name_change": _l("Namensänderung beantragt"),
-    "apply_name_change": _l("Namensänderung übernommen"),
-    "decline_name_change": _l("Namensänderung abgelehnt"),
 }
 
 CARD_TYPE_SHORT = {
@@ -104,17 +90,148 @@ REVOCATION_LABELS = {
     RevocationReason.HOLDER_REQUEST: _l("auf Wunsch der Karteninhaberin oder des Karteninhabers"),
 }
 
-#: The card's history, as staff read it.
-CARD_ACTION_LABELS = {
-    "create": _l("Karte angelegt"),
-    "issue": _l("Karte ausgestellt"),
-    "render": _l("Karte neu erstellt"),
-    "reissue": _l("Neu ausstellen angefordert"),
-    "extend": _l("Verlängert"),
-    "revoke": _l("Gesperrt"),
-    "expire": _l("Abgelaufen"),
-    "post": _l("Per Post versandt"),
+#: The partner's states, as staff read them.
+PARTNER_STATE_LABELS = {
+    PartnerState.PENDING: _l("offen"),
+    PartnerState.APPROVED: _l("bestätigt"),
+    PartnerState.DECLINED: _l("abgelehnt"),
 }
+
+#: A card check's answer in one word (the partner's page adds a symbol).
+CHECK_RESULT_LABELS = {
+    CheckStatus.VALID: _l("gültig"),
+    CheckStatus.EXPIRED: _l("abgelaufen"),
+    CheckStatus.REVOKED: _l("gesperrt"),
+    CheckStatus.INVALID: _l("nicht echt"),
+    CheckStatus.UNKNOWN: _l("unbekannt"),
+}
+
+#: An application's outcome in the statistics: its final state, or still open.
+OUTCOME_LABELS = {
+    ApplicationState.APPROVED.value: _l("Bewilligt"),
+    ApplicationState.REJECTED.value: _l("Abgelehnt"),
+    ApplicationState.WITHDRAWN.value: _l("Zurückgezogen"),
+    "open": _l("offen"),
+}
+
+#: Every audit action in words: the audit page and every history read them from here.
+AUDIT_ACTION_LABELS: dict[AuditAction, LazyString] = {
+    AuditAction.SUBMIT: _l("Antrag gestellt"),
+    AuditAction.REQUEST_CONFIRMATIONS: _l("Organisationen angefragt"),
+    AuditAction.START_REVIEW: _l("Prüfung begonnen"),
+    AuditAction.REQUEST_INFORMATION: _l("Rückfrage gestellt"),
+    AuditAction.ANSWER: _l("Rückfrage beantwortet"),
+    AuditAction.APPROVE: _l("Bewilligt"),
+    AuditAction.REJECT: _l("Abgelehnt"),
+    AuditAction.WITHDRAW: _l("Zurückgezogen"),
+    AuditAction.RESEND_CONFIRMATION: _l("Bestätigungslink erneut gesendet"),
+    AuditAction.OVERRIDE_CONFIRMATION: _l("Bestätigung durch Sachbearbeitung ersetzt"),
+    AuditAction.ORGANISATION_CONFIRMED: _l("Organisation hat bestätigt"),
+    AuditAction.ORGANISATION_DECLINED: _l("Organisation hat abgelehnt"),
+    AuditAction.REMIND_ORGANISATION: _l("Organisation erinnert"),
+    AuditAction.CREATE: _l("Angelegt"),
+    AuditAction.ISSUE: _l("Karte ausgestellt"),
+    AuditAction.RENDER: _l("Karte neu erstellt"),
+    AuditAction.REVOKE: _l("Gesperrt"),
+    AuditAction.REISSUE: _l("Neu ausstellen angefordert"),
+    AuditAction.EXTEND: _l("Verlängert"),
+    AuditAction.EXPIRE: _l("Abgelaufen"),
+    AuditAction.DECLINE: _l("Registrierung abgelehnt"),
+    AuditAction.IMPORT: _l("Aus Datei importiert"),
+    AuditAction.INVITE: _l("Zugang eingeladen"),
+    AuditAction.UNPUBLISH_BENEFIT: _l("Vorteil aus dem Verzeichnis genommen"),
+    AuditAction.REPUBLISH_BENEFIT: _l("Vorteil wieder veröffentlicht"),
+    AuditAction.APPLY_PRESET: _l("Regel-Vorlage übernommen"),
+    AuditAction.UPDATE_RULES: _l("Regeln geändert"),
+    AuditAction.LOCK_SECOND_FACTOR: _l("Zweiter Faktor gesperrt (zu viele falsche Codes)"),
+    AuditAction.EXPORT: _l("Daten exportiert"),
+    AuditAction.RECORD_ANSWER: _l("Antwort auf Rückfrage erfasst (Brief, Telefon, vor Ort)"),
+    AuditAction.POST: _l("Per Post versandt"),
+    AuditAction.CORRECT: _l("Daten berichtigt"),
+    AuditAction.UPDATE_OFFICE: _l("Angaben der Ausgabestelle geändert"),
+    AuditAction.REQUEST_EMAIL_CHANGE: _l("Neue E-Mail-Adresse angefragt"),
+    AuditAction.CHANGE_EMAIL: _l("E-Mail-Adresse geändert"),
+    AuditAction.CORRECT_ADDRESS: _l("Anschrift berichtigt"),
+    AuditAction.REQUEST_NAME_CHANGE: _l("Namensänderung beantragt"),
+    AuditAction.APPLY_NAME_CHANGE: _l("Namensänderung übernommen"),
+    AuditAction.DECLINE_NAME_CHANGE: _l("Namensänderung abgelehnt"),
+    AuditAction.INVITE_STAFF: _l("Mitarbeiterin oder Mitarbeiter eingeladen"),
+    AuditAction.CHANGE_ROLE: _l("Rolle geändert"),
+    AuditAction.DEACTIVATE: _l("Zugang deaktiviert"),
+    AuditAction.REACTIVATE: _l("Zugang wieder aktiviert"),
+    AuditAction.RESET_SECOND_FACTOR: _l("Zweiter Faktor zurückgesetzt"),
+    AuditAction.USE_RECOVERY_CODE: _l("Wiederherstellungscode verwendet"),
+    AuditAction.NEW_RECOVERY_CODES: _l("Neue Wiederherstellungscodes erzeugt"),
+    AuditAction.RESET_PASSWORD: _l("Passwort über Link neu gesetzt"),
+    AuditAction.CREATE_OFFICE: _l("Ausgabestelle angelegt"),
+    AuditAction.SWITCH_OFFICE: _l("Ausgabestelle gewechselt"),
+}
+
+#: Where one action reads differently for one kind of object ("create" a card or a partner).
+SUBJECT_ACTION_LABELS: dict[tuple[Subject, AuditAction], LazyString] = {
+    (Subject.CARD, AuditAction.CREATE): _l("Karte angelegt"),
+    (Subject.PARTNER, AuditAction.CREATE): _l("Partner angelegt"),
+    (Subject.PARTNER, AuditAction.APPROVE): _l("Registrierung bestätigt"),
+}
+
+#: The kinds of object the audit log names.
+SUBJECT_LABELS: dict[Subject, LazyString] = {
+    Subject.APPLICATION: _l("Antrag"),
+    Subject.CARD: _l("Karte"),
+    Subject.PARTNER: _l("Partner"),
+    Subject.PROGRAMME_RULES: _l("Programmregeln"),
+    Subject.USER: _l("Benutzerkonto"),
+    Subject.OFFICE: _l("Stelle"),
+    Subject.LEGACY_IMPORT: _l("Import alter Karten"),
+}
+
+#: The states an audit row's from/to may name, per kind of object.
+SUBJECT_STATE_LABELS: dict[Subject, Mapping[str, LazyString]] = {
+    Subject.APPLICATION: {state.value: label for state, label in STATE_SHORT.items()},
+    Subject.CARD: {state.value: label for state, label in CARD_STATE_LABELS.items()},
+    Subject.PARTNER: {state.value: label for state, label in PARTNER_STATE_LABELS.items()},
+}
+
+
+def action_words(subject_type: str, action: str) -> str:
+    """An audit row's action in the page's language (the raw name only if unknown)."""
+    try:
+        known = AuditAction(action)
+    except ValueError:
+        return action
+    try:
+        label = SUBJECT_ACTION_LABELS.get((Subject(subject_type), known))
+    except ValueError:
+        label = None
+    return str(label or AUDIT_ACTION_LABELS.get(known, action))
+
+
+def state_words(subject_type: str, state: str | None) -> str:
+    """A state an audit row names, in words ("" for none)."""
+    if state is None:
+        return ""
+    try:
+        labels = SUBJECT_STATE_LABELS.get(Subject(subject_type), {})
+    except ValueError:
+        return state
+    return str(labels.get(state, state))
+
+
+def change_words(entry: AuditEntry) -> str:
+    """An audit row's transition in words, "In Prüfung → Bewilligt" ("" for none)."""
+    if entry.from_state is None and entry.to_state is None:
+        return ""
+    before = state_words(entry.subject_type, entry.from_state) or "–"
+    after = state_words(entry.subject_type, entry.to_state) or "–"
+    return f"{before} → {after}"
+
+
+def subject_words(subject_type: str) -> str:
+    """The kind of object an audit row is about, in words."""
+    try:
+        return str(SUBJECT_LABELS.get(Subject(subject_type), subject_type))
+    except ValueError:
+        return subject_type
 
 
 def register(app: Flask) -> None:
@@ -122,11 +239,13 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         STATE_LABELS=STATE_LABELS,
         STATE_SHORT=STATE_SHORT,
-        ACTION_LABELS=ACTION_LABELS,
         CARD_TYPE_SHORT=CARD_TYPE_SHORT,
         CONFIRMATION_LABELS=CONFIRMATION_LABELS,
         REJECTION_LABELS=REJECTION_LABELS,
         CARD_STATE_LABELS=CARD_STATE_LABELS,
         REVOCATION_LABELS=REVOCATION_LABELS,
-        CARD_ACTION_LABELS=CARD_ACTION_LABELS,
+        PARTNER_STATE_LABELS=PARTNER_STATE_LABELS,
+        action_words=action_words,
+        change_words=change_words,
+        subject_words=subject_words,
     )

@@ -17,7 +17,7 @@ from ehrenamt import ROOT
 PACKAGE = ROOT / "ehrenamt"
 WEB = PACKAGE / "web"
 #: The packages that hold operations and infrastructure, not requests.
-DOMAIN = ("accounts", "applications", "cardformat", "cards", "core", "models", "offices",
+DOMAIN = ("accounts", "applications", "cardformat", "cards", "core", "insight", "models", "offices",
           "partners", "verification")  # fmt: skip
 MAX_LINES = 400
 

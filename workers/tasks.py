@@ -15,6 +15,7 @@ from ehrenamt.applications import confirmation
 from ehrenamt.cardformat import keys
 from ehrenamt.cards import jobs, lifecycle, print_runs, production
 from ehrenamt.core import mail, outbox, uploads
+from ehrenamt.insight import statistics
 from ehrenamt.legacy import importing
 from ehrenamt.privacy import correction
 from ehrenamt.privacy import export as data_export
@@ -96,7 +97,7 @@ def make_print_run(message_id: int) -> str:
         return "done" if outbox.unfinished(message_id) is None else "claimed"
     run_id = int(message.payload["print_run_id"])
     try:
-        with outbox.lease_kept(message_id):
+        with outbox.lease_kept(message):
             made = print_runs.make_print_run(run_id)
     except OperationalError as error:
         outbox.record_failure(message_id, error)
@@ -169,7 +170,7 @@ def import_legacy_cards(self: Task, message_id: int) -> str:
         return "done" if outbox.unfinished(message_id) is None else "claimed"
     import_id = int(message.payload["import_id"])
     try:
-        with outbox.lease_kept(message_id):
+        with outbox.lease_kept(message):
             state = importing.run(import_id)
     except Exception as error:
         outbox.record_failure(message_id, error)
@@ -195,7 +196,7 @@ def build_data_export(message_id: int) -> bool:
     if message is None:
         return False
     try:
-        with outbox.lease_kept(message_id):
+        with outbox.lease_kept(message):
             built = data_export.build(int(message.payload["export_id"]))
             outbox.complete(message_id)
             outbox.commit()
@@ -210,3 +211,9 @@ def delete_expired_privacy_rows() -> int:
     """Periodic: delete data exports (files and rows) past EXPORT_MAX_AGE_DAYS, spent
     e-mail change links and decided name change requests past their period."""
     return data_export.delete_expired() + correction.delete_spent()
+
+
+@shared_task(name="ehrenamt.refresh_statistics")
+def refresh_statistics() -> int:
+    """Periodic: compute every office's statistics before its page needs them."""
+    return statistics.refresh_every_office()

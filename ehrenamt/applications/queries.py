@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from ehrenamt.core import audit
@@ -38,6 +38,12 @@ def list_queue(
     office_id: int, filters: QueueFilter, page: int, page_size: int
 ) -> Page[Application]:
     """The office's applications, longest waiting first, one page at a time."""
+    query = queue_query(office_id, filters).options(selectinload(Application.engagements))
+    return fetch_page(query, page, page_size)
+
+
+def queue_query(office_id: int, filters: QueueFilter) -> Select[Application]:
+    """The queue's applications, longest waiting first (the list and its exports)."""
     query = select(Application).where(Application.office_id == office_id)
     if filters.state is not None:
         query = query.where(Application.state == filters.state)
@@ -58,10 +64,7 @@ def list_queue(
                 ),
             )
         )
-    query = query.order_by(Application.state_changed_at, Application.id).options(
-        selectinload(Application.engagements)
-    )
-    return fetch_page(query, page, page_size)
+    return query.order_by(Application.state_changed_at, Application.id)
 
 
 def get_for_office(office_id: int, public_id: str) -> Application | None:

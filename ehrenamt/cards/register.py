@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import Select, select
 
@@ -69,8 +68,8 @@ def list_register(office_id: int, filters: RegisterFilter, page: int, page_size:
     return fetch_page(register_query(office_id, filters), page, page_size)
 
 
-def register_query(office_id: int, filters: RegisterFilter) -> Select[Any]:
-    """The office's cards the filters select, in the register's order."""
+def register_query(office_id: int, filters: RegisterFilter) -> Select[Card]:
+    """The register's cards in its order (the list and its exports)."""
     query = select(Card).where(Card.office_id == office_id)
     text = filters.text.strip()
     if text:

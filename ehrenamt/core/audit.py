@@ -24,6 +24,7 @@ class Subject(enum.StrEnum):
     LEGACY_IMPORT = "legacy_import"
     PARTNER = "partner"
     PROGRAMME_RULES = "programme_rules"
+    #: The office itself: its settings, and exports of its data are recorded against it.
     OFFICE = "office"
     USER = "user"
 
@@ -94,6 +95,8 @@ class AuditAction(enum.StrEnum):
     # The programme administrator.
     CREATE_OFFICE = "create_office"
     SWITCH_OFFICE = "switch_office"
+    # Staff downloading personal data (an export: what, which filters, how many rows).
+    EXPORT = "export"
 
 
 @dataclass(frozen=True)

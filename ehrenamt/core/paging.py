@@ -30,7 +30,9 @@ def page_number(requested: int | None) -> int:
     return min(max(requested or 1, 1), MAX_PAGE)
 
 
-def fetch_page(query: Select[Any], page: int, page_size: int, *, rows: bool = False) -> Page[Any]:
+def fetch_page(
+    query: Select[*tuple[Any, ...]], page: int, page_size: int, *, rows: bool = False
+) -> Page[Any]:
     """Run ``query`` (already ordered) for one page: one row more tells whether another
     page follows, without counting them all. ``rows`` returns whole rows (tuples) instead
     of the first column's objects."""

@@ -19,6 +19,7 @@ from ehrenamt.models.card import (
     DocumentKind,
     RevocationReason,
 )
+from ehrenamt.models.insight import StatisticsSnapshot
 from ehrenamt.models.legacy import LegacyImport, LegacyImportState
 from ehrenamt.models.letter import Letter
 from ehrenamt.models.office import Office, PlaceRule, Programme, ProgrammeRules, Qualification
@@ -89,6 +90,7 @@ __all__ = [
     "RecoveryCode",
     "RejectionReason",
     "RevocationReason",
+    "StatisticsSnapshot",
     "Upload",
     "User",
     "UserRole",

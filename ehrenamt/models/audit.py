@@ -15,7 +15,11 @@ class AuditEntry(Base):
     """One transition: who, when, from, to, why. Never updated or deleted by the app."""
 
     __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_entry_subject", "subject_type", "subject_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_entry_subject", "subject_type", "subject_id", "id"),
+        # The office's audit page: newest first, paged.
+        Index("ix_audit_entry_office", "office_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

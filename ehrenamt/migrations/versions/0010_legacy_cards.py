@@ -1,7 +1,7 @@
 """legacy cards
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Cards a town issued on paper are imported with the numbers printed on them
 (card.legacy_number), from files whose progress legacy_import keeps; holders of old
 cards may have no e-mail address (user_account.email becomes optional).
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -99,3 +99,7 @@ def set_postal_address() -> Response:
     else:
         flash(_("Die Anschrift konnte nicht gespeichert werden (zu lang?)."), "error")
     return redirect(url_for("admin.edit_rules"))
+
+
+# The audit log and statistics add their routes to this blueprint.
+from ehrenamt.web.admin import insight  # noqa: E402, F401

@@ -13,15 +13,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ehrenamt.models import PartnerState
+from ehrenamt.labels import PARTNER_STATE_LABELS
 from ehrenamt.web.forms import InviteForm, NoControlCharacters, filter_field, note_field
 
-#: The partner's states as the staff's list names them.
-STATE_LABELS = {
-    PartnerState.PENDING: _l("offen"),
-    PartnerState.APPROVED: _l("bestätigt"),
-    PartnerState.DECLINED: _l("abgelehnt"),
-}
+#: The partner's states as the staff's list names them (one table, in labels).
+STATE_LABELS = PARTNER_STATE_LABELS
 
 
 class PartnerFilterForm(FlaskForm):

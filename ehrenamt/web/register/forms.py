@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -12,7 +14,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ehrenamt.cards import validity
+from ehrenamt.cards.register import RegisterFilter
 from ehrenamt.labels import CARD_STATE_LABELS, CARD_TYPE_SHORT, REVOCATION_LABELS
+from ehrenamt.models import CardState, CardType
 from ehrenamt.web.forms import (
     NoControlCharacters,
     VersionedForm,
@@ -48,6 +53,18 @@ class RegisterFilterForm(FlaskForm):
     )
     expires_by = DateField(_l("Läuft ab bis"), validators=[Optional()])
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+    def filters(self) -> RegisterFilter:
+        """The valid form's filters (an expiry preset counts from today)."""
+        expires_by = self.expires_by.data
+        if expires_by is None and self.expires_within.data:
+            expires_by = validity.today() + timedelta(days=int(self.expires_within.data))
+        return RegisterFilter(
+            text=self.q.data or "",
+            state=CardState(self.state.data) if self.state.data else None,
+            card_type=CardType(self.card_type.data) if self.card_type.data else None,
+            expires_by=expires_by,
+        )
 
 
 class CardActionForm(VersionedForm):

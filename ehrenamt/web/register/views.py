@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -31,6 +31,7 @@ from ehrenamt.cards import validity as cards_validity
 from ehrenamt.core import errors as core_errors
 from ehrenamt.core.paging import page_number
 from ehrenamt.extensions import db
+from ehrenamt.insight import exports
 from ehrenamt.models import (
     Card,
     CardBatch,
@@ -39,7 +40,7 @@ from ehrenamt.models import (
     RevocationReason,
 )
 from ehrenamt.web.access import acting_staff, staff_required
-from ehrenamt.web.downloads import send_card_document
+from ehrenamt.web.downloads import send_card_document, send_table
 from ehrenamt.web.forms import action_forms, expected_version
 from ehrenamt.web.pages import list_page, or_404
 from ehrenamt.web.register.forms import (
@@ -81,15 +82,7 @@ def index() -> str:
     filters = cards_register.RegisterFilter()
     page = 1
     if form.validate():
-        expires_by = form.expires_by.data
-        if expires_by is None and form.expires_within.data:
-            expires_by = cards_validity.today() + timedelta(days=int(form.expires_within.data))
-        filters = cards_register.RegisterFilter(
-            text=form.q.data or "",
-            state=CardState(form.state.data) if form.state.data else None,
-            card_type=CardType(form.card_type.data) if form.card_type.data else None,
-            expires_by=expires_by,
-        )
+        filters = form.filters()
         page = form.page.data or 1
     result = cards_register.list_register(
         current_user.office_id, filters, page, current_app.config["PAGE_SIZE"]
@@ -374,3 +367,16 @@ def batch_status(public_id: str) -> Response:
         active=progress.active,
         failed=progress.failed,
     )
+
+
+@bp.route("/export.<any(csv, xlsx):kind>")
+@staff_required
+def export(kind: str) -> Response | tuple[str, int]:
+    """The register's cards with its filters, as a streamed CSV or XLSX; audited."""
+    form = RegisterFilterForm(request.args)
+    if not form.validate():
+        return index(), 400
+    office_id = current_user.office_id
+    exports.record_export(acting_staff(), office_id, f"cards.{kind}", urlencode(request.args))
+    rows = exports.card_rows(office_id, form.filters())
+    return send_table(kind, _("karten"), exports.CARD_COLUMNS, rows)

@@ -24,7 +24,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ehrenamt.applications.queries import QueueFilter
 from ehrenamt.labels import CARD_TYPE_SHORT, REJECTION_LABELS, STATE_SHORT
+from ehrenamt.models import CardType
 from ehrenamt.web.forms import (
     POSTCODE,
     NoControlCharacters,
@@ -34,6 +36,7 @@ from ehrenamt.web.forms import (
     note_field,
     reason_field,
 )
+from ehrenamt.workflow import ApplicationState
 
 
 class QueueFilterForm(FlaskForm):
@@ -52,6 +55,15 @@ class QueueFilterForm(FlaskForm):
         _l("Name enthält"), validators=[Optional(), Length(max=200), NoControlCharacters()]
     )
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+    def filters(self) -> QueueFilter:
+        """The valid form's filters."""
+        return QueueFilter(
+            state=ApplicationState(self.state.data) if self.state.data else None,
+            card_type=CardType(self.card_type.data) if self.card_type.data else None,
+            organisation=self.organisation.data or "",
+            name=self.name.data or "",
+        )
 
 
 class DecisionForm(VersionedForm):

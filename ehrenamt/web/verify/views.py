@@ -23,6 +23,7 @@ from ehrenamt import labels
 from ehrenamt.cardformat import token as cardformat_token
 from ehrenamt.core import rate_counters
 from ehrenamt.extensions import db, limiter
+from ehrenamt.labels import CHECK_RESULT_LABELS
 from ehrenamt.models import Benefit, VerificationChannel
 from ehrenamt.partners import membership
 from ehrenamt.verification import check as verification_check
@@ -36,13 +37,7 @@ from ehrenamt.web.verify.forms import MAX_CODE_LENGTH, CheckForm
 bp = Blueprint("verify", __name__)
 
 #: The answer in one word, with a symbol, so that it never depends on colour alone.
-STATUS_TEXT = {
-    CheckStatus.VALID: _l("gültig"),
-    CheckStatus.EXPIRED: _l("abgelaufen"),
-    CheckStatus.REVOKED: _l("gesperrt"),
-    CheckStatus.INVALID: _l("nicht echt"),
-    CheckStatus.UNKNOWN: _l("unbekannt"),
-}
+STATUS_TEXT = CHECK_RESULT_LABELS
 STATUS_SYMBOL = {
     CheckStatus.VALID: "✔",
     CheckStatus.EXPIRED: "⌛",

@@ -1,0 +1,129 @@
+"""The office-wide audit log: every row of the offices, filtered, paged or streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, and_, select
+
+from ehrenamt.core.audit import Subject
+from ehrenamt.core.paging import Page, fetch_page
+from ehrenamt.extensions import db
+from ehrenamt.models import STAFF_ROLES, Application, AuditEntry, Card, Partner, User
+
+#: The actor filter's value for rows the service wrote itself (no signed-in person).
+SYSTEM_ACTOR = "system"
+
+#: Rows fetched from the database at a time while streaming an export.
+STREAM_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit log is narrowed to; None or empty means any."""
+
+    #: A user's id, or :data:`SYSTEM_ACTOR`.
+    actor: str = ""
+    action: str = ""
+    subject_type: str = ""
+    #: The first and last day (in the office's time zone), both included.
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit row with the public id of its object, for a link (None: no page)."""
+
+    entry: AuditEntry
+    public_id: str | None
+
+
+def _start_of(day: date) -> datetime:
+    """Midnight at the start of ``day`` where the offices are, in UTC."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def audit_query(
+    office_ids: Collection[int], filters: AuditFilter
+) -> Select[AuditEntry, str, str, str]:
+    """The offices' audit rows with their objects' public ids, newest first."""
+    public_id = (
+        Application.public_id.label("application_id"),
+        Card.public_id.label("card_id"),
+        Partner.public_id.label("partner_id"),
+    )
+    query = (
+        select(AuditEntry, *public_id)
+        .outerjoin(
+            Application,
+            and_(
+                AuditEntry.subject_type == Subject.APPLICATION.value,
+                Application.id == AuditEntry.subject_id,
+            ),
+        )
+        .outerjoin(
+            Card,
+            and_(AuditEntry.subject_type == Subject.CARD.value, Card.id == AuditEntry.subject_id),
+        )
+        .outerjoin(
+            Partner,
+            and_(
+                AuditEntry.subject_type == Subject.PARTNER.value,
+                Partner.id == AuditEntry.subject_id,
+            ),
+        )
+        .where(AuditEntry.office_id.in_(list(office_ids)))
+    )
+    if filters.actor == SYSTEM_ACTOR:
+        query = query.where(AuditEntry.actor_role == SYSTEM_ACTOR)
+    elif filters.actor.isdigit():
+        query = query.where(AuditEntry.actor_id == int(filters.actor))
+    if filters.action:
+        query = query.where(AuditEntry.action == filters.action)
+    if filters.subject_type:
+        query = query.where(AuditEntry.subject_type == filters.subject_type)
+    if filters.since is not None:
+        query = query.where(AuditEntry.at >= _start_of(filters.since))
+    if filters.until is not None:
+        query = query.where(AuditEntry.at < _start_of(filters.until + timedelta(days=1)))
+    return query.order_by(AuditEntry.id.desc())
+
+
+def _row(found: tuple[Any, ...]) -> AuditRow:
+    entry, *ids = found
+    return AuditRow(entry, next((value for value in ids if value is not None), None))
+
+
+def audit_page(
+    office_ids: Collection[int], filters: AuditFilter, page: int, page_size: int
+) -> Page[AuditRow]:
+    """One page of the offices' audit log, newest first."""
+    result = fetch_page(audit_query(office_ids, filters), page, page_size, rows=True)
+    return Page([_row(found) for found in result.items], result.number, result.has_next)
+
+
+def stream_audit(office_ids: Collection[int], filters: AuditFilter) -> Iterator[AuditRow]:
+    """Every filtered row, fetched from the database in batches (for an export)."""
+    query = audit_query(office_ids, filters).execution_options(yield_per=STREAM_BATCH)
+    for found in db.session.execute(query):
+        yield _row(tuple(found))
+        # Rows already written need not stay in the session's identity map.
+        db.session.expunge(found[0])
+
+
+def staff_of(office_ids: Collection[int]) -> list[User]:
+    """The offices' staff, for the actor filter (inactive ones too: they acted once)."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.office_id.in_(list(office_ids)), User.role.in_(list(STAFF_ROLES)))
+            .order_by(User.email)
+        )
+    )

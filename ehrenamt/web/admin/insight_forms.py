@@ -1,0 +1,54 @@
+"""Filters of the office admin's audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from ehrenamt.insight.audit_log import SYSTEM_ACTOR, AuditFilter
+from ehrenamt.labels import AUDIT_ACTION_LABELS, SUBJECT_LABELS
+from ehrenamt.models import User
+from ehrenamt.web.forms import choices, filter_field, filter_select
+
+
+class AuditFilterForm(FlaskForm):
+    """Narrow the audit log; a GET form (it changes nothing), so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    actor = filter_select(_l("Wer"), [])
+    action = filter_field(_l("Aktion"), AUDIT_ACTION_LABELS, _l("alle"))
+    subject_type = filter_field(_l("Art des Objekts"), SUBJECT_LABELS, _l("alle"))
+    since = DateField(_l("vom"), validators=[Optional()])
+    until = DateField(_l("bis"), validators=[Optional()])
+    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+    def __init__(self, *args: Any, staff: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.actor.choices = choices(
+            [
+                ("", _l("alle")),
+                (SYSTEM_ACTOR, _l("das System")),
+                *((user.id, user.display_name or user.email) for user in staff),
+            ]
+        )
+
+    def validate_until(self, field: DateField) -> None:
+        """The range must not end before it begins."""
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(str(_l("Das Ende liegt vor dem Anfang.")))
+
+    def filters(self) -> AuditFilter:
+        """The valid form's filters."""
+        return AuditFilter(
+            actor=self.actor.data or "",
+            action=self.action.data or "",
+            subject_type=self.subject_type.data or "",
+            since=self.since.data,
+            until=self.until.data,
+        )
