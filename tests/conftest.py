@@ -31,6 +31,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from ehrenamt import create_app
@@ -277,14 +278,26 @@ def _wait_for_outbox(app: Flask, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def _empty_tables() -> None:
+def _empty_tables(attempts: int = 5) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our own table names
-    db.session.commit()
+    for attempt in range(1, attempts + 1):
+        try:
+            if db.engine.dialect.name == "postgresql":
+                db.session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+            else:
+                for table in tables:
+                    db.session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our tables
+            db.session.commit()
+            return
+        except OperationalError as error:
+            # TRUNCATE locks table after table; a worker's task still running from the
+            # test (a retry, a slow card under load) may hold one of them and want
+            # another. PostgreSQL then aborts one side as a deadlock: if it is us, the
+            # worker has gone on meanwhile, and a second try succeeds.
+            db.session.rollback()
+            if attempt == attempts or "deadlock" not in str(error).lower():
+                raise
+            time.sleep(0.2 * attempt)
 
 
 @pytest.fixture(scope="session")
