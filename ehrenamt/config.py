@@ -190,8 +190,13 @@ CARD_REVOCATIONS_REFRESH_SECONDS = 2.0
 #: Seconds browsers and caches may keep the public revocation list (the card page's).
 PUBLIC_REVOCATIONS_MAX_AGE_SECONDS = 60
 
-#: Records of online card checks are deleted after this many days (DSGVO).
+#: Records of online card checks are deleted after this many days (DSGVO): the records
+#: of codes that are no card of any office; an office's own cards' records follow the
+#: period its admin sets.
 VERIFICATION_RETENTION_DAYS = 90
+#: Days the record of a sent mail (recipient and subject only: the body goes when it is
+#: sent) is kept, so a person's data export and the staff can still see what was sent.
+SENT_MAIL_RETENTION_DAYS = 30
 #: The till API's check records are written in batches, this often (seconds), by each web
 #: process; at most this many wait in a process while the database cannot be reached.
 VERIFICATION_RECORD_FLUSH_SECONDS = 1.0

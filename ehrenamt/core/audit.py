@@ -65,6 +65,9 @@ class AuditAction(enum.StrEnum):
     UPDATE_RULES = "update_rules"
     # Accounts: too many wrong second-factor codes.
     LOCK_SECOND_FACTOR = "lock_second_factor"
+    # Data protection: the office's retention periods; a person's data erased.
+    UPDATE_RETENTION = "update_retention"
+    ERASE_PERSON = "erase_person"
 
 
 @dataclass(frozen=True)

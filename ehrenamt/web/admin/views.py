@@ -1,4 +1,4 @@
-"""Office admin: the programme rules of the office."""
+"""Office admin: the programme rules and the retention periods of the office."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import Office, PlaceRule, ProgrammeRules
 from ehrenamt.offices import rules as rules_service
+from ehrenamt.privacy import periods
 from ehrenamt.web.access import admin_required
-from ehrenamt.web.admin.forms import PresetForm, RulesForm
+from ehrenamt.web.admin.forms import PresetForm, RetentionForm, RulesForm
 from ehrenamt.web.forms import form_status
 from ehrenamt.workflow import Actor
 
@@ -76,3 +77,23 @@ def apply_preset() -> tuple[str, int] | Response:
     )
     flash(_("Die Vorlage wurde übernommen."), "success")
     return redirect(url_for("admin.edit_rules"))
+
+
+@bp.route("/aufbewahrung", methods=["GET", "POST"])
+@admin_required
+def edit_retention() -> tuple[str, int] | Response:
+    """Edit the retention periods; every change is audited with old and new values."""
+    office = _office()
+    form = RetentionForm(obj=office.rules)
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in periods.PERIOD_FIELDS}
+        periods.update_periods(office, values, Acting.user_as(current_user, Actor.ADMIN))
+        flash(_("Die Fristen sind gespeichert."), "success")
+        return redirect(url_for("admin.edit_retention"))
+    html = render_template(
+        "admin/retention.html",
+        form=form,
+        office=office,
+        deployment=periods.deployment_periods(),
+    )
+    return html, form_status(form)
