@@ -112,8 +112,6 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 #: Hours after which an upload never attached to an application is deleted with its
 #: file; longer than WTF_CSRF_TIME_LIMIT, so no open form can still claim it.
 UNCLAIMED_UPLOAD_MAX_AGE_HOURS = 24
-#: How often the job deleting unclaimed uploads runs, in seconds.
-UPLOAD_CLEANUP_INTERVAL_SECONDS = 3600.0
 
 #: Outbox: how long a dispatched but unfinished message waits before it is sent again
 #: (the broker lost it), and how often it is tried at most.
@@ -220,5 +218,11 @@ API_KEY_CACHE_SECONDS = 10
 #: Key of the revocation list's hashes. Published with the list (it only makes the hashes
 #: of this deployment differ from others'); ``None`` derives it from SECRET_KEY.
 REVOCATION_LIST_SALT: str | None = None
-#: How often the job deleting old verification records runs, in seconds.
-VERIFICATION_CLEANUP_INTERVAL_SECONDS = 3600.0
+
+#: The retention job (privacy.retention) deletes what is past its period: how often it
+#: runs, in seconds (unclaimed uploads are due 24 hours after their upload, so hourly),
+RETENTION_INTERVAL_SECONDS = 3600.0
+#: rows deleted per transaction (each batch a short transaction: no long lock),
+RETENTION_BATCH_SIZE = 500
+#: and most rows of each kind deleted per run; a larger backlog is caught up over runs.
+RETENTION_MAX_ROWS_PER_RUN = 50_000

@@ -14,8 +14,8 @@ from sqlalchemy.exc import OperationalError
 from ehrenamt.applications import confirmation
 from ehrenamt.cardformat import keys
 from ehrenamt.cards import jobs, lifecycle, production
-from ehrenamt.core import mail, outbox, uploads
-from ehrenamt.verification import records as verification_records
+from ehrenamt.core import mail, outbox
+from ehrenamt.privacy import retention
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
 RETRY_BACKOFF_MAX = 600
@@ -109,13 +109,7 @@ def issue_pending_cards() -> int:
     return jobs.issue_pending()
 
 
-@shared_task(name="ehrenamt.delete_verification_records")
-def delete_verification_records() -> int:
-    """Periodic: delete records of card checks past VERIFICATION_RETENTION_DAYS."""
-    return verification_records.delete_expired_records()
-
-
-@shared_task(name="ehrenamt.delete_unclaimed_uploads")
-def delete_unclaimed_uploads() -> int:
-    """Periodic: delete uploads (and files) never attached to an application in time."""
-    return uploads.delete_unclaimed()
+@shared_task(name="ehrenamt.apply_retention")
+def apply_retention() -> int:
+    """Periodic: delete what is past its retention period (privacy.retention), in batches."""
+    return sum(retention.apply_retention().values())

@@ -31,6 +31,7 @@ from ehrenamt.models.partner import (
     Verification,
     VerificationChannel,
 )
+from ehrenamt.models.privacy import RetainedRevocation
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
 from ehrenamt.models.user import STAFF_ROLES, User, UserRole
 
@@ -63,6 +64,7 @@ __all__ = [
     "ProgrammeRules",
     "Qualification",
     "RejectionReason",
+    "RetainedRevocation",
     "RevocationReason",
     "Upload",
     "User",

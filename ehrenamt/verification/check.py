@@ -44,10 +44,11 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
         return CardCheck(CheckStatus.INVALID)
     index = card_index()
     card_id = index.card_id(claims.card_number)
-    if card_id is None:
-        return CardCheck(CheckStatus.UNKNOWN)
     if index.is_revoked(claims.card_number):
+        # Also a deleted card (no id) whose number is kept until its end: still refused.
         status = CheckStatus.REVOKED
+    elif card_id is None:
+        return CardCheck(CheckStatus.UNKNOWN)
     return CardCheck(
         status,
         card_number=claims.card_number,
@@ -72,6 +73,9 @@ def _card_by_number(number: str) -> Any:
 
 def _check_number(number: str, now: datetime | None) -> CardCheck:
     card = _card_by_number(number)
+    if card is None and card_index().is_revoked(number):
+        # A deleted card whose number is kept until its end: nothing else is known.
+        return CardCheck(CheckStatus.REVOKED, card_number=number)
     if card is None or card.state == CardState.ISSUING:
         return CardCheck(CheckStatus.UNKNOWN)
     day = (now or datetime.now(UTC)).astimezone(cardformat_token.CARD_TIME_ZONE).date()

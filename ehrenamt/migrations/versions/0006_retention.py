@@ -3,7 +3,7 @@
 Revision ID: 0006
 Revises: 0005
 Data protection (issue #11): the office's retention periods, kept with its programme
-rules.
+rules; the numbers of deleted revoked cards, kept for the revocation list.
 
 """
 
@@ -32,8 +32,27 @@ def upgrade():
                 sa.Column(name, sa.Integer(), server_default=default, nullable=False)
             )
 
+    op.create_table(
+        "retained_revocation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=16), nullable=False),
+        sa.Column("office_id", sa.Integer(), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=True),
+        sa.Column("revocation_version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["office.id"], name="fk_retained_revocation_office_id_office"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_retained_revocation"),
+        sa.UniqueConstraint("number", name="uq_retained_revocation_number"),
+    )
+    with op.batch_alter_table("retained_revocation") as batch_op:
+        for column in ("office_id", "valid_until", "revocation_version"):
+            batch_op.create_index(f"ix_retained_revocation_{column}", [column], unique=False)
+
 
 def downgrade():
+    op.drop_table("retained_revocation")
     with op.batch_alter_table("programme_rules") as batch_op:
         for name, _default in reversed(_PERIODS):
             batch_op.drop_column(name)
