@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ehrenamt.accounts import links
@@ -35,6 +36,7 @@ from ehrenamt.privacy.retention import apply_retention
 from ehrenamt.verification import check, revocation
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import make_application, make_office, make_user
+from tests.helpers import page_text, post, sign_in
 from tests.privacy_data import attach_upload, make_card, text_columns_containing
 
 BIRTH_DATE = date(1971, 3, 9)
@@ -203,3 +205,69 @@ def test_staff_of_another_office_cannot_erase(person: Person) -> None:
         erasure.erase_person(person.clerk, _staff(person), "x")
     db.session.rollback()
     assert db.session.get(User, person.user.id) is not None
+
+
+# --- from the account, and by staff for a request by post ---------------------------
+
+
+def test_volunteer_sees_what_happens_then_deletes_the_account(
+    person: Person, client: FlaskClient
+) -> None:
+    """The confirmation step says the card is revoked and open applications withdrawn;
+    without the tick nothing happens; with it the data is gone and the person signed out."""
+    user_id = person.user.id
+    sign_in(client, person.user)
+    text = page_text(client.get("/konto/"))
+    assert "/konto/loeschen" in text
+    page = page_text(client.get("/konto/loeschen"))
+    assert "Ihre Karte wird gesperrt" in page
+    assert "Ihre offenen Anträge werden zurückgezogen" in page
+    refused = post(client, "/konto/loeschen", {}, page="/konto/loeschen")
+    assert refused.status_code == 400
+    assert 'id="confirm-error"' in page_text(refused)
+    assert db.session.get(User, user_id) is not None
+
+    done = post(client, "/konto/loeschen", {"confirm": "y"}, page="/konto/loeschen")
+    assert done.status_code == 302
+    db.session.rollback()
+    assert db.session.get(User, user_id) is None
+    assert text_columns_containing("Ährenfeld") == []
+    assert client.get("/konto/").status_code in (302, 401)  # signed out
+
+
+def test_deleting_the_account_needs_the_csrf_token(person: Person, client: FlaskClient) -> None:
+    """A forged POST deletes nothing."""
+    sign_in(client, person.user)
+    assert client.post("/konto/loeschen", data={"confirm": "y"}).status_code == 400
+    db.session.rollback()
+    assert db.session.get(User, person.user.id) is not None
+
+
+def test_staff_erase_for_a_request_by_post(person: Person, client: FlaskClient) -> None:
+    """A clerk of the office gives a reason; the erasure is audited with it."""
+    path = f"/verwaltung/antrag/{_public_id(person)}/daten-loeschen"
+    user_id, clerk_id = person.user.id, person.clerk.id
+    sign_in(client, person.clerk)
+    assert "Gültige Karten" in page_text(client.get(path))
+    missing = post(client, path, {"confirm": "y"}, page=path)
+    assert missing.status_code == 400 and 'id="reason-error"' in page_text(missing)
+    done = post(client, path, {"reason": "Schreiben vom 1.12.", "confirm": "y"}, page=path)
+    assert done.status_code == 302
+    db.session.rollback()
+    assert db.session.get(User, user_id) is None
+    [row] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "erase_person"))
+    assert (row.actor_id, row.reason) == (clerk_id, "Schreiben vom 1.12.")
+
+
+def test_staff_of_another_office_get_404(person: Person, client: FlaskClient) -> None:
+    """Another office's application does not exist for them."""
+    path = f"/verwaltung/antrag/{_public_id(person)}/daten-loeschen"
+    sign_in(client, make_user(UserRole.CLERK, make_office()))
+    assert client.get(path).status_code == 404
+    assert post(client, path, {"reason": "x", "confirm": "y"}).status_code == 404
+
+
+def _public_id(person: Person) -> str:
+    application = db.session.get(Application, person.application_ids[0])
+    assert application is not None
+    return application.public_id

@@ -159,12 +159,25 @@ def _revoke_cards_in_use(person_id: int, acting: Acting, now: datetime) -> int:
     return len(cards)
 
 
-def open_applications(person: User) -> int:
-    """How many of the person's applications are still open (for the confirmation)."""
-    return len(
-        db.session.scalars(
-            select(Application.id).where(
-                Application.applicant_id == person.id, Application.state.in_(OPEN_STATES)
-            )
-        ).all()
+@dataclass(frozen=True)
+class ErasurePreview:
+    """What an erasure would do, for the confirmation step."""
+
+    applications: int
+    open_applications: int
+    cards_in_use: int
+
+
+def preview(person: User) -> ErasurePreview:
+    """Counts of what the person's erasure would withdraw, revoke and delete."""
+    states = db.session.scalars(
+        select(Application.state).where(Application.applicant_id == person.id)
+    ).all()
+    cards = db.session.scalars(
+        select(Card.id).where(Card.holder_id == person.id, Card.state.in_(_CARDS_IN_USE))
+    ).all()
+    return ErasurePreview(
+        applications=len(states),
+        open_applications=sum(1 for state in states if state in OPEN_STATES),
+        cards_in_use=len(cards),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SubmitField, TextAreaField
+from wtforms import BooleanField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ehrenamt.web.forms import NoControlCharacters
@@ -23,3 +23,13 @@ class WithdrawForm(FlaskForm):
     """Withdraw an open application."""
 
     submit = SubmitField(_l("Antrag zurückziehen"))
+
+
+class DeleteAccountForm(FlaskForm):
+    """Delete the account and every piece of data about the person, at once."""
+
+    confirm = BooleanField(
+        _l("Ich möchte mein Konto und alle meine Daten jetzt endgültig löschen."),
+        validators=[DataRequired(_l("Bitte bestätigen Sie die Löschung."))],
+    )
+    submit = SubmitField(_l("Konto und Daten löschen"))

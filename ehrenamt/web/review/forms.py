@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     HiddenField,
     IntegerField,
     StringField,
@@ -103,3 +104,17 @@ class EngagementActionForm(FlaskForm):
     note = note_field(_l("Vermerk"))
     resend = SubmitField(_l("Link erneut senden"))
     override = SubmitField(_l("An Stelle der Organisation bestätigen"))
+
+
+class EraseForm(FlaskForm):
+    """Erase an applicant's data for a request received by post (DSGVO Art. 17)."""
+
+    reason = TextAreaField(
+        _l("Grundlage (z. B. Schreiben vom …; ohne Namen oder Anschrift)"),
+        validators=[DataRequired(), Length(max=1000), NoControlCharacters()],
+    )
+    confirm = BooleanField(
+        _l("Die Person hat die Löschung verlangt; ihre Daten werden jetzt endgültig gelöscht."),
+        validators=[DataRequired(_l("Bitte bestätigen Sie die Löschung."))],
+    )
+    submit = SubmitField(_l("Daten der Person löschen"))

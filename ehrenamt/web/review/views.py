@@ -18,6 +18,7 @@ from ehrenamt.cards import register
 from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
 from ehrenamt.models import Application, CardType, Engagement, RejectionReason
+from ehrenamt.privacy import erasure
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload
 from ehrenamt.web.forms import action_forms, database_id, expected_version
@@ -26,6 +27,7 @@ from ehrenamt.web.review.forms import (
     ApproveForm,
     DecisionForm,
     EngagementActionForm,
+    EraseForm,
     QueueFilterForm,
     RejectForm,
     RequestInformationForm,
@@ -224,3 +226,21 @@ def engagement_action(public_id: str) -> tuple[str, int] | Response:
 def download_upload(upload_id: int) -> Response:
     """An uploaded proof of an application of this office."""
     return send_attached_upload(upload_id, lambda app: app.office_id == current_user.office_id)
+
+
+@bp.route("/antrag/<public_id>/daten-loeschen", methods=["GET", "POST"])
+@staff_required
+def erase_applicant(public_id: str) -> tuple[str, int] | Response:
+    """Erase the applicant's data for a request received by post: audited, with the
+    reason; their cards are revoked and open applications withdrawn first."""
+    item = _application_or_404(public_id)
+    person = item.applicant
+    form = EraseForm()
+    if form.validate_on_submit():
+        erasure.erase_person(person, acting_staff(), form.reason.data.strip())
+        flash(_("Die Daten der Person sind gelöscht."), "info")
+        return redirect(url_for("review.queue"))
+    html = render_template(
+        "review/erase.html", form=form, application=item, preview=erasure.preview(person)
+    )
+    return html, 400 if form.is_submitted() else 200
