@@ -110,6 +110,22 @@ CARD_ACTION_LABELS = {
     "expire": _l("Abgelaufen"),
 }
 
+#: What the retention job deletes (privacy.retention.DeletionKind's values), for the
+#: admin's deletion report.
+DELETION_KIND_LABELS = {
+    "decided_applications": _l("Abgelehnte und zurückgezogene Anträge"),
+    "card_data": _l("Bewilligte Anträge mit Kartendaten"),
+    "unconfirmed_applications": _l("Anträge ohne bestätigte E-Mail-Adresse"),
+    "unconfirmed_accounts": _l("Konten ohne bestätigte E-Mail-Adresse"),
+    "check_records": _l("Protokolle von Kartenprüfungen"),
+    "unclaimed_uploads": _l("Nachweise nie abgeschickter Formulare"),
+    "one_time_links": _l("Benutzte oder abgelaufene Einmal-Links"),
+    "sent_mails": _l("Versandprotokolle von E-Mails"),
+    "retained_revocations": _l("Gesperrte Kartennummern nach Ablauf"),
+    "orphan_files": _l("Verwaiste Dateien"),
+    "erased_persons": _l("Auf Verlangen gelöschte Personen"),
+}
+
 
 def register(app: Flask) -> None:
     """Make the label tables available in every template."""
@@ -123,4 +139,5 @@ def register(app: Flask) -> None:
         CARD_STATE_LABELS=CARD_STATE_LABELS,
         REVOCATION_LABELS=REVOCATION_LABELS,
         CARD_ACTION_LABELS=CARD_ACTION_LABELS,
+        DELETION_KIND_LABELS=DELETION_KIND_LABELS,
     )

@@ -1,17 +1,30 @@
-"""The office admin sets the retention periods: form, field errors, CSRF, audit."""
+"""The office admin sets the retention periods (form, field errors, CSRF, audit) and
+reads the deletion report."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ehrenamt.extensions import db
-from ehrenamt.models import AuditEntry, Office, ProgrammeRules, UserRole
+from ehrenamt.models import (
+    AuditEntry,
+    DeletionCount,
+    Office,
+    ProgrammeRules,
+    RetentionRun,
+    User,
+    UserRole,
+    utcnow,
+)
+from ehrenamt.privacy import erasure
 from ehrenamt.privacy.periods import months_before
-from tests.factories import make_office, make_user
+from ehrenamt.privacy.retention import apply_retention
+from ehrenamt.workflow import ApplicationState
+from tests.factories import make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
 
 PATH = "/verwaltung/einstellungen/aufbewahrung"
@@ -105,3 +118,54 @@ def test_months_before_keeps_the_calendar() -> None:
     )
     assert months_before(datetime(2026, 3, 15, tzinfo=UTC), 12) == datetime(2025, 3, 15, tzinfo=UTC)
     assert months_before(datetime(2026, 1, 10, tzinfo=UTC), 1) == datetime(2025, 12, 10, tzinfo=UTC)
+
+
+# --- the deletion report --------------------------------------------------------------
+
+
+def test_report_counts_per_kind_and_month_and_names_the_next_run(
+    admin_client: tuple[FlaskClient, Office],
+) -> None:
+    """After a run the page shows its counts for the month and when the job runs next;
+    another office's counts are not shown."""
+    client, office = admin_client
+    assert "Der Auftrag ist noch nicht gelaufen." in page_text(client.get(PATH))
+    other = make_office()
+    now = utcnow()
+    for place in (office, other):
+        application = make_application(place, state=ApplicationState.REJECTED)
+        application.state_changed_at = now - timedelta(days=400)
+    db.session.commit()
+    apply_retention(now)
+    [run] = db.session.scalars(select(RetentionRun)).all()
+    assert run.deleted == 2 and run.finished_at is not None
+    counts = {
+        (row.office_id, row.kind): row.count for row in db.session.scalars(select(DeletionCount))
+    }
+    assert counts == {(office.id, "decided_applications"): 1, (other.id, "decided_applications"): 1}
+    html = page_text(client.get(PATH))
+    assert "Abgelehnte und zurückgezogene Anträge" in html
+    assert '<td data-kind="decided_applications">1</td>' in html
+    assert "Nächster Lauf" in html
+
+
+def test_report_counts_an_erasure_for_the_person_s_offices(
+    admin_client: tuple[FlaskClient, Office],
+) -> None:
+    """A person erased at their request is counted for the office they applied to."""
+    _client, office = admin_client
+    application = make_application(office)
+    person = db.session.get(User, application.applicant_id)
+    assert person is not None
+    erasure.erase_person(person, erasure.self_acting(person), self_request=True)
+    [row] = db.session.scalars(select(DeletionCount)).all()
+    assert (row.office_id, row.kind, row.count) == (office.id, "erased_persons", 1)
+
+
+def test_report_rows_live_three_years(ctx: None) -> None:
+    """Counts older than REPORT_KEPT_MONTHS go with the next run."""
+    old = DeletionCount(office_id=None, kind="sent_mails", month=date(2020, 1, 1), count=3)
+    db.session.add(old)
+    db.session.commit()
+    apply_retention(utcnow())
+    assert db.session.scalars(select(DeletionCount)).all() == []

@@ -31,7 +31,7 @@ from ehrenamt.models.partner import (
     Verification,
     VerificationChannel,
 )
-from ehrenamt.models.privacy import RetainedRevocation
+from ehrenamt.models.privacy import DeletionCount, RetainedRevocation, RetentionRun
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
 from ehrenamt.models.user import STAFF_ROLES, User, UserRole
 
@@ -50,6 +50,7 @@ __all__ = [
     "CardType",
     "Category",
     "ConfirmationState",
+    "DeletionCount",
     "DocumentKind",
     "Engagement",
     "LinkPurpose",
@@ -65,6 +66,7 @@ __all__ = [
     "Qualification",
     "RejectionReason",
     "RetainedRevocation",
+    "RetentionRun",
     "RevocationReason",
     "Upload",
     "User",

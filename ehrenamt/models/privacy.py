@@ -1,10 +1,11 @@
-"""What data protection itself keeps: revoked numbers of deleted cards."""
+"""What data protection itself keeps: revoked numbers of deleted cards, and counts of
+what was deleted (no personal data in any of them)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ehrenamt.models.base import Base, UTCDateTime, utcnow
@@ -30,3 +31,34 @@ class RetainedRevocation(Base):
     #: version, so a verifier's "changes since" still finds the number.
     revocation_version: Mapped[int] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DeletionCount(Base):
+    """How many rows of a kind the retention job (or an erasure) deleted for an office
+    in a month: the admin's deletion report. Counts only, no personal data; a row lives
+    three years (privacy.report.REPORT_KEPT_MONTHS), then the job deletes it."""
+
+    __tablename__ = "deletion_count"
+    __table_args__ = (UniqueConstraint("office_id", "kind", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: None for kinds of no office (unclaimed uploads, links, sent mails).
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), index=True)
+    #: privacy.retention.DeletionKind's value.
+    kind: Mapped[str] = mapped_column(String(40))
+    #: The first day of the month (UTC) the rows were deleted in.
+    month: Mapped[date]
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class RetentionRun(Base):
+    """One run of the retention job, for the report's "last run" and "next run". A row
+    lives 90 days (privacy.report.RUNS_KEPT_DAYS), then the job deletes it."""
+
+    __tablename__ = "retention_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Rows deleted by the run, all kinds together.
+    deleted: Mapped[int] = mapped_column(default=0)

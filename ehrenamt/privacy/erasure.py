@@ -28,7 +28,8 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.privacy import deletion
+from ehrenamt.privacy import deletion, report
+from ehrenamt.privacy.retention import DeletionKind
 from ehrenamt.workflow import OPEN_STATES, Action, Actor, next_state
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def erase_person(
         select(Application).where(Application.applicant_id == person_id)
     ).all()
     names = {person.display_name, *(a.full_name for a in applications)}
+    offices = {a.office_id for a in applications}
     revoked = _revoke_cards_in_use(person_id, acting, now)
     withdrawn = 0
     for application in applications:
@@ -115,9 +117,12 @@ def erase_person(
         office_id=acting.user.office_id if acting.user else None,
         reason=reason or None,
     )
+    for office_id in offices:
+        report.add_count(office_id, DeletionKind.ERASED_PERSONS, 1, now)
     db.session.flush()
-    # The person's objects in the session must not be written back after the delete.
-    db.session.expunge_all()
+    # The person's objects must not be written back or refreshed after the delete.
+    for gone in (person, *applications):
+        db.session.expunge(gone)
     db.session.execute(delete(User).where(User.id == person_id))
     db.session.commit()
     deletion.unlink_files(deleted.files)

@@ -36,7 +36,7 @@ from ehrenamt.models import (
     Verification,
     utcnow,
 )
-from ehrenamt.privacy import deletion
+from ehrenamt.privacy import deletion, report
 from ehrenamt.privacy.periods import (
     OfficePeriods,
     days_before,
@@ -61,6 +61,8 @@ class DeletionKind(enum.StrEnum):
     SENT_MAILS = "sent_mails"
     RETAINED_REVOCATIONS = "retained_revocations"
     ORPHAN_FILES = "orphan_files"
+    #: Not the job's: people erased at their request (privacy.erasure), per office.
+    ERASED_PERSONS = "erased_persons"
 
 
 #: Called after each committed batch (before its files are unlinked): lets a test stop
@@ -105,6 +107,7 @@ def apply_retention(
         after_batch=after_batch,
         counts={},
     )
+    run_id = report.start_run(now)
     offices = [OfficePeriods.of(rules) for rules in db.session.scalars(select(ProgrammeRules))]
     db.session.rollback()
     for periods in offices:
@@ -122,6 +125,7 @@ def apply_retention(
     _check_records(run, None, deployment_periods().check_days)
     _small_kinds(run)
     card_index().revocations_changed()
+    report.finish_run(run_id, sum(run.counts.values()), utcnow())
     for (office_id, kind), count in sorted(run.counts.items(), key=lambda item: str(item[0])):
         log.info("retention: deleted %d %s (office %s)", count, kind.value, office_id or "-")
     return run.counts
@@ -186,6 +190,8 @@ def _applications(run: _Run, office_id: int, kind: DeletionKind, query: Select[i
             if kind == DeletionKind.UNCONFIRMED_APPLICATIONS
             else 0
         )
+        report.add_count(office_id, kind, deleted.applications, run.now)
+        report.add_count(office_id, DeletionKind.UNCONFIRMED_ACCOUNTS, accounts, run.now)
         db.session.commit()
         run.committed(kind)
         deletion.unlink_files(deleted.files)
@@ -242,11 +248,20 @@ def _small_kinds(run: _Run) -> None:
     _delete_by_id(run, None, DeletionKind.SENT_MAILS, OutboxMessage, mails)
     numbers = select(RetainedRevocation.id).where(RetainedRevocation.valid_until < run.today)
     _delete_by_id(run, None, DeletionKind.RETAINED_REVOCATIONS, RetainedRevocation, numbers)
-    kind = DeletionKind.UNCLAIMED_UPLOADS
     cutoff = run.now - timedelta(hours=periods.unclaimed_upload_hours)
-    run.note(None, kind, uploads.delete_unclaimed(cutoff, limit=run.left(kind), batch=run.batch))
+    kind = DeletionKind.UNCLAIMED_UPLOADS
+    _note_outside_batch(
+        run, kind, uploads.delete_unclaimed(cutoff, limit=run.left(kind), batch=run.batch)
+    )
     kind = DeletionKind.ORPHAN_FILES
-    run.note(None, kind, deletion.delete_orphan_files(run.left(kind)))
+    _note_outside_batch(run, kind, deletion.delete_orphan_files(run.left(kind)))
+
+
+def _note_outside_batch(run: _Run, kind: DeletionKind, count: int) -> None:
+    """Count what a helper deleted in its own transactions."""
+    run.note(None, kind, count)
+    report.add_count(None, kind, count, run.now)
+    db.session.commit()
 
 
 def _delete_by_id(
@@ -261,13 +276,10 @@ def _delete_by_id(
         result = db.session.execute(
             delete(model).where(id_column.in_(ids)).execution_options(synchronize_session=False)
         )
+        count = int(getattr(result, "rowcount", 0) or 0)
+        report.add_count(office_id, kind, count, run.now)
         db.session.commit()
         run.committed(kind)
-        run.note(office_id, kind, int(getattr(result, "rowcount", 0) or 0))
+        run.note(office_id, kind, count)
         if len(ids) < run.batch:
             return
-
-
-def next_run_interval() -> timedelta:
-    """How often the job runs (the beat schedule's interval)."""
-    return timedelta(seconds=float(current_app.config["RETENTION_INTERVAL_SECONDS"]))

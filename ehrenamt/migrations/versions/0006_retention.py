@@ -3,7 +3,8 @@
 Revision ID: 0006
 Revises: 0005
 Data protection (issue #11): the office's retention periods, kept with its programme
-rules; the numbers of deleted revoked cards, kept for the revocation list.
+rules; the numbers of deleted revoked cards, kept for the revocation list; the counts
+of the deletion report and the job's runs.
 
 """
 
@@ -50,8 +51,38 @@ def upgrade():
         for column in ("office_id", "valid_until", "revocation_version"):
             batch_op.create_index(f"ix_retained_revocation_{column}", [column], unique=False)
 
+    op.create_table(
+        "deletion_count",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("office_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["office.id"], name="fk_deletion_count_office_id_office"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_deletion_count"),
+        sa.UniqueConstraint(
+            "office_id", "kind", "month", name="uq_deletion_count_office_id_kind_month"
+        ),
+    )
+    with op.batch_alter_table("deletion_count") as batch_op:
+        batch_op.create_index("ix_deletion_count_office_id", ["office_id"], unique=False)
+    op.create_table(
+        "retention_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("deleted", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_retention_run"),
+    )
+    with op.batch_alter_table("retention_run") as batch_op:
+        batch_op.create_index("ix_retention_run_started_at", ["started_at"], unique=False)
+
 
 def downgrade():
+    op.drop_table("retention_run")
+    op.drop_table("deletion_count")
     op.drop_table("retained_revocation")
     with op.batch_alter_table("programme_rules") as batch_op:
         for name, _default in reversed(_PERIODS):

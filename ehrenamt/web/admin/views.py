@@ -9,9 +9,9 @@ from werkzeug.wrappers import Response
 
 from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
-from ehrenamt.models import Office, PlaceRule, ProgrammeRules
+from ehrenamt.models import Office, PlaceRule, ProgrammeRules, utcnow
 from ehrenamt.offices import rules as rules_service
-from ehrenamt.privacy import periods
+from ehrenamt.privacy import periods, report
 from ehrenamt.web.access import admin_required
 from ehrenamt.web.admin.forms import PresetForm, RetentionForm, RulesForm
 from ehrenamt.web.forms import form_status
@@ -82,7 +82,8 @@ def apply_preset() -> tuple[str, int] | Response:
 @bp.route("/aufbewahrung", methods=["GET", "POST"])
 @admin_required
 def edit_retention() -> tuple[str, int] | Response:
-    """Edit the retention periods; every change is audited with old and new values."""
+    """Edit the retention periods (every change audited with old and new values); below,
+    the deletion report: counts per kind and month, the job's last and next run."""
     office = _office()
     form = RetentionForm(obj=office.rules)
     if form.validate_on_submit():
@@ -95,5 +96,6 @@ def edit_retention() -> tuple[str, int] | Response:
         form=form,
         office=office,
         deployment=periods.deployment_periods(),
+        report=report.deletion_report(office.id, utcnow()),
     )
     return html, form_status(form)
