@@ -192,6 +192,9 @@ PUBLIC_REVOCATIONS_MAX_AGE_SECONDS = 60
 #: of codes that are no card of any office; an office's own cards' records follow the
 #: period its admin sets.
 VERIFICATION_RETENTION_DAYS = 90
+#: The data protection officer named on every office's privacy notice (name and postal
+#: or e-mail address, one line); ``None`` names the office's own contact instead.
+PRIVACY_DATA_PROTECTION_OFFICER: str | None = None
 #: Days the record of a sent mail (recipient and subject only: the body goes when it is
 #: sent) is kept, so a person's data export and the staff can still see what was sent.
 SENT_MAIL_RETENTION_DAYS = 30

@@ -31,7 +31,12 @@ from ehrenamt.models.partner import (
     Verification,
     VerificationChannel,
 )
-from ehrenamt.models.privacy import DeletionCount, RetainedRevocation, RetentionRun
+from ehrenamt.models.privacy import (
+    DeletionCount,
+    PrivacyNotice,
+    RetainedRevocation,
+    RetentionRun,
+)
 from ehrenamt.models.token import LinkPurpose, OneTimeLink
 from ehrenamt.models.user import STAFF_ROLES, User, UserRole
 
@@ -61,6 +66,7 @@ __all__ = [
     "PartnerMember",
     "PartnerState",
     "PlaceRule",
+    "PrivacyNotice",
     "Programme",
     "ProgrammeRules",
     "Qualification",

@@ -4,8 +4,9 @@ what was deleted (no personal data in any of them)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ehrenamt.models.base import Base, UTCDateTime, utcnow
@@ -62,3 +63,25 @@ class RetentionRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Rows deleted by the run, all kinds together.
     deleted: Mapped[int] = mapped_column(default=0)
+
+
+class PrivacyNotice(Base):
+    """One version of an office's privacy notice, generated from its periods and its
+    controller and contact. A new version is made whenever these change; old ones stay
+    readable, and each application names the version it was given. Rows live as long as
+    the office: an application's consent refers to them, and they hold no personal data.
+    """
+
+    __tablename__ = "privacy_notice"
+    __table_args__ = (UniqueConstraint("office_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    #: 1, 2, … per office.
+    version: Mapped[int]
+    #: What the notice states (periods, controller, contact), to show it in any language
+    #: and to see whether a change needs a new version.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The notice as it was published, in German (the source language), as HTML.
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,7 +4,8 @@ Revision ID: 0006
 Revises: 0005
 Data protection (issue #11): the office's retention periods, kept with its programme
 rules; the numbers of deleted revoked cards, kept for the revocation list; the counts
-of the deletion report and the job's runs.
+of the deletion report and the job's runs; the office's privacy notice in versions, and
+the version each application was given.
 
 """
 
@@ -78,9 +79,44 @@ def upgrade():
     )
     with op.batch_alter_table("retention_run") as batch_op:
         batch_op.create_index("ix_retention_run_started_at", ["started_at"], unique=False)
+    op.create_table(
+        "privacy_notice",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("office_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("content", sa.JSON(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["office.id"], name="fk_privacy_notice_office_id_office"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_privacy_notice"),
+        sa.UniqueConstraint("office_id", "version", name="uq_privacy_notice_office_id_version"),
+    )
+    # A nullable column without default: no table rewrite on PostgreSQL. On SQLite a
+    # plain ADD COLUMN with its reference (batch mode would copy the table, and with it
+    # could lose the partial indexes' conditions).
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE application ADD COLUMN privacy_notice_id INTEGER "
+            "CONSTRAINT fk_application_privacy_notice_id_privacy_notice "
+            "REFERENCES privacy_notice (id)"
+        )
+    else:
+        op.add_column("application", sa.Column("privacy_notice_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_application_privacy_notice_id_privacy_notice",
+            "application",
+            "privacy_notice",
+            ["privacy_notice_id"],
+            ["id"],
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("application") as batch_op:
+        batch_op.drop_column("privacy_notice_id")
+    op.drop_table("privacy_notice")
     op.drop_table("retention_run")
     op.drop_table("deletion_count")
     op.drop_table("retained_revocation")

@@ -11,7 +11,7 @@ from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import Office, PlaceRule, ProgrammeRules, utcnow
 from ehrenamt.offices import rules as rules_service
-from ehrenamt.privacy import periods, report
+from ehrenamt.privacy import notice, periods, report
 from ehrenamt.web.access import admin_required
 from ehrenamt.web.admin.forms import PresetForm, RetentionForm, RulesForm
 from ehrenamt.web.forms import form_status
@@ -89,6 +89,8 @@ def edit_retention() -> tuple[str, int] | Response:
     if form.validate_on_submit():
         values = {name: form[name].data for name in periods.PERIOD_FIELDS}
         periods.update_periods(office, values, Acting.user_as(current_user, Actor.ADMIN))
+        # The published notice states the periods: a new version at once.
+        notice.current_notice(office)
         flash(_("Die Fristen sind gespeichert."), "success")
         return redirect(url_for("admin.edit_retention"))
     html = render_template(

@@ -35,6 +35,7 @@ from ehrenamt.cards import register
 from ehrenamt.core import uploads
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import Application, CardType, Office, Qualification, Upload, UserRole
+from ehrenamt.privacy import notice
 from ehrenamt.web.access import sign_in
 from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
 from ehrenamt.web.forms import CONTROL_CHARACTERS, choices
@@ -212,6 +213,7 @@ def _submit(
         qualification=Qualification(form.qualification.data) if form.qualification.data else None,
         honour=(form.honour.data or "").strip() or None,
         consent_version=office.rules.privacy_notice_version,
+        privacy_notice_id=notice.current_notice(office).id,
         language=current_language(),
         engagements=[_engagement_input(e) for e in form.used_engagements()],
         proof=proof,
