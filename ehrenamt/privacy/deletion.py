@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, literal, or_, select, update
 
 from ehrenamt.core import audit
 from ehrenamt.core.uploads import upload_folder
@@ -86,9 +86,6 @@ def delete_applications(application_ids: Sequence[int], today: date) -> Deleted:
         # refers to it; the check runs at the end of the statement).
         result.cards = _count(db.session.execute(delete(Card).where(Card.id.in_(card_ids))))
         _strip_audit(audit.Subject.CARD, card_ids)
-    applicants = db.session.execute(
-        select(Application.id, Application.applicant_id).where(Application.id.in_(ids))
-    ).all()
     result.files = list(
         db.session.scalars(
             delete(Upload)
@@ -100,11 +97,7 @@ def delete_applications(application_ids: Sequence[int], today: date) -> Deleted:
     result.uploads = len(result.files)
     db.session.execute(delete(Engagement).where(Engagement.application_id.in_(ids)))
     _strip_audit(audit.Subject.APPLICATION, ids)
-    by_applicant: dict[int, list[int]] = {}
-    for row in applicants:
-        by_applicant.setdefault(row.applicant_id, []).append(row.id)
-    for applicant_id, own in by_applicant.items():
-        _pseudonymise_actor(applicant_id, audit.Subject.APPLICATION, own)
+    _pseudonymise_applicants(audit.Subject.APPLICATION, ids)
     result.applications = _count(
         db.session.execute(
             delete(Application)
@@ -155,16 +148,19 @@ def _strip_audit(subject: audit.Subject, ids: Iterable[int]) -> None:
     )
 
 
-def _pseudonymise_actor(user_id: int, subject: audit.Subject, ids: Iterable[int]) -> None:
-    """The person's own actions on the subjects: labelled with the pseudonym."""
+def _pseudonymise_applicants(subject: audit.Subject, ids: Iterable[int]) -> None:
+    """The applicants' own actions on the subjects: labelled with their pseudonym (one
+    statement for the whole batch: the label is made from the row's own actor id)."""
+    prefix = PSEUDONYM.split("{", 1)[0]
     db.session.execute(
         update(AuditEntry)
         .where(
             AuditEntry.subject_type == subject.value,
             AuditEntry.subject_id.in_(list(ids)),
             AuditEntry.actor_role == Actor.APPLICANT.value,
+            AuditEntry.actor_id.is_not(None),
         )
-        .values(actor_label=pseudonym(user_id), actor_id=None)
+        .values(actor_label=literal(prefix) + cast(AuditEntry.actor_id, String), actor_id=None)
     )
 
 

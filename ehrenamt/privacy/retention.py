@@ -177,7 +177,9 @@ def _unconfirmed(periods: OfficePeriods, run: _Run) -> Select[int]:
 
 def _applications(run: _Run, office_id: int, kind: DeletionKind, query: Select[int]) -> None:
     while (left := run.left(kind)) > 0:
-        ids = db.session.scalars(query.order_by(Application.id).limit(min(run.batch, left))).all()
+        # No ORDER BY: the index scan stops after the batch instead of sorting every
+        # due row first (bench/retention.py); which rows come first does not matter.
+        ids = db.session.scalars(query.limit(min(run.batch, left))).all()
         if not ids:
             db.session.rollback()
             return
@@ -269,7 +271,7 @@ def _delete_by_id(
 ) -> None:
     id_column = model.id  # type: ignore[attr-defined]
     while (left := run.left(kind)) > 0:
-        ids = db.session.scalars(query.order_by(id_column).limit(min(run.batch, left))).all()
+        ids = db.session.scalars(query.limit(min(run.batch, left))).all()
         if not ids:
             db.session.rollback()
             return

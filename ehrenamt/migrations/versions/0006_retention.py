@@ -111,9 +111,12 @@ def upgrade():
             ["privacy_notice_id"],
             ["id"],
         )
+    # Deleting a card detaches its check records: without this, a scan of them all.
+    op.create_index("ix_verification_card_id", "verification", ["card_id"], unique=False)
 
 
 def downgrade():
+    op.drop_index("ix_verification_card_id", table_name="verification")
     with op.batch_alter_table("application") as batch_op:
         batch_op.drop_column("privacy_notice_id")
     op.drop_table("privacy_notice")
