@@ -57,13 +57,10 @@ def celery_config(app: Flask) -> dict[str, Any]:
                 "task": "ehrenamt.issue_pending_cards",
                 "schedule": app.config["CARD_JOBS_INTERVAL_SECONDS"],
             },
-            "delete-verification-records": {
-                "task": "ehrenamt.delete_verification_records",
-                "schedule": app.config["VERIFICATION_CLEANUP_INTERVAL_SECONDS"],
-            },
-            "delete-unclaimed-uploads": {
-                "task": "ehrenamt.delete_unclaimed_uploads",
-                "schedule": app.config["UPLOAD_CLEANUP_INTERVAL_SECONDS"],
+            # Every retention period: check records, unclaimed uploads, applications...
+            "apply-retention": {
+                "task": "ehrenamt.apply_retention",
+                "schedule": app.config["RETENTION_INTERVAL_SECONDS"],
             },
             "delete-expired-privacy-rows": {
                 "task": "ehrenamt.delete_expired_privacy_rows",

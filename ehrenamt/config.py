@@ -121,8 +121,6 @@ LEGACY_IMPORT_BATCH_SIZE = 500
 #: Hours after which an upload never attached to an application is deleted with its
 #: file; longer than WTF_CSRF_TIME_LIMIT, so no open form can still claim it.
 UNCLAIMED_UPLOAD_MAX_AGE_HOURS = 24
-#: How often the job deleting unclaimed uploads runs, in seconds.
-UPLOAD_CLEANUP_INTERVAL_SECONDS = 3600.0
 
 #: A volunteer's data exports (DSGVO Art. 15/20) are stored here, outside the web root.
 #: ``None`` means ``instance/exports``; every web process and worker must see it.
@@ -225,8 +223,16 @@ CARD_REVOCATIONS_REFRESH_SECONDS = 2.0
 #: Seconds browsers and caches may keep the public revocation list (the card page's).
 PUBLIC_REVOCATIONS_MAX_AGE_SECONDS = 60
 
-#: Records of online card checks are deleted after this many days (DSGVO).
+#: Records of online card checks are deleted after this many days (DSGVO): the records
+#: of codes that are no card of any office; an office's own cards' records follow the
+#: period its admin sets.
 VERIFICATION_RETENTION_DAYS = 90
+#: The data protection officer named on every office's privacy notice (name and postal
+#: or e-mail address, one line); ``None`` names the office's own contact instead.
+PRIVACY_DATA_PROTECTION_OFFICER: str | None = None
+#: Days the record of a sent mail (recipient and subject only: the body goes when it is
+#: sent) is kept, so a person's data export and the staff can still see what was sent.
+SENT_MAIL_RETENTION_DAYS = 30
 #: The till API's check records are written in batches, this often (seconds), by each web
 #: process; at most this many wait in a process while the database cannot be reached.
 VERIFICATION_RECORD_FLUSH_SECONDS = 1.0
@@ -250,5 +256,11 @@ API_KEY_CACHE_SECONDS = 10
 #: Key of the revocation list's hashes. Published with the list (it only makes the hashes
 #: of this deployment differ from others'); ``None`` derives it from SECRET_KEY.
 REVOCATION_LIST_SALT: str | None = None
-#: How often the job deleting old verification records runs, in seconds.
-VERIFICATION_CLEANUP_INTERVAL_SECONDS = 3600.0
+
+#: The retention job (privacy.retention) deletes what is past its period: how often it
+#: runs, in seconds (unclaimed uploads are due 24 hours after their upload, so hourly),
+RETENTION_INTERVAL_SECONDS = 3600.0
+#: rows deleted per transaction (each batch a short transaction: no long lock),
+RETENTION_BATCH_SIZE = 500
+#: and most rows of each kind deleted per run; a larger backlog is caught up over runs.
+RETENTION_MAX_ROWS_PER_RUN = 50_000

@@ -165,6 +165,8 @@ AUDIT_ACTION_LABELS: dict[AuditAction, LazyString] = {
     AuditAction.RESET_PASSWORD: _l("Passwort über Link neu gesetzt"),
     AuditAction.CREATE_OFFICE: _l("Ausgabestelle angelegt"),
     AuditAction.SWITCH_OFFICE: _l("Ausgabestelle gewechselt"),
+    AuditAction.UPDATE_RETENTION: _l("Löschfristen geändert"),
+    AuditAction.ERASE_PERSON: _l("Daten einer Person gelöscht"),
 }
 
 #: Where one action reads differently for one kind of object ("create" a card or a partner).
@@ -234,6 +236,23 @@ def subject_words(subject_type: str) -> str:
         return subject_type
 
 
+#: What the retention job deletes (privacy.retention.DeletionKind's values), for the
+#: admin's deletion report.
+DELETION_KIND_LABELS = {
+    "decided_applications": _l("Abgelehnte und zurückgezogene Anträge"),
+    "card_data": _l("Bewilligte Anträge mit Kartendaten"),
+    "unconfirmed_applications": _l("Anträge ohne bestätigte E-Mail-Adresse"),
+    "unconfirmed_accounts": _l("Konten ohne bestätigte E-Mail-Adresse"),
+    "check_records": _l("Protokolle von Kartenprüfungen"),
+    "unclaimed_uploads": _l("Nachweise nie abgeschickter Formulare"),
+    "one_time_links": _l("Benutzte oder abgelaufene Einmal-Links"),
+    "sent_mails": _l("Versandprotokolle von E-Mails"),
+    "retained_revocations": _l("Gesperrte Kartennummern nach Ablauf"),
+    "orphan_files": _l("Verwaiste Dateien"),
+    "erased_persons": _l("Auf Verlangen gelöschte Personen"),
+}
+
+
 def register(app: Flask) -> None:
     """Make the label tables available in every template."""
     app.jinja_env.globals.update(
@@ -248,4 +267,5 @@ def register(app: Flask) -> None:
         action_words=action_words,
         change_words=change_words,
         subject_words=subject_words,
+        DELETION_KIND_LABELS=DELETION_KIND_LABELS,
     )

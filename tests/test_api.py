@@ -665,13 +665,13 @@ def test_retention_job_deletes_only_old_records(app: Flask, ctx: None) -> None:
             )
         )
     db.session.commit()
-    assert workers.tasks.delete_verification_records() == 2
+    assert workers.tasks.apply_retention() == 2
     db.session.rollback()
     ages = sorted((now - at).days for at in db.session.scalars(select(Verification.at)))
     assert ages == [0, days - 1]
-    assert workers.tasks.delete_verification_records() == 0  # running twice changes nothing
+    assert workers.tasks.apply_retention() == 0  # running twice changes nothing
     schedule = app.extensions["celery"].conf.beat_schedule
-    assert schedule["delete-verification-records"]["task"] == "ehrenamt.delete_verification_records"
+    assert schedule["apply-retention"]["task"] == "ehrenamt.apply_retention"
 
 
 def test_history_and_counts_are_the_partners_own(

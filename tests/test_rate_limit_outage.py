@@ -22,9 +22,10 @@ from werkzeug.test import TestResponse
 from ehrenamt import create_app
 from ehrenamt.core import rate_counters
 from ehrenamt.extensions import limiter
+from ehrenamt.models import UserRole
 from ehrenamt.verification import limits
 from tests.conftest import IsolatedClient
-from tests.factories import make_office
+from tests.factories import make_office, make_user
 from tests.helpers import csrf_token, post, sign_in
 from tests.mailbox import free_port
 from tests.processes import settings_for
@@ -39,6 +40,7 @@ LOW_LIMITS = {
         "RATELIMIT_CONFIRMATION",
         "RATELIMIT_VERIFY_PAGE",
         "RATELIMIT_APPLICATION_FORM",
+        "RATELIMIT_EMAIL_CHANGE",
     )
 }
 LIMIT = 2
@@ -103,6 +105,15 @@ LIMITED_PAGES: dict[str, tuple[Callable[[FlaskClient], TestResponse], int]] = {
     "verify.result_json": (_check_json, 200),
     # An empty application form: refused at its fields.
     "apply.form": (lambda c: post(c, "/antrag/", {}, page="/antrag/"), 400),
+    # A signed-in volunteer (see _client_for): a wrong password; an address refused.
+    "account.reauthenticate": (
+        lambda c: post(c, "/konto/bestaetigen", {"password": "wrong"}, page="/konto/bestaetigen"),
+        400,
+    ),
+    "account.change_email": (
+        lambda c: post(c, "/konto/email", {"email": "not an address"}, page="/konto/"),
+        400,
+    ),
 }
 
 
@@ -152,6 +163,9 @@ def _client_for(other: Flask, endpoint: str) -> FlaskClient:
     if endpoint == "apply.form":
         with other.app_context():
             make_office()  # the form needs an office to apply to
+    if endpoint.startswith("account."):
+        with other.app_context():
+            sign_in(client, make_user(UserRole.VOLUNTEER))
     if endpoint.startswith("verify."):
         # Signing in is a limited page too: from another address than the checks.
         client.environ_base["REMOTE_ADDR"] = "192.0.2.1"

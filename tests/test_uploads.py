@@ -482,7 +482,7 @@ def test_job_deletes_old_unclaimed_uploads_and_their_files_only(
     batches; a claimed one and a fresh one stay; the log has the count, no names."""
     import workers.tasks
 
-    monkeypatch.setattr(uploads, "CLEANUP_BATCH", 2)
+    monkeypatch.setitem(app.config, "RETENTION_BATCH_SIZE", 2)
     hours = app.config["UNCLAIMED_UPLOAD_MAX_AGE_HOURS"]
     folder = Path(app.config["UPLOAD_FOLDER"])
     old = [_upload_made(hours + 1) for _ in range(5)]
@@ -491,15 +491,15 @@ def test_job_deletes_old_unclaimed_uploads_and_their_files_only(
     fresh = _upload_made(hours - 1)
 
     with caplog.at_level("INFO", logger="ehrenamt.core.uploads"):
-        assert workers.tasks.delete_unclaimed_uploads() == 5
+        assert workers.tasks.apply_retention() == 5
 
     assert {u.id for u in db.session.scalars(select(Upload))} == {claimed.id, fresh.id}
     assert not any((folder / name).exists() for name in old_names)
     assert (folder / claimed.stored_name).exists() and (folder / fresh.stored_name).exists()
     assert "deleted 5 unclaimed uploads" in caplog.text and "nachweis" not in caplog.text
-    assert workers.tasks.delete_unclaimed_uploads() == 0  # running twice changes nothing
+    assert workers.tasks.apply_retention() == 0  # running twice changes nothing
     schedule = app.extensions["celery"].conf.beat_schedule
-    assert schedule["delete-unclaimed-uploads"]["task"] == "ehrenamt.delete_unclaimed_uploads"
+    assert schedule["apply-retention"]["task"] == "ehrenamt.apply_retention"
 
 
 def test_upload_is_kept_when_adding_an_engagement_row(

@@ -14,12 +14,11 @@ from sqlalchemy.exc import OperationalError
 from ehrenamt.applications import confirmation
 from ehrenamt.cardformat import keys
 from ehrenamt.cards import jobs, lifecycle, print_runs, production
-from ehrenamt.core import mail, outbox, uploads
+from ehrenamt.core import mail, outbox
 from ehrenamt.insight import statistics
 from ehrenamt.legacy import importing
-from ehrenamt.privacy import correction
+from ehrenamt.privacy import correction, retention
 from ehrenamt.privacy import export as data_export
-from ehrenamt.verification import records as verification_records
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
 RETRY_BACKOFF_MAX = 600
@@ -142,16 +141,10 @@ def issue_pending_cards() -> int:
     return jobs.issue_pending()
 
 
-@shared_task(name="ehrenamt.delete_verification_records")
-def delete_verification_records() -> int:
-    """Periodic: delete records of card checks past VERIFICATION_RETENTION_DAYS."""
-    return verification_records.delete_expired_records()
-
-
-@shared_task(name="ehrenamt.delete_unclaimed_uploads")
-def delete_unclaimed_uploads() -> int:
-    """Periodic: delete uploads (and files) never attached to an application in time."""
-    return uploads.delete_unclaimed()
+@shared_task(name="ehrenamt.apply_retention")
+def apply_retention() -> int:
+    """Periodic: delete what is past its retention period (privacy.retention), in batches."""
+    return sum(retention.apply_retention().values())
 
 
 @shared_task(

@@ -90,6 +90,8 @@ class ApplicationInput:
     honour: str | None = None
     engagements: list[EngagementInput] = field(default_factory=list)
     proof: Upload | None = None
+    #: The version of the office's privacy notice the applicant was given.
+    privacy_notice_id: int | None = None
 
 
 @dataclass
@@ -186,6 +188,7 @@ def new_application(data: ApplicationInput, applicant: User) -> Application:
         qualification=data.qualification,
         honour=data.honour or None,
         consent_version=data.consent_version,
+        privacy_notice_id=data.privacy_notice_id,
         consent_at=now,
         submitted_at=now,
         state_changed_at=now,

@@ -5,10 +5,12 @@ valid; the database adds only two facts: that the card is ours (its id, for the 
 of the check) and whether it was revoked. A till checks cards all day, so each web
 process keeps both in memory instead of asking the database every time:
 
-- **card number → id**: a card's number and id never change and cards are not deleted,
-  so a number once found stays right. Kept for the most recently checked
-  ``CARD_INDEX_SIZE`` cards; a number not in memory is looked up (and then kept). A
-  number the database does not know is looked up every time (not kept).
+- **card number → id**: a card's number and id never change, so a number once found
+  stays right until the card is deleted (retention, erasure); a deleted revoked card's
+  number is kept as a *retained revocation*, and such a number has no id any more.
+  Kept for the most recently checked ``CARD_INDEX_SIZE`` cards; a number not in memory
+  is looked up (and then kept). A number the database does not know is looked up every
+  time (not kept).
 - **the revoked numbers**: all of them (a few per cent of the cards), read again when
   older than ``CARD_REVOCATIONS_REFRESH_SECONDS``. A revocation made in this process is
   seen at once; one made in another process or machine within that time.
@@ -24,10 +26,11 @@ from cachetools import LRUCache
 from sqlalchemy import bindparam, select
 
 from ehrenamt.extensions import per_app, read_all, read_one
-from ehrenamt.models import Card, CardState
+from ehrenamt.models import Card, CardState, RetainedRevocation
 
 _ID_BY_NUMBER = select(Card.id).where(Card.number == bindparam("number"))
 _REVOKED_NUMBERS = select(Card.number).where(Card.state == CardState.REVOKED)
+_RETAINED_NUMBERS = select(RetainedRevocation.number)
 
 
 class CardIndex:
@@ -38,11 +41,16 @@ class CardIndex:
         self._ids_lock = threading.Lock()
         self._refresh_seconds = refresh_seconds
         self._revoked: frozenset[str] = frozenset()
+        #: Of those, the numbers of deleted cards.
+        self._deleted: frozenset[str] = frozenset()
         self._revoked_at = -math.inf  # when the revoked numbers were read (monotonic)
         self._revoked_lock = threading.Lock()
 
     def card_id(self, number: str) -> int | None:
         """The id of our card numbered ``number``, or None if there is none."""
+        self.revoked_numbers()  # read again if old, so a deleted card is seen as such
+        if number in self._deleted:
+            return None
         with self._ids_lock:
             found = self._ids.get(number)
         if found is not None:
@@ -64,7 +72,10 @@ class CardIndex:
             with self._revoked_lock:  # one thread reads them; the others wait for it
                 if time.monotonic() - self._revoked_at >= self._refresh_seconds:
                     started = time.monotonic()
-                    self._revoked = frozenset(row.number for row in read_all(_REVOKED_NUMBERS))
+                    deleted = frozenset(row.number for row in read_all(_RETAINED_NUMBERS))
+                    revoked = frozenset(row.number for row in read_all(_REVOKED_NUMBERS))
+                    self._deleted = deleted
+                    self._revoked = revoked | deleted
                     self._revoked_at = started
         return self._revoked
 

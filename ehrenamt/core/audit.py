@@ -97,6 +97,9 @@ class AuditAction(enum.StrEnum):
     SWITCH_OFFICE = "switch_office"
     # Staff downloading personal data (an export: what, which filters, how many rows).
     EXPORT = "export"
+    # Data protection: the office's retention periods; a person's data erased.
+    UPDATE_RETENTION = "update_retention"
+    ERASE_PERSON = "erase_person"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import secrets
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from ehrenamt.extensions import db
-from ehrenamt.models import Upload, utcnow
+from ehrenamt.models import Upload
 
 log = logging.getLogger(__name__)
 
@@ -194,24 +194,21 @@ def path_of(upload: Upload) -> Path:
     return upload_folder() / upload.stored_name
 
 
-#: Unattached uploads deleted per transaction by :func:`delete_unclaimed`.
-CLEANUP_BATCH = 500
-
-
-def delete_unclaimed() -> int:
-    """Periodic: delete uploads never attached to an application, and their files, once
-    older than UNCLAIMED_UPLOAD_MAX_AGE_HOURS; in batches, logging the count only."""
-    hours = float(current_app.config["UNCLAIMED_UPLOAD_MAX_AGE_HOURS"])
-    cutoff = utcnow() - timedelta(hours=hours)
+def delete_unclaimed(cutoff: datetime, *, limit: int, batch: int) -> int:
+    """Delete up to ``limit`` uploads never attached to an application and made before
+    ``cutoff``, with their files, ``batch`` rows per transaction; logs the count only.
+    The retention job (privacy.retention) calls it with UNCLAIMED_UPLOAD_MAX_AGE_HOURS."""
     total = 0
-    while True:
+    while total < limit:
+        size = min(batch, limit - total)
         ids = db.session.scalars(
             select(Upload.id)
             .where(Upload.application_id.is_(None), Upload.created_at < cutoff)
             .order_by(Upload.id)
-            .limit(CLEANUP_BATCH)
+            .limit(size)
         ).all()
         if not ids:
+            db.session.rollback()
             break
         # Only rows still unattached now go, and only their files: a form sent meanwhile
         # may have claimed one (not after 24 hours in practice: its CSRF token expired).
@@ -226,7 +223,7 @@ def delete_unclaimed() -> int:
         for name in names:
             (folder / name).unlink(missing_ok=True)
         total += len(names)
-        if len(ids) < CLEANUP_BATCH:
+        if len(ids) < size:
             break
     if total:
         log.info("deleted %d unclaimed uploads", total)

@@ -35,6 +35,12 @@ from ehrenamt.models.partner import (
     VerificationChannel,
 )
 from ehrenamt.models.print_run import PrintLayout, PrintRun, PrintRunCard, PrintRunState
+from ehrenamt.models.privacy import (
+    DeletionCount,
+    PrivacyNotice,
+    RetainedRevocation,
+    RetentionRun,
+)
 from ehrenamt.models.recovery_code import RecoveryCode
 from ehrenamt.models.rights import (
     DataExport,
@@ -63,6 +69,7 @@ __all__ = [
     "Category",
     "ConfirmationState",
     "DataExport",
+    "DeletionCount",
     "DocumentKind",
     "EmailChange",
     "Engagement",
@@ -84,11 +91,14 @@ __all__ = [
     "PrintRun",
     "PrintRunCard",
     "PrintRunState",
+    "PrivacyNotice",
     "Programme",
     "ProgrammeRules",
     "Qualification",
     "RecoveryCode",
     "RejectionReason",
+    "RetainedRevocation",
+    "RetentionRun",
     "RevocationReason",
     "StatisticsSnapshot",
     "Upload",

@@ -117,6 +117,9 @@ class Application(Base):
     #: Version of the privacy notice the applicant consented to, and when.
     consent_version: Mapped[str] = mapped_column(String(40))
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The version of the office's generated privacy notice (privacy.notice) the
+    #: applicant was given; None for applications made before notices were versioned.
+    privacy_notice_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_notice.id"))
 
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: When the state last changed: the queue sorts by how long it has waited.

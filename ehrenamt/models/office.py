@@ -108,6 +108,19 @@ class ProgrammeRules(Base):
     #: application.
     privacy_notice_version: Mapped[str] = mapped_column(String(40), default="2026-01")
 
+    # Retention periods (DSGVO Art. 5(1)(e)), enforced by privacy.retention's job and
+    # stated on the office's privacy page. The defaults are DESIGN.md's.
+    #: Months a rejected or withdrawn application (with engagements, confirmations and
+    #: uploads) is kept after its decision.
+    retention_decided_months: Mapped[int] = mapped_column(default=6, server_default="6")
+    #: Months an approved application and its card holder data are kept after the last
+    #: card's end (expiry or revocation).
+    retention_card_months: Mapped[int] = mapped_column(default=12, server_default="12")
+    #: Days an application is kept whose applicant never confirmed their e-mail address.
+    retention_unconfirmed_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    #: Days the records of online checks of the office's cards are kept.
+    retention_check_days: Mapped[int] = mapped_column(default=90, server_default="90")
+
     office: Mapped[Office] = relationship(back_populates="rules")
 
     @property

@@ -101,27 +101,49 @@ def update_rules(
 ) -> None:
     """Save an admin's edit of the office's rules, audited with what changed."""
     rules = office.rules
-    before = {field: getattr(rules, field) for field in EDITABLE_FIELDS}
     if preset:
+        before = {field: getattr(rules, field) for field in EDITABLE_FIELDS}
         apply_preset(rules, preset)
+        _audit_changes(office, before, acting, audit.AuditAction.APPLY_PRESET)
+        db.session.commit()
     else:
-        for field in EDITABLE_FIELDS:
-            if field in values:
-                setattr(rules, field, values[field])
+        save_rule_fields(office, EDITABLE_FIELDS, values, acting, audit.AuditAction.UPDATE_RULES)
+
+
+def save_rule_fields(
+    office: Office,
+    fields: tuple[str, ...],
+    values: dict[str, Any],
+    acting: Acting,
+    action: audit.AuditAction,
+) -> None:
+    """Set some of the office's rule values and commit, with one audit row of the changes."""
+    rules = office.rules
+    before = {field: getattr(rules, field) for field in fields}
+    for field in fields:
+        if field in values:
+            setattr(rules, field, values[field])
+    _audit_changes(office, before, acting, action)
+    db.session.commit()
+
+
+def _audit_changes(
+    office: Office, before: dict[str, Any], acting: Acting, action: audit.AuditAction
+) -> None:
+    rules = office.rules
     # Compared as values, not as text: the form sends "4.0" for a stored 4.00, which is
     # no change and must not show up in the audit log as one.
     changes = [
-        f"{field}: {before[field]} → {getattr(rules, field)}"
-        for field in EDITABLE_FIELDS
-        if before[field] != getattr(rules, field)
+        f"{field}: {old} → {getattr(rules, field)}"
+        for field, old in before.items()
+        if old != getattr(rules, field)
     ]
     if changes:
         audit.record(
             acting,
             subject_type=audit.Subject.PROGRAMME_RULES,
             subject_id=rules.id,
-            action=audit.AuditAction.APPLY_PRESET if preset else audit.AuditAction.UPDATE_RULES,
+            action=action,
             office_id=office.id,
             reason="; ".join(changes),
         )
-    db.session.commit()

@@ -48,10 +48,11 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
         return _answer(row, now, legacy)
     index = card_index()
     card_id = index.card_id(claims.card_number)
-    if card_id is None:
-        return CardCheck(CheckStatus.UNKNOWN)
     if index.is_revoked(claims.card_number):
+        # Also a deleted card (no id) whose number is kept until its end: still refused.
         status = CheckStatus.REVOKED
+    elif card_id is None:
+        return CardCheck(CheckStatus.UNKNOWN)
     return CardCheck(
         status,
         card_number=claims.card_number,
@@ -87,6 +88,9 @@ def _card_by_legacy_number(number: str) -> Any:
 
 def _check_number(number: str, now: datetime | None) -> CardCheck:
     card = _card_by_number(number)
+    if card is None and card_index().is_revoked(number):
+        # A deleted card whose number is kept until its end: nothing else is known.
+        return CardCheck(CheckStatus.REVOKED, card_number=number)
     if card is None or card.state == CardState.ISSUING:
         return CardCheck(CheckStatus.UNKNOWN)
     return _answer(card, now, number)

@@ -10,8 +10,8 @@ import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import delete, insert, text
+from flask import Flask
+from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 
 from ehrenamt.extensions import db, per_app
@@ -186,17 +186,6 @@ def record_writer() -> RecordWriter:
             int(app.config["VERIFICATION_RECORD_MAX_PENDING"]),
         ),
     )
-
-
-def delete_expired_records() -> int:
-    """Periodic: delete checks older than the retention period; log the count only."""
-    retention = timedelta(days=int(current_app.config["VERIFICATION_RETENTION_DAYS"]))
-    result = db.session.execute(delete(Verification).where(Verification.at < utcnow() - retention))
-    db.session.commit()
-    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if count:
-        log.info("deleted %d verification records past their retention period", count)
-    return count
 
 
 def defer_record_flush() -> None:

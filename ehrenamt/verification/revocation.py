@@ -17,6 +17,7 @@ from ehrenamt.models import (
     AuditEntry,
     Card,
     CardState,
+    RetainedRevocation,
 )
 
 #: How an entry of the revocation list is computed (docs/card-format.md explains it).
@@ -66,8 +67,10 @@ def revocation_list(since: int | None = None) -> RevocationList:
     )
     version = db.session.scalar(select(func.max(AuditEntry.id)).where(is_revocation)) or 0
     full = since is None or since > version
+    # Deleted cards' numbers stay on the list (retained revocations) until their end.
     if full:
         query = select(Card.number).where(Card.state == CardState.REVOKED)
+        retained = select(RetainedRevocation.number)
     else:
         query = (
             select(Card.number)
@@ -75,8 +78,13 @@ def revocation_list(since: int | None = None) -> RevocationList:
             .where(is_revocation, AuditEntry.id > since, AuditEntry.id <= version)
             .distinct()
         )
+        retained = select(RetainedRevocation.number).where(
+            RetainedRevocation.revocation_version > since,
+            RetainedRevocation.revocation_version <= version,
+        )
     salt = revocation_list_salt()
-    hashes = sorted(revocation_hash(salt, number) for number in db.session.scalars(query))
+    numbers = set(db.session.scalars(query)) | set(db.session.scalars(retained))
+    hashes = sorted(revocation_hash(salt, number) for number in numbers)
     return RevocationList(version=version, full=full, salt=salt, hashes=hashes)
 
 

@@ -1,7 +1,7 @@
 """export
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 A volunteer's rights over their data (issue #11): data exports (DSGVO Art. 15/20), and
 corrections (Art. 16): a new e-mail address waiting for its link, name change requests.
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

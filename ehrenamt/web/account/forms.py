@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
 from ehrenamt.web.forms import POSTCODE, NoControlCharacters, PrintableOnCard, note_field
@@ -89,3 +89,13 @@ class NameChangeForm(FlaskForm):
     )
     note = note_field(_l("Anlass (optional), z. B. Heirat"))
     submit = SubmitField(_l("Namensänderung beantragen"))
+
+
+class DeleteAccountForm(FlaskForm):
+    """Delete the account and every piece of data about the person, at once."""
+
+    confirm = BooleanField(
+        _l("Ich möchte mein Konto und alle meine Daten jetzt endgültig löschen."),
+        validators=[DataRequired(_l("Bitte bestätigen Sie die Löschung."))],
+    )
+    submit = SubmitField(_l("Konto und Daten löschen"))

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -17,9 +17,10 @@ from ehrenamt.core.audit import Acting
 from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
 from ehrenamt.models import Application
+from ehrenamt.privacy import erasure
 from ehrenamt.privacy import export as data_export
-from ehrenamt.web.access import sign_in, volunteer_required
-from ehrenamt.web.account.forms import AnswerForm, ExportForm, WithdrawForm
+from ehrenamt.web.access import fresh_session, sign_in, volunteer_required
+from ehrenamt.web.account.forms import AnswerForm, DeleteAccountForm, ExportForm, WithdrawForm
 from ehrenamt.web.downloads import send_attached_upload, send_card_document
 from ehrenamt.web.forms import SetPasswordForm
 from ehrenamt.web.pages import or_404
@@ -143,6 +144,23 @@ def set_password() -> tuple[str, int] | Response:
         flash(_("Ihr Passwort ist gespeichert."), "success")
         return redirect(url_for("account.index"))
     return render_index(password_form=form), 400
+
+
+@bp.route("/loeschen", methods=["GET", "POST"])
+@volunteer_required
+def delete_account() -> tuple[str, int] | Response:
+    """Say what deleting does (cards revoked, applications withdrawn), then erase the
+    person's data at once (DSGVO Art. 17) and sign them out."""
+    form = DeleteAccountForm()
+    person = current_user._get_current_object()
+    if form.validate_on_submit():
+        erasure.erase_person(person, erasure.self_acting(person), self_request=True)
+        logout_user()
+        fresh_session()
+        flash(_("Ihr Konto und Ihre Daten sind gelöscht."), "info")
+        return redirect(url_for("public.index"))
+    html = render_template("account/delete.html", form=form, preview=erasure.preview(person))
+    return html, 400 if form.is_submitted() else 200
 
 
 # The privacy pages register their routes on ``bp``; imported last, as they import it.

@@ -135,3 +135,25 @@ class StaffActionForm(FlaskForm):
     """One button: deactivate, reactivate or reset the second factor."""
 
     submit = SubmitField(_l("Ausführen"))
+
+
+class RetentionForm(FlaskForm):
+    """The office's retention periods (what its privacy page promises)."""
+
+    retention_decided_months = IntegerField(
+        _l("Abgelehnte und zurückgezogene Anträge löschen nach Monaten (ab der Entscheidung)"),
+        validators=[InputRequired(), NumberRange(min=1, max=120)],
+    )
+    retention_card_months = IntegerField(
+        _l("Bewilligte Anträge und Kartendaten löschen nach Monaten (ab Ablauf oder Sperrung)"),
+        validators=[InputRequired(), NumberRange(min=1, max=120)],
+    )
+    retention_unconfirmed_days = IntegerField(
+        _l("Anträge mit nie bestätigter E-Mail-Adresse löschen nach Tagen"),
+        validators=[InputRequired(), NumberRange(min=1, max=365)],
+    )
+    retention_check_days = IntegerField(
+        _l("Protokolle der Kartenprüfungen löschen nach Tagen"),
+        validators=[InputRequired(), NumberRange(min=1, max=365)],
+    )
+    submit = SubmitField(_l("Fristen speichern"))

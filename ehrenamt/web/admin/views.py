@@ -1,4 +1,4 @@
-"""Office admin: the programme rules of the office."""
+"""Office admin: the programme rules and the retention periods of the office."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from werkzeug.wrappers import Response
 
 from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
-from ehrenamt.models import Office, PlaceRule, ProgrammeRules
+from ehrenamt.models import Office, PlaceRule, ProgrammeRules, utcnow
 from ehrenamt.offices import rules as rules_service
 from ehrenamt.offices import setup as office_setup
+from ehrenamt.privacy import notice, periods, report
 from ehrenamt.web.access import admin_required
-from ehrenamt.web.admin.forms import PostalAddressForm, PresetForm, RulesForm
+from ehrenamt.web.admin.forms import PostalAddressForm, PresetForm, RetentionForm, RulesForm
 from ehrenamt.web.forms import form_status
 from ehrenamt.workflow import Actor
 
@@ -99,6 +100,30 @@ def set_postal_address() -> Response:
     else:
         flash(_("Die Anschrift konnte nicht gespeichert werden (zu lang?)."), "error")
     return redirect(url_for("admin.edit_rules"))
+
+
+@bp.route("/aufbewahrung", methods=["GET", "POST"])
+@admin_required
+def edit_retention() -> tuple[str, int] | Response:
+    """Edit the retention periods (every change audited with old and new values); below,
+    the deletion report: counts per kind and month, the job's last and next run."""
+    office = _office()
+    form = RetentionForm(obj=office.rules)
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in periods.PERIOD_FIELDS}
+        periods.update_periods(office, values, Acting.user_as(current_user, Actor.ADMIN))
+        # The published notice states the periods: a new version at once.
+        notice.current_notice(office)
+        flash(_("Die Fristen sind gespeichert."), "success")
+        return redirect(url_for("admin.edit_retention"))
+    html = render_template(
+        "admin/retention.html",
+        form=form,
+        office=office,
+        deployment=periods.deployment_periods(),
+        report=report.deletion_report(office.id, utcnow()),
+    )
+    return html, form_status(form)
 
 
 # The audit log and statistics add their routes to this blueprint.

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP
 
 from ehrenamt.applications.submission import ApplicationInput, EngagementInput
 from ehrenamt.models import CardType, Office, Qualification, Upload
+from ehrenamt.privacy import notice
 from ehrenamt.web.apply.forms import ApplicationForm, EngagementForm
 from ehrenamt.web.pages import current_language
 
@@ -30,6 +31,7 @@ def application_input(
         qualification=Qualification(form.qualification.data) if form.qualification.data else None,
         honour=(form.honour.data or "").strip() or None,
         consent_version=office.rules.privacy_notice_version,
+        privacy_notice_id=notice.current_notice(office).id,
         language=current_language(),
         engagements=[engagement_input(e) for e in form.used_engagements()],
         proof=proof,

@@ -12,7 +12,9 @@ from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
 from ehrenamt.core import security
 from ehrenamt.extensions import db
 from ehrenamt.labels import QUALIFICATION_LABELS
-from ehrenamt.models import Office
+from ehrenamt.models import Office, PrivacyNotice
+from ehrenamt.privacy import notice
+from ehrenamt.web.pages import or_404
 
 bp = Blueprint("public", __name__)
 
@@ -31,8 +33,36 @@ def index() -> str:
 
 @bp.route("/datenschutz")
 def privacy() -> str:
-    """The privacy notice applicants consent to."""
-    return render_template("public/privacy.html")
+    """What is processed and why; each office's own notice is linked."""
+    offices = list(db.session.scalars(select(Office).order_by(Office.name)))
+    return render_template("public/privacy.html", offices=offices)
+
+
+@bp.route("/datenschutz/<slug>")
+def office_privacy(slug: str) -> str:
+    """The office's current notice, generated from its configured periods."""
+    office = or_404(db.session.scalar(select(Office).where(Office.slug == slug)))
+    current = notice.current_notice(office)
+    return _render_notice(office, current, current.version)
+
+
+@bp.route("/datenschutz/<slug>/fassung-<int:version>")
+def office_privacy_version(slug: str, version: int) -> str:
+    """An earlier version, as it was given to the applicants of its time."""
+    office = or_404(db.session.scalar(select(Office).where(Office.slug == slug)))
+    shown = or_404(notice.notice_version(office.id, version))
+    latest = notice.latest_notice(office.id)
+    return _render_notice(office, shown, latest.version if latest else version)
+
+
+def _render_notice(office: Office, shown: PrivacyNotice, current_version: int) -> str:
+    return render_template(
+        "public/privacy_office.html",
+        office=office,
+        notice=shown,
+        current_version=current_version,
+        versions=notice.versions(office.id),
+    )
 
 
 @bp.route("/sprache", methods=["POST"])

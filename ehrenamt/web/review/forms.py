@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -197,3 +198,17 @@ class RecordAnswerForm(DecisionForm):
         ],
     )
     submit = SubmitField(_l("Antwort erfassen"))
+
+
+class EraseForm(FlaskForm):
+    """Erase an applicant's data for a request received by post (DSGVO Art. 17)."""
+
+    reason = TextAreaField(
+        _l("Grundlage (z. B. Schreiben vom …; ohne Namen oder Anschrift)"),
+        validators=[DataRequired(), Length(max=1000), NoControlCharacters()],
+    )
+    confirm = BooleanField(
+        _l("Die Person hat die Löschung verlangt; ihre Daten werden jetzt endgültig gelöscht."),
+        validators=[DataRequired(_l("Bitte bestätigen Sie die Löschung."))],
+    )
+    submit = SubmitField(_l("Daten der Person löschen"))

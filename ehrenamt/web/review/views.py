@@ -20,7 +20,7 @@ from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
 from ehrenamt.insight import exports
 from ehrenamt.models import Application, Engagement, RejectionReason
-from ehrenamt.privacy import name_change
+from ehrenamt.privacy import erasure, name_change
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.downloads import send_attached_upload, send_table
 from ehrenamt.web.forms import action_forms, database_id, expected_version, form_status
@@ -30,6 +30,7 @@ from ehrenamt.web.review.forms import (
     CorrectionForm,
     DecisionForm,
     EngagementActionForm,
+    EraseForm,
     NameChangeDecisionForm,
     QueueFilterForm,
     RecordAnswerForm,
@@ -318,6 +319,24 @@ def correct(public_id: str) -> tuple[str, int] | Response:
 
 def _render_correction(application: Application, form: CorrectionForm) -> str:
     return render_template("review/correct.html", application=application, form=form)
+
+
+@bp.route("/antrag/<public_id>/daten-loeschen", methods=["GET", "POST"])
+@staff_required
+def erase_applicant(public_id: str) -> tuple[str, int] | Response:
+    """Erase the applicant's data for a request received by post: audited, with the
+    reason; their cards are revoked and open applications withdrawn first."""
+    item = application_or_404(public_id)
+    person = item.applicant
+    form = EraseForm()
+    if form.validate_on_submit():
+        erasure.erase_person(person, acting_staff(), form.reason.data.strip())
+        flash(_("Die Daten der Person sind gelöscht."), "info")
+        return redirect(url_for("review.queue"))
+    html = render_template(
+        "review/erase.html", form=form, application=item, preview=erasure.preview(person)
+    )
+    return html, 400 if form.is_submitted() else 200
 
 
 # The name change decisions register their routes on ``bp``; imported last, as they
