@@ -169,6 +169,11 @@ def crawl(client: FlaskClient, start: list[str]) -> list[FoundForm]:
         response = client.get(page)
         assert response.status_code < 500, page
         if response.mimetype != "text/html":
+            # Read to the end and close: a streamed download (an export) keeps the
+            # request's context until then, and would otherwise pop it when collected,
+            # in the middle of a later request.
+            response.get_data()
+            response.close()
             continue
         parser = _FormsAndLinks(page)
         parser.feed(response.get_data(as_text=True))

@@ -89,6 +89,11 @@ def _poisoned_context(state: ApplicationState) -> dict[str, Any]:
         "change": SimpleNamespace(state=SimpleNamespace(value="declined"), decline_reason=MARKUP),
         # The text part doubles as a letter's body (ehrenamt/letters); mails say False.
         "letter": False,
+        "days": 7,
+        "left": 9,
+        "role": SimpleNamespace(value="clerk"),
+        "user": SimpleNamespace(display_name=MARKUP, email=MARKUP),
+        "what_changed": MARKUP,
     }
 
 

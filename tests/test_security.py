@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from ehrenamt import create_app, register_blueprints
@@ -369,7 +370,10 @@ def test_pages_carry_security_headers(client: FlaskClient, ctx: None, path: str)
 
 #: Values for the routes' URL parameters; a made-up id names nothing (a 404 page, which
 #: must not be stored either).
-URL_VALUES = {"kind": "pdf"}
+def _value_for(rule: Rule, argument: str) -> str:
+    """A value the rule's converter takes: the first of an ``any(…)``, else "1"."""
+    items = getattr(rule._converters.get(argument), "items", None)
+    return sorted(items)[0] if items else "1"
 
 
 def every_get_route(app: Flask) -> list[tuple[str, str]]:
@@ -378,7 +382,7 @@ def every_get_route(app: Flask) -> list[tuple[str, str]]:
     return [
         (
             rule.endpoint,
-            adapter.build(rule.endpoint, {a: URL_VALUES.get(a, "1") for a in rule.arguments}),
+            adapter.build(rule.endpoint, {a: _value_for(rule, a) for a in rule.arguments}),
         )
         for rule in app.url_map.iter_rules()
         if "GET" in (rule.methods or ())
@@ -410,6 +414,9 @@ def test_only_public_pages_may_be_cached(app: Flask, ctx: None, make_client) -> 
                 assert "no-store" in cache_control, (who, path, response.status_code)
                 if response.status_code == 200:
                     shown.add(path)
+            # Read to the end before closing: a streamed download (an export) keeps its
+            # request's context until it is consumed.
+            response.get_data()
             response.close()
     # The walk reached the pages with personal or partner data, not only their 404s.
     assert {"/pruefen/", "/pruefen/verlauf", "/partner/", "/partner/profil", "/konto/"} <= shown

@@ -229,6 +229,6 @@ def _tell(member: User, change: LazyString) -> None:
             "staff_account_changed",
             user=member,
             office=member.office,
-            change=str(change),
+            what_changed=str(change),
         )
     outbox.commit()
