@@ -71,6 +71,9 @@ RATELIMIT_CONFIRMATION = "30 per minute"
 RATELIMIT_VERIFY_PAGE = "60 per minute"
 #: sending the application form, each file chosen included (per IP address).
 RATELIMIT_APPLICATION_FORM = "10 per minute; 60 per hour"
+#: the application form's live check of the office's rules while typing (per IP address);
+#: its script asks at most once per pause in typing.
+RATELIMIT_ELIGIBILITY_CHECK = "60 per minute"
 
 #: argon2id cost of password hashes: passes over memory (argon2-cffi's default, RFC 9106's
 #: second recommendation),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
 from ehrenamt.models import (
     CardState,
     CardType,
@@ -123,4 +124,6 @@ def register(app: Flask) -> None:
         CARD_STATE_LABELS=CARD_STATE_LABELS,
         REVOCATION_LABELS=REVOCATION_LABELS,
         CARD_ACTION_LABELS=CARD_ACTION_LABELS,
+        QUALIFICATION_LABELS=QUALIFICATION_LABELS,
+        PLACE_RULE_LABELS=PLACE_RULE_LABELS,
     )

@@ -39,6 +39,7 @@ LOW_LIMITS = {
         "RATELIMIT_CONFIRMATION",
         "RATELIMIT_VERIFY_PAGE",
         "RATELIMIT_APPLICATION_FORM",
+        "RATELIMIT_ELIGIBILITY_CHECK",
     )
 }
 LIMIT = 2
@@ -90,6 +91,8 @@ LIMITED_PAGES: dict[str, tuple[Callable[[FlaskClient], TestResponse], int]] = {
     "verify.result_json": (_check_json, 200),
     # An empty application form: refused at its fields.
     "apply.form": (lambda c: post(c, "/antrag/", {}, page="/antrag/"), 400),
+    # The form's live check of the rules: nothing typed, nothing to say.
+    "apply.eligibility": (lambda c: post(c, "/antrag/voraussetzungen", {}, page="/antrag/"), 200),
 }
 
 
@@ -136,7 +139,7 @@ def hung(app: Flask) -> Iterator[Flask]:
 
 def _client_for(other: Flask, endpoint: str) -> FlaskClient:
     client = other.test_client()
-    if endpoint == "apply.form":
+    if endpoint.startswith("apply."):
         with other.app_context():
             make_office()  # the form needs an office to apply to
     if endpoint.startswith("verify."):

@@ -249,6 +249,11 @@ class ApplicationForm(FlaskForm):
             )
         ],
     )
+    #: Shown when the answers do not meet the office's rules (ehrenamt.applications.precheck):
+    #: the applicant has read why and applies anyway.
+    despite_rules = BooleanField(
+        _l("Ich habe die Hinweise gelesen und möchte den Antrag trotzdem stellen.")
+    )
     submit = SubmitField(_l("Antrag absenden"))
 
     def __init__(
