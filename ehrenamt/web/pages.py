@@ -20,7 +20,12 @@ from ehrenamt import labels
 from ehrenamt.cardformat import card_numbers
 from ehrenamt.core.paging import Page
 from ehrenamt.extensions import db
-from ehrenamt.web.forms import CONTROL_CHARACTERS, MAX_DATABASE_ID, ConfirmLinkForm
+from ehrenamt.web.forms import (
+    CONTROL_CHARACTERS,
+    MAX_DATABASE_ID,
+    ConfirmLinkForm,
+    faulty_fields,
+)
 
 #: Pages allow nothing from other origins; inline scripts are not allowed at all.
 CONTENT_SECURITY_POLICY = (
@@ -146,6 +151,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _format_datetime
     app.jinja_env.filters["number"] = _format_number
     app.jinja_env.filters["card_number"] = card_numbers.format_card_number
+    app.jinja_env.globals["faulty_fields"] = faulty_fields
     app.context_processor(_template_globals)
     labels.register(app)
 

@@ -42,7 +42,13 @@ from wtforms.validators import (
 from ehrenamt.cardformat import pdf
 from ehrenamt.labels import QUALIFICATION_LABELS
 from ehrenamt.models import CardType
-from ehrenamt.web.forms import NumberField, choices, enum_choices, password_length
+from ehrenamt.web.forms import (
+    KEPT_PASSWORD,
+    NumberField,
+    choices,
+    enum_choices,
+    password_length,
+)
 
 POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine fünfstellige Postleitzahl an."))
 
@@ -225,9 +231,12 @@ class ApplicationForm(FlaskForm):
     password = PasswordField(
         _l("Passwort für Ihr Konto (optional – sonst melden Sie sich per E-Mail-Link an)"),
         validators=[Optional(), password_length()],
+        widget=KEPT_PASSWORD,
         render_kw={"autocomplete": "new-password"},
     )
-    engagements = FieldList(FormField(EngagementForm), min_entries=1, max_entries=10)
+    engagements = FieldList(
+        FormField(EngagementForm), _l("Organisation"), min_entries=1, max_entries=10
+    )
     add_engagement = SubmitField(_l("Weitere Organisation hinzufügen"))
     qualification = SelectField(
         _l("Qualifikation statt Stundennachweis (optional)"),
