@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from datetime import date, timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -13,7 +15,7 @@ from ehrenamt.cards import register
 from ehrenamt.core.audit import Acting
 from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
-from ehrenamt.models import Application
+from ehrenamt.models import Application, CardState
 from ehrenamt.web.access import sign_in, volunteer_required
 from ehrenamt.web.account.forms import AnswerForm, WithdrawForm
 from ehrenamt.web.downloads import send_attached_upload, send_card_document
@@ -32,9 +34,20 @@ def index() -> str:
 
 
 def _index(password_form: SetPasswordForm) -> str:
+    cards = register.cards_of(current_user.id)
+    renew_from = date.today() + timedelta(days=int(current_app.config["CARD_EXPIRY_REMINDER_DAYS"]))
     return render_template(
         "account/index.html",
-        cards=register.cards_of(current_user.id),
+        cards=cards,
+        # A card ending within the reminder period gets a renew button (the mail's link).
+        renewable={
+            card.id
+            for card in cards
+            if card.state == CardState.ACTIVE
+            and card.valid_until is not None
+            and card.valid_until <= renew_from
+        },
+        card_of_application={card.application_id: card for card in reversed(cards)},
         applications=queries.applications_of(current_user.id),
         password_form=password_form,
     )
@@ -52,9 +65,9 @@ def application(public_id: str) -> str:
     return render_template(
         "account/application.html",
         application=item,
+        card=register.card_for_application(item.id),
         history=queries.history(item),
         answer_form=AnswerForm(),
-        withdraw_form=WithdrawForm(),
     )
 
 
@@ -68,9 +81,9 @@ def answer(public_id: str) -> tuple[str, int] | Response:
         return render_template(
             "account/application.html",
             application=item,
+            card=register.card_for_application(item.id),
             history=queries.history(item),
             answer_form=form,
-            withdraw_form=WithdrawForm(),
         ), 400
     if item.state != ApplicationState.NEEDS_INFORMATION:
         flash(_("Zu diesem Antrag ist keine Rückfrage offen."), "warning")
@@ -90,10 +103,20 @@ def answer(public_id: str) -> tuple[str, int] | Response:
     return redirect(url_for("account.application", public_id=public_id))
 
 
+@bp.route("/antrag/<public_id>/zurueckziehen")
+@volunteer_required
+def confirm_withdraw(public_id: str) -> str | Response:
+    """Asked first: withdrawing cannot be undone (a new application starts over)."""
+    item = _own(public_id)
+    if not item.is_open:
+        return redirect(url_for("account.application", public_id=public_id))
+    return render_template("account/withdraw.html", application=item, form=WithdrawForm())
+
+
 @bp.route("/antrag/<public_id>/zurueckziehen", methods=["POST"])
 @volunteer_required
 def withdraw(public_id: str) -> Response:
-    """Withdraw the application (only before a decision)."""
+    """Withdraw the application (only before a decision), after the confirmation page."""
     item = _own(public_id)
     if WithdrawForm().validate_on_submit():
         try:
