@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from ehrenamt.accounts import users
 from ehrenamt.applications import decisions, queries
 from ehrenamt.cards import register
+from ehrenamt.core import uploads
 from ehrenamt.core.audit import Acting
 from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
@@ -77,7 +78,13 @@ def answer(public_id: str) -> tuple[str, int] | Response:
     """Answer the clerk's question."""
     item = _own(public_id)
     form = AnswerForm()
-    if not form.validate_on_submit():
+    chosen = None
+    if form.validate_on_submit() and getattr(form.proof.data, "filename", ""):
+        try:
+            chosen = uploads.check_upload(form.proof.data.stream, form.proof.data.filename)
+        except uploads.UploadRejected as rejected:
+            form.proof.errors = [str(rejected)]
+    if form.errors or form.proof.errors:
         return render_template(
             "account/application.html",
             application=item,
@@ -90,7 +97,10 @@ def answer(public_id: str) -> tuple[str, int] | Response:
         return redirect(url_for("account.application", public_id=public_id))
     try:
         decisions.answer_information_request(
-            item, Acting.user_as(current_user, Actor.APPLICANT), form.answer.data.strip()
+            item,
+            Acting.user_as(current_user, Actor.APPLICANT),
+            form.answer.data.strip(),
+            uploads.store_checked(chosen) if chosen is not None else None,
         )
     except (Conflict, IllegalTransition):
         db.session.rollback()
