@@ -62,9 +62,12 @@ ACTION_LABELS = {
     "remind_organisation": _l("Organisation erinnert"),
 }
 
+#: The card types' one name, on the form, in the account, on staff pages and the check
+#: page alike (issue #14: "Ehrenamtskarte (befristet)" on the form, "Standard" elsewhere);
+#: the printed card says the same (cardformat.layout).
 CARD_TYPE_SHORT = {
-    CardType.STANDARD: _l("Standard"),
-    CardType.LONG_SERVICE: _l("Jubiläum"),
+    CardType.STANDARD: _l("Ehrenamtskarte"),
+    CardType.LONG_SERVICE: _l("Jubiläumskarte"),
 }
 
 CONFIRMATION_LABELS = {

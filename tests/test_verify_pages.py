@@ -266,7 +266,7 @@ def test_json_answer(partner_client: tuple[FlaskClient, Partner]) -> None:
         {
             "status": "valid",
             "holder_name": card.holder_name,
-            "card_type": "Standard",
+            "card_type": "Ehrenamtskarte",
             "valid_until": card.valid_until.strftime("%d.%m.%Y") if card.valid_until else None,
         },
     )

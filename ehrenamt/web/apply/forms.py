@@ -40,7 +40,7 @@ from wtforms.validators import (
 )
 
 from ehrenamt.cardformat import pdf
-from ehrenamt.labels import QUALIFICATION_LABELS
+from ehrenamt.labels import CARD_TYPE_SHORT, QUALIFICATION_LABELS
 from ehrenamt.models import CardType
 from ehrenamt.web.forms import (
     KEPT_PASSWORD,
@@ -57,12 +57,6 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MINIMUM_HOURS = Decimal("0.5")
 HOURS_IN_A_WEEK = 7 * 24
 HOURS_IN_A_YEAR = 365 * 24
-CARD_TYPE_LABELS = {
-    CardType.STANDARD: _l("Ehrenamtskarte (befristet)"),
-    CardType.LONG_SERVICE: _l(
-        "Jubiläums-Ehrenamtskarte (unbefristet, ab 25 Jahren Engagement oder nach staatlicher Ehrung)"  # noqa: E501 (one message for translators)
-    ),
-}
 
 
 class PrintableOnCard:
@@ -184,7 +178,7 @@ class ApplicationForm(FlaskForm):
     office = SelectField(_l("Ausgabestelle"), coerce=int, validators=[InputRequired()])
     card_type = RadioField(
         _l("Kartenart"),
-        choices=enum_choices(CARD_TYPE_LABELS),
+        choices=enum_choices(CARD_TYPE_SHORT),
         default=CardType.STANDARD.value,
         validators=[InputRequired()],
     )
