@@ -90,3 +90,20 @@ def test_no_word_is_split_in_the_clerks_tables(
         expect(page.locator('[data-rule="hours"]')).to_have_attribute("data-outcome", "check")
     finally:
         browser.close()
+
+
+def test_numbers_follow_the_language(client, ctx: None) -> None:  # type: ignore[no-untyped-def]
+    """Hours on the clerk's page and in the eligibility panel are written by Babel:
+    "5,0 h/Woche" in German, "5.0 h/week" in English (issue #14)."""
+    from decimal import Decimal
+
+    from tests.helpers import page_text, sign_in
+
+    office = make_office()
+    application = make_application(office, hours_per_week=Decimal(5))
+    sign_in(client, make_user(UserRole.CLERK, office))
+    path = f"/verwaltung/antrag/{application.public_id}"
+    german = page_text(client.get(path))
+    assert "5,0 h/Woche" in german and "5.0 h" not in german
+    english = page_text(client.get(path, headers={"Accept-Language": "en"}))
+    assert "5.0 h/week" in english and "5,0" not in english

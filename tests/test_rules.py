@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from ehrenamt.applications.eligibility import Outcome, RuleCheck, check_application, years_between
@@ -257,9 +258,12 @@ def test_hours_detail_shows_totals(ctx: None) -> None:
     detail = _check(_rules(), [_engagement(per_week="2.5"), _engagement(per_year=52)])[
         "hours"
     ].detail
-    assert "3.5 h/Woche" in detail
+    assert "3,5 h/Woche" in detail  # in the language of the page (issue #14)
     assert "182 h/Jahr" in detail
     assert "4" in detail and "200" in detail
+    with force_locale("en"):
+        english = _check(_rules(), [_engagement(per_week="2.5"), _engagement(per_year=52)])
+    assert "3.5" in english["hours"].detail and "3,5" not in english["hours"].detail
 
 
 # --- qualification ------------------------------------------------------------------

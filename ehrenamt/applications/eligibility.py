@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from ehrenamt.models import (
@@ -134,10 +135,11 @@ def _check_hours(application: Application, rules: ProgrammeRules) -> RuleCheck:
         _l(
             "%(weekly)s h/Woche bzw. %(yearly)s h/Jahr (nötig: %(min_week)s h/Woche oder "
             "%(min_year)s h/Jahr)",
-            weekly=weekly,
-            yearly=yearly,
-            min_week=rules.minimum_hours_per_week,
-            min_year=rules.minimum_hours_per_year,
+            # In the page's language (issue #14): "5,0 h/Woche" in German, "5.0" in English.
+            weekly=format_decimal(weekly, format="#,##0.0"),
+            yearly=format_decimal(yearly),
+            min_week=format_decimal(rules.minimum_hours_per_week, format="#,##0.##"),
+            min_year=format_decimal(rules.minimum_hours_per_year),
         )
     )
     return RuleCheck("hours", title, outcome, detail)
@@ -187,8 +189,8 @@ def _check_allowance(application: Application, rules: ProgrammeRules) -> RuleChe
     detail = str(
         _l(
             "höchstens %(highest)s €/Jahr (Grenze: %(cap)s €)",
-            highest=highest,
-            cap=rules.allowance_cap_euros,
+            highest=format_decimal(highest),
+            cap=format_decimal(rules.allowance_cap_euros),
         )
     )
     return RuleCheck("allowance", title, Outcome.MET if met else Outcome.NOT_MET, detail)
