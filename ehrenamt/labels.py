@@ -8,6 +8,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
 from ehrenamt.core.audit import AuditAction, Subject
 from ehrenamt.models import (
     AuditEntry,
@@ -52,9 +53,12 @@ STATE_SHORT = {
     ApplicationState.WITHDRAWN: _l("Zurückgezogen"),
 }
 
+#: The card types' one name, on the form, in the account, on staff pages and the check
+#: page alike (issue #14: "Ehrenamtskarte (befristet)" on the form, "Standard" elsewhere);
+#: the printed card says the same (cardformat.layout).
 CARD_TYPE_SHORT = {
-    CardType.STANDARD: _l("Standard"),
-    CardType.LONG_SERVICE: _l("Jubiläum"),
+    CardType.STANDARD: _l("Ehrenamtskarte"),
+    CardType.LONG_SERVICE: _l("Jubiläumskarte"),
 }
 
 CONFIRMATION_LABELS = {
@@ -268,4 +272,6 @@ def register(app: Flask) -> None:
         change_words=change_words,
         subject_words=subject_words,
         DELETION_KIND_LABELS=DELETION_KIND_LABELS,
+        QUALIFICATION_LABELS=QUALIFICATION_LABELS,
+        PLACE_RULE_LABELS=PLACE_RULE_LABELS,
     )

@@ -313,7 +313,7 @@ def test_register_row_shows_the_card(clerk_client: FlaskClient, office: Office) 
 
 ACTIONS = {
     "sperren": {"reason": "misuse"},
-    "ersetzen": {},
+    "ersetzen": {"confirmed": "y"},
     "neu-ausstellen": {},
     "verlaengern": {"valid_until": "2099-01-01"},
 }
@@ -466,7 +466,9 @@ def test_revoke_through_the_web(clerk_client: FlaskClient, office: Office) -> No
 def test_replace_lost_through_the_web(clerk_client: FlaskClient, office: Office) -> None:
     """The lost card is revoked; the new one has a new number and the same validity."""
     old = active_card(office)
-    response = act(clerk_client, old, "ersetzen", {"replace_note": "im Bus verloren"})
+    response = act(
+        clerk_client, old, "ersetzen", {"replace_note": "im Bus verloren", "confirmed": "y"}
+    )
     assert response.status_code == 302
     old = fresh(old)
     assert old.state == CardState.REVOKED
@@ -566,7 +568,9 @@ def test_stale_version_is_a_conflict_and_changes_nothing(
         ("sperren", {"reason": "weil"}, "reason", None),
         ("sperren", {"reason": "lost", "revoke_note": "a\x00b"}, "revoke_note", "Steuerzeichen"),
         ("sperren", {"reason": "lost", "revoke_note": "x" * 2001}, "revoke_note", None),
-        ("ersetzen", {"replace_note": "\x07"}, "replace_note", "Steuerzeichen"),
+        ("ersetzen", {"replace_note": "\x07", "confirmed": "y"}, "replace_note", "Steuerzeichen"),
+        # Asked first: without the confirmation nothing is revoked (issue #14).
+        ("ersetzen", {"replace_note": "im Bus"}, "confirmed", "Bitte bestätigen Sie das Sperren."),
         ("verlaengern", {}, "valid_until", "Bitte ein gültiges Datum angeben."),
         ("verlaengern", {"valid_until": "31.12.2099"}, "valid_until", None),
         ("verlaengern", {"valid_until": "2099-02-30"}, "valid_until", None),
@@ -578,6 +582,7 @@ def test_stale_version_is_a_conflict_and_changes_nothing(
         "nul-in-note",
         "long-note",
         "bell-in-note",
+        "replace-unconfirmed",
         "no-date",
         "german-date",
         "impossible-date",

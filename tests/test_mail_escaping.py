@@ -61,6 +61,7 @@ def _poisoned_context(state: ApplicationState) -> dict[str, Any]:
             state=state,
             information_request=MARKUP,
             rejection_text=MARKUP,
+            submitted_at=datetime(2030, 1, 2, 9, tzinfo=UTC),
         ),
         "reason_label": MARKUP,
         "reason": MARKUP,
@@ -68,6 +69,10 @@ def _poisoned_context(state: ApplicationState) -> dict[str, Any]:
         "link": f"http://testserver.local/{MARKUP}",
         "account_link": f"http://testserver.local/{MARKUP}",
         "renewal_link": f"http://testserver.local/{MARKUP}",
+        "review_link": f"http://testserver.local/{MARKUP}",
+        "check_link": f"http://testserver.local/{MARKUP}",
+        "keys_link": f"http://testserver.local/{MARKUP}",
+        "with_file": True,
         "card": SimpleNamespace(
             holder_name=MARKUP,
             number=card_numbers.new_card_number(),

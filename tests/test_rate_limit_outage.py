@@ -41,6 +41,7 @@ LOW_LIMITS = {
         "RATELIMIT_VERIFY_PAGE",
         "RATELIMIT_APPLICATION_FORM",
         "RATELIMIT_EMAIL_CHANGE",
+        "RATELIMIT_ELIGIBILITY_CHECK",
     )
 }
 LIMIT = 2
@@ -114,6 +115,8 @@ LIMITED_PAGES: dict[str, tuple[Callable[[FlaskClient], TestResponse], int]] = {
         lambda c: post(c, "/konto/email", {"email": "not an address"}, page="/konto/"),
         400,
     ),
+    # The form's live check of the rules: nothing typed, nothing to say.
+    "apply.eligibility": (lambda c: post(c, "/antrag/voraussetzungen", {}, page="/antrag/"), 200),
 }
 
 
@@ -160,7 +163,7 @@ def hung(app: Flask) -> Iterator[Flask]:
 
 def _client_for(other: Flask, endpoint: str) -> FlaskClient:
     client = other.test_client()
-    if endpoint == "apply.form":
+    if endpoint.startswith("apply."):
         with other.app_context():
             make_office()  # the form needs an office to apply to
     if endpoint.startswith("account."):

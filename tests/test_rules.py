@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from ehrenamt.applications.eligibility import Outcome, RuleCheck, check_application, years_between
@@ -223,8 +224,15 @@ def _hours_cases() -> list[tuple[str, list[dict[str, Any]], Outcome]]:
             # What the organisation confirmed replaces what was claimed.
             (name, [{"per_week": "20", "confirmed_week": "1"}], NOT_MET),
             (name, [{"per_week": "1", "confirmed_year": year}], MET),
-            # Claimed hours count while the organisation has not answered.
-            (name, [{"per_week": "20", "state": ConfirmationState.PENDING}], MET),
+            # Hours of an organisation that has not answered are to check, not met
+            # (issue #14); enough confirmed hours are met whatever else is pending.
+            (name, [{"per_week": "20", "state": ConfirmationState.PENDING}], CHECK),
+            (name, [{"per_week": "20", "state": ConfirmationState.NOT_SENT}], CHECK),
+            (
+                name,
+                [{"per_week": str(week)}, {"per_week": "1", "state": ConfirmationState.PENDING}],
+                MET,
+            ),
         ]
     return cases
 
@@ -250,9 +258,12 @@ def test_hours_detail_shows_totals(ctx: None) -> None:
     detail = _check(_rules(), [_engagement(per_week="2.5"), _engagement(per_year=52)])[
         "hours"
     ].detail
-    assert "3.5 h/Woche" in detail
+    assert "3,5 h/Woche" in detail  # in the language of the page (issue #14)
     assert "182 h/Jahr" in detail
     assert "4" in detail and "200" in detail
+    with force_locale("en"):
+        english = _check(_rules(), [_engagement(per_week="2.5"), _engagement(per_year=52)])
+    assert "3.5" in english["hours"].detail and "3,5" not in english["hours"].detail
 
 
 # --- qualification ------------------------------------------------------------------
@@ -379,8 +390,9 @@ PLACE_EXPECTED = {
     (PlaceRule.ENGAGED_OR_LIVING_HERE, False, True): MET,
     (PlaceRule.ENGAGED_OR_LIVING_HERE, False, False): NOT_MET,
     (PlaceRule.ENGAGED_OR_LIVING_HERE, False, None): CHECK,
-    # Residence in the state cannot be read from a postcode: the clerk checks it.
-    (PlaceRule.ENGAGED_HERE_LIVING_IN_STATE, True, True): CHECK,
+    # Residence in the state cannot be read from a postcode: the clerk checks it; but a
+    # home in the office's own list lies in the state (issue #14).
+    (PlaceRule.ENGAGED_HERE_LIVING_IN_STATE, True, True): MET,
     (PlaceRule.ENGAGED_HERE_LIVING_IN_STATE, True, False): NOT_MET,
     (PlaceRule.ENGAGED_HERE_LIVING_IN_STATE, True, None): CHECK,
     (PlaceRule.ENGAGED_HERE_LIVING_IN_STATE, False, True): CHECK,

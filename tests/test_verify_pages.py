@@ -266,7 +266,7 @@ def test_json_answer(partner_client: tuple[FlaskClient, Partner]) -> None:
         {
             "status": "valid",
             "holder_name": card.holder_name,
-            "card_type": "Standard",
+            "card_type": "Ehrenamtskarte",
             "valid_until": card.valid_until.strftime("%d.%m.%Y") if card.valid_until else None,
         },
     )
@@ -345,7 +345,7 @@ def test_repeated_unknown_codes_are_throttled_on_the_page_and_the_api_together(
     assert scanned(card_numbers.new_card_number()).get_json()["status"] == "unknown"
     _, key = api_keys.create_key(partner, "Kasse", None)
     till = make_client().post(
-        "/api/v1/verify", json={"code": "more garbage"}, headers={"Authorization": f"Bearer {key}"}
+        "/api/v1/verify", json={"code": "more garbage!"}, headers={"Authorization": f"Bearer {key}"}
     )
     assert till.get_json()["status"] == "invalid"  # the third, through the till
     refused = scanned(card.number)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ehrenamt.applications.queries import rejection_reason_label
 from ehrenamt.cards import lifecycle
-from ehrenamt.core import audit, outbox
+from ehrenamt.core import audit, mail, outbox
 from ehrenamt.core.access import check_staff
 from ehrenamt.core.audit import Acting
 from ehrenamt.core.errors import Conflict, NotPermitted
@@ -18,8 +19,11 @@ from ehrenamt.extensions import db
 from ehrenamt.letters import notices
 from ehrenamt.models import (
     Application,
+    AuditEntry,
     CardBatch,
     RejectionReason,
+    Upload,
+    User,
     utcnow,
 )
 from ehrenamt.workflow import (
@@ -172,11 +176,17 @@ def request_information(
     commit_decision(application)
 
 
-def answer_information_request(application: Application, acting: Acting, answer: str) -> None:
-    """The applicant's answer sends the application back to review."""
+def answer_information_request(
+    application: Application, acting: Acting, answer: str, proof: Upload | None = None
+) -> None:
+    """The applicant's answer (with the proof asked for, if any) sends the application back
+    to review; the clerk who asked is told by mail (the queue marks it too)."""
     transition(
         application, Action.ANSWER, acting, reason=answer, changes={"information_answer": answer}
     )
+    if proof is not None:
+        application.uploads.append(proof)
+    _notify_asking_clerk(application, with_file=proof is not None)
     commit_decision(application)
 
 
@@ -193,6 +203,37 @@ def record_answer(
         changes={"information_answer": answer},
     )
     commit_decision(application)
+
+
+def _notify_asking_clerk(application: Application, *, with_file: bool) -> None:
+    """Mail the clerk who asked the latest question; the office's address if none can be
+    found (an imported application, a clerk since removed)."""
+    asked_by = db.session.scalar(
+        select(AuditEntry.actor_id)
+        .where(
+            AuditEntry.subject_type == audit.Subject.APPLICATION,
+            AuditEntry.subject_id == application.id,
+            AuditEntry.action == audit.AuditAction.REQUEST_INFORMATION,
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    clerk = db.session.get(User, asked_by) if asked_by is not None else None
+    address = (
+        clerk.email
+        if clerk is not None and clerk.is_active and clerk.email
+        else application.office.contact_email
+    )
+    with force_locale(clerk.language if clerk is not None else "de"):
+        mail.queue_mail(
+            address,
+            str(_l("Antwort auf Ihre Rückfrage eingegangen")),
+            "answer_arrived",
+            application=application,
+            office=application.office,
+            with_file=with_file,
+            review_link=external_url("review.detail", public_id=application.public_id),
+        )
 
 
 def withdraw(application: Application, acting: Acting) -> None:

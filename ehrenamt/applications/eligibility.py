@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from ehrenamt.models import (
@@ -73,11 +74,18 @@ def _check_age(application: Application, rules: ProgrammeRules, today: date) -> 
     return RuleCheck("age", str(_l("Mindestalter")), outcome, detail)
 
 
-def _exact_yearly_hours(application: Application) -> Decimal:
-    """Hours per year across all engagements, unrounded (declined ones excluded)."""
+#: Organisations that have vouched for the hours (or a clerk in their place).
+_ANSWERED_FOR = (ConfirmationState.CONFIRMED, ConfirmationState.OVERRIDDEN)
+
+
+def _exact_yearly_hours(application: Application, *, confirmed_only: bool = False) -> Decimal:
+    """Hours per year across all engagements, unrounded (declined ones excluded; with
+    ``confirmed_only`` also those no organisation has confirmed yet)."""
     yearly = Decimal(0)
     for engagement in application.engagements:
         if engagement.confirmation_state == ConfirmationState.DECLINED:
+            continue
+        if confirmed_only and engagement.confirmation_state not in _ANSWERED_FOR:
             continue
         per_week = engagement.effective_hours_per_week
         per_year = engagement.effective_hours_per_year
@@ -105,25 +113,36 @@ def _check_hours(application: Application, rules: ProgrammeRules) -> RuleCheck:
                 Outcome.CHECK,
                 str(_l("Ersetzt durch Qualifikation – Nachweis prüfen")),
             )
+
     # Compared on the exact yearly sum (weekly * 52 is exact, a division is not): the
     # rounded display value would let 3.96 h/week pass a 4 h/week minimum.
-    exact = _exact_yearly_hours(application)
-    met = (
-        exact >= rules.minimum_hours_per_week * WEEKS_PER_YEAR
-        or exact >= rules.minimum_hours_per_year
-    )
+    def enough(yearly: Decimal) -> bool:
+        return (
+            yearly >= rules.minimum_hours_per_week * WEEKS_PER_YEAR
+            or yearly >= rules.minimum_hours_per_year
+        )
+
+    # Met only on confirmed hours; enough only with hours an organisation has not answered
+    # for yet is "to check", not met (issue #14).
+    if enough(_exact_yearly_hours(application, confirmed_only=True)):
+        outcome = Outcome.MET
+    elif enough(_exact_yearly_hours(application)):
+        outcome = Outcome.CHECK
+    else:
+        outcome = Outcome.NOT_MET
     weekly, yearly = weekly_and_yearly_hours(application)
     detail = str(
         _l(
             "%(weekly)s h/Woche bzw. %(yearly)s h/Jahr (nötig: %(min_week)s h/Woche oder "
             "%(min_year)s h/Jahr)",
-            weekly=weekly,
-            yearly=yearly,
-            min_week=rules.minimum_hours_per_week,
-            min_year=rules.minimum_hours_per_year,
+            # In the page's language (issue #14): "5,0 h/Woche" in German, "5.0" in English.
+            weekly=format_decimal(weekly, format="#,##0.0"),
+            yearly=format_decimal(yearly),
+            min_week=format_decimal(rules.minimum_hours_per_week, format="#,##0.##"),
+            min_year=format_decimal(rules.minimum_hours_per_year),
         )
     )
-    return RuleCheck("hours", title, Outcome.MET if met else Outcome.NOT_MET, detail)
+    return RuleCheck("hours", title, outcome, detail)
 
 
 def _longest_years(application: Application, today: date) -> int:
@@ -170,8 +189,8 @@ def _check_allowance(application: Application, rules: ProgrammeRules) -> RuleChe
     detail = str(
         _l(
             "höchstens %(highest)s €/Jahr (Grenze: %(cap)s €)",
-            highest=highest,
-            cap=rules.allowance_cap_euros,
+            highest=format_decimal(highest),
+            cap=format_decimal(rules.allowance_cap_euros),
         )
     )
     return RuleCheck("allowance", title, Outcome.MET if met else Outcome.NOT_MET, detail)
@@ -203,8 +222,12 @@ def _check_place(application: Application, rules: ProgrammeRules) -> RuleCheck:
             if (lives_here or engaged_here)
             else (None if None in (lives_here, engaged_here) else False)
         )
-    else:  # engaged here, living in the state: the state cannot be read from a postcode
-        result = None if engaged_here is not False else False
+    elif engaged_here is False:  # engaged here, living in the state
+        result = False
+    else:
+        # The state cannot be read from a postcode, but a home in the office's own list
+        # lies in it: engaged and living here is met (issue #14).
+        result = True if engaged_here and lives_here else None
     detail = str(
         _l(
             "Wohnort: %(postcode)s %(town)s; Regel: %(rule)s",

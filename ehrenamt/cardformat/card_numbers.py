@@ -87,10 +87,23 @@ def normalise_card_number(text: str) -> str:
             _l("Eine Kartennummer hat 12 Zeichen (Ziffern 2–9 und Buchstaben).")
         )
     if check_character(compact[:-1]) != compact[-1]:
-        raise InvalidCardNumber(
-            _l("Diese Kartennummer gibt es nicht. Bitte prüfen Sie sie auf Tippfehler.")
-        )
+        raise InvalidCardNumber(_l("Tippfehler? Bitte die Nummer noch einmal prüfen."))
     return compact
+
+
+#: How far the length of a typed text may be from LENGTH and still be a card number with a
+#: character too many or too few; a QR code's content is a URL or far more digits.
+_TYPED_SLACK = 2
+
+
+def looks_typed(text: str) -> bool:
+    """Whether ``text`` is meant as a typed card number (right or wrong), not QR content.
+
+    A wrong one is a typing mistake to point out, never a forged card: it says nothing
+    about a card, and the check character catches it before any look-up.
+    """
+    compact = text.translate(_SEPARATORS)
+    return abs(len(compact) - LENGTH) <= _TYPED_SLACK and compact.isascii() and compact.isalnum()
 
 
 def is_valid(text: str) -> bool:

@@ -189,6 +189,9 @@ def approve_partner(partner: Partner, acting: Acting) -> None:
         _l("Ihre Registrierung als Akzeptanzstelle ist bestätigt"),
         "partner_approved",
         link=external_url("auth.login"),
+        # The mail explains the three ways to check a card, with these two pages.
+        check_link=external_url("verify.scan"),
+        keys_link=external_url("api_keys.index"),
     )
     outbox.commit()
 

@@ -32,7 +32,9 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
     :mod:`~ehrenamt.cards.index`). A typed number is looked up in the database.
     """
     text = code.strip()
-    if card_numbers.is_valid(text) and not text.isdigit():
+    if card_numbers.looks_typed(text):
+        # A mistyped number (check character, length, look-alikes) raises InvalidCardNumber
+        # with the message for the person who typed it: a typo, not a forged card.
         return _check_number(card_numbers.normalise_card_number(text), now)
     try:
         token = cardformat_token.parse_card_url(text)
@@ -131,7 +133,9 @@ def verify(
 
     With ``wait_for_record`` the record is in the database when this returns (pages show
     it in the history at once); without, it is written with the next batch (the till
-    API, whose answer does not depend on it).
+    API, whose answer does not depend on it). A mistyped number raises
+    :class:`~ehrenamt.cardformat.card_numbers.InvalidCardNumber` before anything is recorded
+    or counted against the partner.
     """
     result = check(code)
     if benefit is not None and benefit.partner_id != partner_id:

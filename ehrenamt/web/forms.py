@@ -33,6 +33,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import PasswordInput
 
 from ehrenamt.cardformat import pdf
 from ehrenamt.core.text import CONTROL_CHARACTERS
@@ -174,15 +175,24 @@ def password_length() -> Length:
     return Length(min=10, max=200, message=_l("Mindestens 10 Zeichen."))
 
 
+#: A new password's input keeps what was typed when the form comes back with errors
+#: elsewhere (issue #14): typing it twice again was what people stumbled on. The page is
+#: sent with ``Cache-Control: no-store`` (web.pages), so no cache keeps it.
+KEPT_PASSWORD = PasswordInput(hide_value=False)
+
+
 def new_password_field(label: Any) -> PasswordField:
     """A new password; :func:`repeated_password_field` follows it as ``confirm``."""
-    return PasswordField(label, validators=[DataRequired(), password_length()])
+    return PasswordField(
+        label, validators=[DataRequired(), password_length()], widget=KEPT_PASSWORD
+    )
 
 
 def repeated_password_field() -> PasswordField:
     """The new password again; it must equal the form's ``password``."""
     return PasswordField(
         _l("Passwort wiederholen"),
+        widget=KEPT_PASSWORD,
         validators=[
             DataRequired(),
             EqualTo("password", message=_l("Die Passwörter stimmen nicht überein.")),
@@ -251,3 +261,21 @@ class InviteForm(FlaskForm):
 
     email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Einladen"))
+
+
+def faulty_fields(form: Form) -> list[tuple[str, str, str]]:
+    """``(id, label, first error)`` of every field with an error, in the form's order, rows
+    of a list included (labelled with the list's label and number): the error summary
+    links each one."""
+    found: list[tuple[str, str, str]] = []
+    for field in form:
+        if field.type == "CSRFTokenField" or isinstance(field, HiddenField):
+            continue
+        if field.type == "FieldList":
+            for number, entry in enumerate(field.entries, start=1):
+                for row_id, label, error in faulty_fields(entry.form):
+                    found.append((row_id, f"{field.label.text} {number}: {label}", error))
+        elif field.errors:
+            errors = field.errors if isinstance(field.errors, list) else []
+            found.append((field.id, str(field.label.text), str(errors[0]) if errors else ""))
+    return found

@@ -20,7 +20,12 @@ from ehrenamt import labels
 from ehrenamt.cardformat import card_numbers
 from ehrenamt.core.paging import Page
 from ehrenamt.extensions import db
-from ehrenamt.web.forms import CONTROL_CHARACTERS, MAX_DATABASE_ID, ConfirmLinkForm
+from ehrenamt.web.forms import (
+    CONTROL_CHARACTERS,
+    MAX_DATABASE_ID,
+    ConfirmLinkForm,
+    faulty_fields,
+)
 
 #: Pages allow nothing from other origins; inline scripts are not allowed at all.
 CONTENT_SECURITY_POLICY = (
@@ -145,7 +150,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = _format_date
     app.jinja_env.filters["datetime"] = _format_datetime
     app.jinja_env.filters["number"] = _format_number
+    app.jinja_env.filters["hours"] = _format_hours
     app.jinja_env.filters["card_number"] = card_numbers.format_card_number
+    app.jinja_env.globals["faulty_fields"] = faulty_fields
     app.context_processor(_template_globals)
     labels.register(app)
 
@@ -243,6 +250,11 @@ def _format_datetime(value: datetime | None, format: str = "short") -> str:
 def _format_number(value: object) -> str:
     """4 → "4", 4.5 → "4,5" (in German), as people write hours."""
     return format_decimal(value, format="#,##0.##") if value is not None else ""
+
+
+def _format_hours(value: object) -> str:
+    """Hours with one decimal in the page's language: 5 → "5,0" (German), "5.0" (English)."""
+    return format_decimal(value, format="#,##0.0") if value is not None else ""
 
 
 def _template_globals() -> dict[str, Any]:

@@ -28,8 +28,49 @@
     section.scrollIntoView({ block: "start" });
   }
 
+  // A mistyped number: the server's message at the field, as the page without JavaScript
+  // shows it; what was typed stays for correcting.
+  function showTypo(message) {
+    var input = form.elements.code;
+    var error = document.getElementById("code-error");
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "error";
+      error.id = "code-error";
+      input.closest(".field").appendChild(error);
+      var described = (input.getAttribute("aria-describedby") || "").split(" ");
+      input.setAttribute("aria-describedby", described.concat("code-error").join(" ").trim());
+    }
+    error.textContent = message;
+    input.closest(".field").classList.add("has-error");
+    input.setAttribute("aria-invalid", "true");
+    document.getElementById("verdict").hidden = true;
+    input.focus();
+  }
+
+  function clearTypo() {
+    var input = form.elements.code;
+    var error = document.getElementById("code-error");
+    if (error) {
+      error.remove();
+    }
+    var described = (input.getAttribute("aria-describedby") || "")
+      .split(" ")
+      .filter(function (id) {
+        return id && id !== "code-error";
+      });
+    if (described.length) {
+      input.setAttribute("aria-describedby", described.join(" "));
+    } else {
+      input.removeAttribute("aria-describedby");
+    }
+    input.removeAttribute("aria-invalid");
+    input.closest(".field").classList.remove("has-error");
+  }
+
   function check(code) {
     statusLine.textContent = texts.checking;
+    clearTypo();
     var benefit = form.elements.benefit ? form.elements.benefit.value : "";
     var body = { code: code };
     if (benefit) {
@@ -57,6 +98,11 @@
               );
             });
         }
+        if (response.status === 422) {
+          return response.json().then(function (refusal) {
+            return { typo: refusal.message };
+          });
+        }
         if (!response.ok) {
           throw new Error(texts.failed);
         }
@@ -64,7 +110,12 @@
       })
       .then(function (answer) {
         statusLine.textContent = "";
+        if (answer.typo) {
+          showTypo(answer.typo);
+          return false;
+        }
         showVerdict(answer);
+        return true;
       })
       .catch(function (error) {
         var refused = [texts.tooMany, texts.tooManyFailed].indexOf(error.message) >= 0;
@@ -133,8 +184,10 @@
       return; // the server answers with the field's error
     }
     event.preventDefault();
-    check(code).then(function () {
-      form.elements.code.value = "";
+    check(code).then(function (answered) {
+      if (answered) {
+        form.elements.code.value = "";
+      }
     });
   });
 

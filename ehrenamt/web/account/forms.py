@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
@@ -16,6 +17,8 @@ class AnswerForm(FlaskForm):
     answer = TextAreaField(
         _l("Ihre Antwort"), validators=[DataRequired(), Length(max=5000), NoControlCharacters()]
     )
+    #: The proof the clerk asked for, if any; checked on its bytes (core.uploads).
+    proof = FileField(_l("Datei anhängen (PDF, JPEG oder PNG, höchstens 5 MB, optional)"))
     submit = SubmitField(_l("Antwort senden"))
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
@@ -13,10 +14,11 @@ from werkzeug.wrappers import Response
 from ehrenamt.accounts import users
 from ehrenamt.applications import decisions, queries
 from ehrenamt.cards import register
+from ehrenamt.core import uploads
 from ehrenamt.core.audit import Acting
 from ehrenamt.core.errors import Conflict
 from ehrenamt.extensions import db
-from ehrenamt.models import Application
+from ehrenamt.models import Application, CardState
 from ehrenamt.privacy import erasure
 from ehrenamt.privacy import export as data_export
 from ehrenamt.web.access import fresh_session, sign_in, volunteer_required
@@ -45,9 +47,20 @@ def render_index(**forms: FlaskForm) -> str:
         **_corrections.index_context(),
     }
     context.update(forms)
+    cards = register.cards_of(current_user.id)
+    renew_from = date.today() + timedelta(days=int(current_app.config["CARD_EXPIRY_REMINDER_DAYS"]))
     return render_template(
         "account/index.html",
-        cards=register.cards_of(current_user.id),
+        cards=cards,
+        # A card ending within the reminder period gets a renew button (the mail's link).
+        renewable={
+            card.id
+            for card in cards
+            if card.state == CardState.ACTIVE
+            and card.valid_until is not None
+            and card.valid_until <= renew_from
+        },
+        card_of_application={card.application_id: card for card in reversed(cards)},
         applications=queries.applications_of(current_user.id),
         **context,
     )
@@ -65,9 +78,9 @@ def application(public_id: str) -> str:
     return render_template(
         "account/application.html",
         application=item,
+        card=register.card_for_application(item.id),
         history=queries.history(item),
         answer_form=AnswerForm(),
-        withdraw_form=WithdrawForm(),
     )
 
 
@@ -77,20 +90,29 @@ def answer(public_id: str) -> tuple[str, int] | Response:
     """Answer the clerk's question."""
     item = _own(public_id)
     form = AnswerForm()
-    if not form.validate_on_submit():
+    chosen = None
+    if form.validate_on_submit() and getattr(form.proof.data, "filename", ""):
+        try:
+            chosen = uploads.check_upload(form.proof.data.stream, form.proof.data.filename)
+        except uploads.UploadRejected as rejected:
+            form.proof.errors = [str(rejected)]
+    if form.errors or form.proof.errors:
         return render_template(
             "account/application.html",
             application=item,
+            card=register.card_for_application(item.id),
             history=queries.history(item),
             answer_form=form,
-            withdraw_form=WithdrawForm(),
         ), 400
     if item.state != ApplicationState.NEEDS_INFORMATION:
         flash(_("Zu diesem Antrag ist keine Rückfrage offen."), "warning")
         return redirect(url_for("account.application", public_id=public_id))
     try:
         decisions.answer_information_request(
-            item, Acting.user_as(current_user, Actor.APPLICANT), form.answer.data.strip()
+            item,
+            Acting.user_as(current_user, Actor.APPLICANT),
+            form.answer.data.strip(),
+            uploads.store_checked(chosen) if chosen is not None else None,
         )
     except (Conflict, IllegalTransition):
         db.session.rollback()
@@ -103,10 +125,20 @@ def answer(public_id: str) -> tuple[str, int] | Response:
     return redirect(url_for("account.application", public_id=public_id))
 
 
+@bp.route("/antrag/<public_id>/zurueckziehen")
+@volunteer_required
+def confirm_withdraw(public_id: str) -> str | Response:
+    """Asked first: withdrawing cannot be undone (a new application starts over)."""
+    item = _own(public_id)
+    if not item.is_open:
+        return redirect(url_for("account.application", public_id=public_id))
+    return render_template("account/withdraw.html", application=item, form=WithdrawForm())
+
+
 @bp.route("/antrag/<public_id>/zurueckziehen", methods=["POST"])
 @volunteer_required
 def withdraw(public_id: str) -> Response:
-    """Withdraw the application (only before a decision)."""
+    """Withdraw the application (only before a decision), after the confirmation page."""
     item = _own(public_id)
     if WithdrawForm().validate_on_submit():
         try:

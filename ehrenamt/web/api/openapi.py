@@ -70,6 +70,13 @@ def document() -> dict[str, Any]:
                             },
                         },
                         **errors,
+                        "422": _problem(
+                            "A typed card number is mistyped: its check character, length or "
+                            "characters do not fit (type "
+                            "'urn:ehrenamtskarte:problem:mistyped-card-number'). Ask for the "
+                            "number again; this is a typing mistake, not a forged card, and "
+                            "it is neither recorded nor counted as a failed code."
+                        ),
                     },
                 }
             },
@@ -121,7 +128,8 @@ def document() -> dict[str, Any]:
                             "type": "string",
                             "minLength": 1,
                             "maxLength": 2000,
-                            "description": "The QR code's content (URL) or a typed card number.",
+                            "description": "The QR code's content (URL) or a typed card number "
+                            "(12 characters, dashes and spaces allowed).",
                         },
                         "benefit": {
                             "type": ["string", "null"],
@@ -142,7 +150,13 @@ def document() -> dict[str, Any]:
                     "additionalProperties": False,
                     "properties": {
                         "valid": {"type": "boolean"},
-                        "status": {"enum": [status.value for status in CheckStatus]},
+                        "status": {
+                            "enum": [status.value for status in CheckStatus],
+                            "description": "'unknown': a well-formed card number, or a QR "
+                            "code with a genuine signature, but no such card; 'invalid': a QR "
+                            "code whose signature fails (forged or altered). A mistyped card "
+                            "number gets no status but the 422 problem.",
+                        },
                         "card_number": {
                             "type": ["string", "null"],
                             "pattern": "^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$",

@@ -44,6 +44,9 @@ def _counted_by_the_api_itself() -> bool:
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 #: ``type`` of the problem when too many unknown or forged codes were sent.
 TOO_MANY_FAILED_CODES = "urn:ehrenamtskarte:problem:too-many-failed-codes"
+#: ``type`` of the problem when a typed card number is mistyped (check character, length,
+#: look-alike characters): ask for it again; not a forged card, not counted or recorded.
+MISTYPED_CARD_NUMBER = "urn:ehrenamtskarte:problem:mistyped-card-number"
 
 
 class Problem(HTTPException):
@@ -239,14 +242,22 @@ def verify() -> Response:
     code = _code_of(body)
     benefit = _benefit_of(body, key)
     _refuse_if_too_many_failed()
-    result = verification_check.verify(
-        code,
-        channel=VerificationChannel.API,
-        partner_id=key.partner_id,
-        api_key_id=key.key_id,
-        benefit=benefit,
-        wait_for_record=False,
-    )
+    try:
+        result = verification_check.verify(
+            code,
+            channel=VerificationChannel.API,
+            partner_id=key.partner_id,
+            api_key_id=key.key_id,
+            benefit=benefit,
+            wait_for_record=False,
+        )
+    except card_numbers.InvalidCardNumber:
+        raise Problem(
+            422,
+            "The typed card number is mistyped (its check character, length or characters "
+            "do not fit); ask for the number again.",
+            type_=MISTYPED_CARD_NUMBER,
+        ) from None
     return jsonify(
         {
             "valid": result.valid,

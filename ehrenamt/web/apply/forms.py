@@ -35,9 +35,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ehrenamt.labels import QUALIFICATION_LABELS
+from ehrenamt.labels import CARD_TYPE_SHORT, QUALIFICATION_LABELS
 from ehrenamt.models import CardType
 from ehrenamt.web.forms import (
+    KEPT_PASSWORD,
     POSTCODE,
     NumberField,
     PrintableOnCard,
@@ -51,12 +52,6 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MINIMUM_HOURS = Decimal("0.5")
 HOURS_IN_A_WEEK = 7 * 24
 HOURS_IN_A_YEAR = 365 * 24
-CARD_TYPE_LABELS = {
-    CardType.STANDARD: _l("Ehrenamtskarte (befristet)"),
-    CardType.LONG_SERVICE: _l(
-        "Jubiläums-Ehrenamtskarte (unbefristet, ab 25 Jahren Engagement oder nach staatlicher Ehrung)"  # noqa: E501 (one message for translators)
-    ),
-}
 
 
 class EngagementForm(FlaskForm):
@@ -163,7 +158,7 @@ class ApplicationForm(FlaskForm):
     office = SelectField(_l("Ausgabestelle"), coerce=int, validators=[InputRequired()])
     card_type = RadioField(
         _l("Kartenart"),
-        choices=enum_choices(CARD_TYPE_LABELS),
+        choices=enum_choices(CARD_TYPE_SHORT),
         default=CardType.STANDARD.value,
         validators=[InputRequired()],
     )
@@ -210,9 +205,12 @@ class ApplicationForm(FlaskForm):
     password = PasswordField(
         _l("Passwort für Ihr Konto (optional – sonst melden Sie sich per E-Mail-Link an)"),
         validators=[Optional(), password_length()],
+        widget=KEPT_PASSWORD,
         render_kw={"autocomplete": "new-password"},
     )
-    engagements = FieldList(FormField(EngagementForm), min_entries=1, max_entries=10)
+    engagements = FieldList(
+        FormField(EngagementForm), _l("Organisation"), min_entries=1, max_entries=10
+    )
     add_engagement = SubmitField(_l("Weitere Organisation hinzufügen"))
     qualification = SelectField(
         _l("Qualifikation statt Stundennachweis (optional)"),
@@ -233,6 +231,11 @@ class ApplicationForm(FlaskForm):
                 message=_l("Ohne Ihre Einwilligung können wir den Antrag nicht bearbeiten.")
             )
         ],
+    )
+    #: Shown when the answers do not meet the office's rules (ehrenamt.applications.precheck):
+    #: the applicant has read why and applies anyway.
+    despite_rules = BooleanField(
+        _l("Ich habe die Hinweise gelesen und möchte den Antrag trotzdem stellen.")
     )
     submit = SubmitField(_l("Antrag absenden"))
 

@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ehrenamt.applications import submission as applications_submission
+from ehrenamt.applications.precheck import Shortfall
 from ehrenamt.applications.submission import (
     AccountExists,
     AlreadyOpen,
@@ -33,6 +35,7 @@ from ehrenamt.core import uploads
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import Application, Office, Upload, UserRole
 from ehrenamt.web.access import sign_in
+from ehrenamt.web.apply import precheck as apply_precheck
 from ehrenamt.web.apply.forms import ApplicationForm
 from ehrenamt.web.apply.inputs import application_input
 from ehrenamt.web.forms import CONTROL_CHARACTERS, choices
@@ -122,6 +125,12 @@ def form() -> str | Response | tuple[str, int]:
         else:
             if chosen is not None:
                 proof = _keep_proof(chosen)
+            shortfalls = apply_precheck.shortfalls_for(form, office)
+            if shortfalls and not form.despite_rules.data:
+                # Before any organisation is mailed: the applicant reads why and decides.
+                return _page(
+                    form, offices, proof, None, status=200, shortfalls=shortfalls, office=office
+                )
             return _submit(form, office, proof)
     if chosen is not None and upload_error is None:
         upload_error = _(
@@ -156,16 +165,41 @@ def _page(
     upload_error: str | None,
     *,
     status: int,
+    shortfalls: list[Shortfall] | None = None,
+    office: Office | None = None,
 ) -> tuple[str, int]:
-    """The form again, with the kept proof (if any) and a problem with the file."""
+    """The form again, with the kept proof (if any), a problem with the file, and the
+    office's rules the answers do not meet."""
     if upload_error:
         form.proof.errors = [upload_error]
     if proof is not None:
         form.proof_token.data = proof.claim_token
     html = render_template(
-        "apply/form.html", form=form, offices=offices, proof=proof, failed=status == 400
+        "apply/form.html",
+        form=form,
+        offices=offices,
+        proof=proof,
+        failed=status == 400,
+        shortfalls=shortfalls or [],
+        shortfall_office=office,
     )
     return html, status
+
+
+@bp.route("/voraussetzungen", methods=["POST"])
+@limiter.limit(lambda: str(current_app.config["RATELIMIT_ELIGIBILITY_CHECK"]))
+def eligibility() -> Response:
+    """The form's script, as the applicant types: the office's rules the answers so far do
+    not meet, rendered as the form shows them after sending."""
+    offices = _offices()
+    form = ApplicationForm()
+    form.office.choices = choices([(o.id, o.name) for o in offices])
+    office = db.session.get(Office, form.office.data) if form.office.data else None
+    if office is None or office not in offices:
+        return jsonify({"count": 0, "html": ""})
+    shortfalls = apply_precheck.shortfalls_for(form, office)
+    html = render_template("apply/_shortfalls.html", shortfalls=shortfalls, office=office)
+    return jsonify({"count": len(shortfalls), "html": html})
 
 
 def _kept_proof() -> Upload | None:

@@ -48,6 +48,9 @@ def index() -> str:
     """The office's partners by state, paged in the database."""
     form = PartnerFilterForm(request.args)
     state: PartnerState | None = PartnerState.PENDING if "state" not in request.args else None
+    if state is not None:
+        # The filter shows what is listed: pending first, "alle" (an empty choice) all.
+        form.state.data = state.value
     page = 1
     if form.validate():
         if form.state.data:

@@ -123,7 +123,7 @@ class RegistrationForm(ProfileForm):
     )
     password = new_password_field(_l("Passwort"))
     confirm = repeated_password_field()
-    benefits = FieldList(FormField(BenefitForm), min_entries=2, max_entries=5)
+    benefits = FieldList(FormField(BenefitForm), _l("Vergünstigung"), min_entries=2, max_entries=5)
     submit = SubmitField(_l("Registrieren"))
 
     def validate_benefits(self, field: Any) -> None:

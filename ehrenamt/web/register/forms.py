@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     IntegerField,
     StringField,
@@ -83,6 +84,11 @@ class ReplaceForm(CardActionForm):
     """A lost card: revoke it and issue a new number with the same validity."""
 
     replace_note = note_field(_l("Vermerk zum Verlust (optional)"))
+    #: Asked first (issue #14): the card is revoked for good and cannot be unlocked.
+    confirmed = BooleanField(
+        _l("Die Karte ist verloren: sperren (endgültig) und eine Ersatzkarte ausstellen."),
+        validators=[DataRequired(message=_l("Bitte bestätigen Sie das Sperren."))],
+    )
     submit = SubmitField(_l("Als verloren sperren und Ersatzkarte ausstellen"))
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ehrenamt import labels
+from ehrenamt.cardformat import card_numbers
 from ehrenamt.cardformat import token as cardformat_token
 from ehrenamt.core import rate_counters
 from ehrenamt.extensions import db, limiter
@@ -106,8 +107,13 @@ def scan() -> str | tuple[str, int]:
         if _too_many_failed_codes():
             form.code.errors = [str(TOO_MANY_FAILED_CODES)]
             return render_template("verify/scan.html", form=form, result=None), 429
-        result = _verify(form.code.data or "", form.benefit.data)
-        form.code.data = ""
+        try:
+            result = _verify(form.code.data or "", form.benefit.data)
+        except card_numbers.InvalidCardNumber as typo:
+            # Kept in the field, so that the one wrong character can be corrected.
+            form.code.errors = [str(typo)]
+        else:
+            form.code.data = ""
     return render_template("verify/scan.html", form=form, result=result)
 
 
@@ -156,7 +162,11 @@ def result_json() -> Response | tuple[Response, int]:
         return jsonify({"error": "bad_request"}), 400
     if _too_many_failed_codes():
         return jsonify({"error": "too_many_failed_codes"}), 429
-    return jsonify(_result_json(_verify(code, benefit)))
+    try:
+        result = _verify(code, benefit)
+    except card_numbers.InvalidCardNumber as typo:
+        return jsonify({"error": "typo", "message": str(typo)}), 422
+    return jsonify(_result_json(result))
 
 
 def _result_json(result: CardCheck) -> dict[str, Any]:
