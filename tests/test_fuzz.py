@@ -166,14 +166,11 @@ def crawl(client: FlaskClient, start: list[str]) -> list[FoundForm]:
         if path in seen or path.endswith(DOWNLOADS):
             continue
         seen.add(path)
-        response = client.get(page)
+        # Buffered: a streamed download (an export) is read within the request's own
+        # context; unread, it would pop that context when collected, in a later request.
+        response = client.get(page, buffered=True)
         assert response.status_code < 500, page
         if response.mimetype != "text/html":
-            # Read to the end and close: a streamed download (an export) keeps the
-            # request's context until then, and would otherwise pop it when collected,
-            # in the middle of a later request.
-            response.get_data()
-            response.close()
             continue
         parser = _FormsAndLinks(page)
         parser.feed(response.get_data(as_text=True))
