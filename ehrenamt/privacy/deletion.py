@@ -29,6 +29,9 @@ from ehrenamt.models import (
     CardState,
     Engagement,
     OutboxMessage,
+    PrintRun,
+    PrintRunCard,
+    PrintRunState,
     RetainedRevocation,
     Upload,
     Verification,
@@ -39,6 +42,9 @@ from ehrenamt.workflow import Actor
 #: an organisation contact's (named in the application), get this label instead.
 PSEUDONYM = "gelöschte Person #{id}"
 DELETED_ORGANISATION = "Organisation (gelöscht)"
+#: Why a print run stopped: a card of it was deleted (staff see the run as failed and
+#: start a new one; no personal data).
+PRINT_RUN_CARD_DELETED = "a card of the run was deleted"
 
 
 def pseudonym(user_id: int) -> str:
@@ -82,6 +88,7 @@ def delete_applications(application_ids: Sequence[int], today: date) -> Deleted:
             update(Verification).where(Verification.card_id.in_(card_ids)).values(card_id=None)
         )
         db.session.execute(delete(CardDocument).where(CardDocument.card_id.in_(card_ids)))
+        _drop_print_pdfs(card_ids)
         # One statement, so a lost card and its replacement go together (the replacement
         # refers to it; the check runs at the end of the statement).
         result.cards = _count(db.session.execute(delete(Card).where(Card.id.in_(card_ids))))
@@ -106,6 +113,28 @@ def delete_applications(application_ids: Sequence[int], today: date) -> Deleted:
         )
     )
     return result
+
+
+def _drop_print_pdfs(card_ids: list[int]) -> None:
+    """Print runs holding the cards lose their PDF (it prints the holder's name and
+    address); one not yet posted is failed, so nobody prints and posts a deleted card.
+    The runs' card lists lose the cards by the database's cascade."""
+    runs = select(PrintRunCard.print_run_id).where(PrintRunCard.card_id.in_(card_ids))
+    db.session.execute(
+        update(PrintRun)
+        .where(
+            PrintRun.id.in_(runs),
+            PrintRun.state.in_((PrintRunState.QUEUED, PrintRunState.READY)),
+        )
+        .values(state=PrintRunState.FAILED, error=PRINT_RUN_CARD_DELETED)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(PrintRun)
+        .where(PrintRun.id.in_(runs), PrintRun.pdf.is_not(None))
+        .values(pdf=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _retain_revoked_numbers(revoked: Sequence[Any], today: date, card_ids: list[int]) -> None:
