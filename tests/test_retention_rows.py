@@ -5,7 +5,9 @@ clean-up task is gone; every kind has a label in the deletion report."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -24,19 +26,21 @@ from ehrenamt.models import (
     LegacyImportState,
     Letter,
     Office,
-    PrintLayout,
     PrintRun,
     PrintRunCard,
     PrintRunState,
+    User,
+    UserRole,
     utcnow,
 )
 from ehrenamt.privacy import deletion
+from ehrenamt.privacy import export as data_export
 from ehrenamt.privacy.notice import notice_content
 from ehrenamt.privacy.retention import DeletionKind, apply_retention
 from ehrenamt.workflow import ApplicationState
-from tests.factories import make_application, make_office
-from tests.helpers import page_text
-from tests.privacy_data import make_card
+from tests.factories import make_application, make_office, make_user
+from tests.helpers import page_text, sign_in
+from tests.privacy_data import make_card, make_letter, make_print_run
 
 DAY = timedelta(days=1)
 
@@ -45,53 +49,6 @@ DAY = timedelta(days=1)
 def office(ctx: None) -> Office:
     """An office with the default periods."""
     return make_office()
-
-
-def make_letter(
-    application: Application, *, card: Card | None = None, printed_at: datetime | None = None
-) -> Letter:
-    """A letter about the application (or its card) to its applicant."""
-    letter = Letter(
-        public_id=secrets.token_hex(16),
-        office_id=application.office_id,
-        recipient_id=application.applicant_id,
-        application_id=application.id,
-        card_id=card.id if card else None,
-        kind="card_ready" if card else "application_status",
-        language="de",
-        subject="Ihr Antrag",
-        body=f"Sehr geehrte Person {application.last_name}",
-        address=f"{application.full_name}\n{application.street}\n{application.town}",
-        printed_at=printed_at,
-    )
-    db.session.add(letter)
-    db.session.commit()
-    return letter
-
-
-def make_print_run(
-    office: Office,
-    cards: list[Card],
-    state: PrintRunState,
-    created_at: datetime,
-    posted_at: datetime | None = None,
-) -> PrintRun:
-    """A print run of the cards, its PDF still held unless it was posted."""
-    run = PrintRun(
-        public_id=secrets.token_urlsafe(16),
-        office_id=office.id,
-        layout=PrintLayout.SHEET,
-        state=state,
-        size=len(cards),
-        done=len(cards),
-        created_at=created_at,
-        posted_at=posted_at,
-        pdf=None if state == PrintRunState.POSTED else b"%PDF-1.7 names and addresses",
-    )
-    run.cards = [PrintRunCard(position=n, card_id=card.id) for n, card in enumerate(cards)]
-    db.session.add(run)
-    db.session.commit()
-    return run
 
 
 def _card(office: Office) -> Card:
@@ -267,3 +224,40 @@ def test_the_privacy_page_states_the_new_periods(
     )
     assert "Begleitbrief: 45 Tage nach dem Versand" in text
     assert f"Datenauskunft zum Herunterladen: {before['export_days']} Tage" in text
+
+
+def test_the_admin_report_counts_and_states_the_new_kinds(
+    app: Flask, client: FlaskClient, office: Office
+) -> None:
+    """The deletion report names a printed letter's deletion and the periods in force."""
+    admin = make_user(UserRole.ADMIN, office)
+    sign_in(client, admin)
+    now = utcnow()
+    application = make_application(office, state=ApplicationState.IN_REVIEW)
+    make_letter(application, printed_at=now - timedelta(days=400))
+    apply_retention(now)
+    html = page_text(client.get("/verwaltung/einstellungen/aufbewahrung"))
+    assert "Gedruckte Briefe" in html
+    assert '<td data-kind="printed_letters">1</td>' in html
+    days = app.config["LETTER_RETENTION_DAYS"]
+    assert f"Gedruckte Briefe: {days} Tage nach dem Druck" in html
+    assert "Druckaufträge mit ihrer Druckdatei: " in html
+
+
+def test_export_files_left_by_a_killed_run_are_swept(office: Office) -> None:
+    """A run that died between deleting an export's row and unlinking its file leaves an
+    orphan: the next run deletes it once it is older than an hour; a fresh file whose
+    row may not be committed yet stays, as does a file a row still names."""
+    application = make_application(office, state=ApplicationState.APPROVED)
+    user = db.session.get(User, application.applicant_id)
+    assert user is not None
+    kept = data_export.request_export(user)
+    folder = data_export.export_folder()
+    old, fresh = folder / "verwaist.zip", folder / "frisch.zip"
+    for path in (old, fresh, data_export.path_of(kept)):
+        path.write_bytes(b"PK")
+    hours_ago = time.time() - 2 * deletion.ORPHAN_MIN_AGE_SECONDS
+    for path in (old, data_export.path_of(kept)):
+        os.utime(path, (hours_ago, hours_ago))
+    assert apply_retention()[(None, DeletionKind.ORPHAN_FILES)] == 1
+    assert not old.exists() and fresh.exists() and data_export.path_of(kept).exists()

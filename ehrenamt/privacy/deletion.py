@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, literal, or_, select, update
@@ -242,10 +243,13 @@ def unlink_files(names: Iterable[str]) -> None:
 ORPHAN_MIN_AGE_SECONDS = 3600.0
 
 
-def delete_orphan_files(limit: int) -> int:
-    """Delete up to ``limit`` upload files that no upload row names any more (a run that
-    died between its commit and the unlink). Looks at the folder in chunks."""
-    folder = upload_folder()
+def delete_orphan_files(
+    limit: int, folder: Path | None = None, column: Any = Upload.stored_name
+) -> int:
+    """Delete up to ``limit`` files that no row names any more in ``column`` (a run
+    that died between its commit and the unlink); the upload folder by default, or
+    ``folder`` with its rows' ``column``. Looks at the folder in chunks."""
+    folder = folder or upload_folder()
     if not folder.is_dir():
         return 0
     cutoff = time.time() - ORPHAN_MIN_AGE_SECONDS
@@ -253,12 +257,11 @@ def delete_orphan_files(limit: int) -> int:
     chunk: list[str] = []
 
     def sweep() -> int:
-        known = set(
-            db.session.scalars(select(Upload.stored_name).where(Upload.stored_name.in_(chunk)))
-        )
+        known = set(db.session.scalars(select(column).where(column.in_(chunk))))
         db.session.rollback()  # end the read; nothing held while unlinking
         orphans = [name for name in chunk if name not in known]
-        unlink_files(orphans)
+        for name in orphans:
+            (folder / name).unlink(missing_ok=True)
         chunk.clear()
         return len(orphans)
 

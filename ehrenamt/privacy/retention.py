@@ -274,6 +274,9 @@ def _small_kinds(run: _Run) -> None:
     )
     kind = DeletionKind.ORPHAN_FILES
     _note_outside_batch(run, kind, deletion.delete_orphan_files(run.left(kind)))
+    # Export files whose row went in a run that died before unlinking them.
+    exports = deletion.delete_orphan_files(run.left(kind), export_folder(), DataExport.stored_name)
+    _note_outside_batch(run, kind, exports)
 
 
 def _rows_of_today(run: _Run) -> None:
