@@ -57,14 +57,11 @@ def celery_config(app: Flask) -> dict[str, Any]:
                 "task": "ehrenamt.issue_pending_cards",
                 "schedule": app.config["CARD_JOBS_INTERVAL_SECONDS"],
             },
-            # Every retention period: check records, unclaimed uploads, applications...
+            # Every retention period: check records, unclaimed uploads, applications, letters,
+            # print runs, exports, e-mail changes, name change requests...
             "apply-retention": {
                 "task": "ehrenamt.apply_retention",
                 "schedule": app.config["RETENTION_INTERVAL_SECONDS"],
-            },
-            "delete-expired-privacy-rows": {
-                "task": "ehrenamt.delete_expired_privacy_rows",
-                "schedule": app.config["EXPORT_CLEANUP_INTERVAL_SECONDS"],
             },
             # Twice per lifetime of the kept figures: the page never computes them itself.
             "refresh-statistics": {

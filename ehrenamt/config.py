@@ -136,13 +136,16 @@ EXPORT_WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024
 #: Minutes since signing in (or confirming the password) within which a download of an
 #: export is given; after that the password is asked again.
 EXPORT_REAUTHENTICATION_MINUTES = 10
-#: How often the job deleting expired exports (and spent e-mail change links, decided
-#: name change requests) runs, in seconds.
-EXPORT_CLEANUP_INTERVAL_SECONDS = 3600.0
 #: Hours the link confirming a new e-mail address is valid.
 EMAIL_CHANGE_MAX_AGE_HOURS = 24
 #: Days a decided name change request is kept (the audit log keeps that it happened).
 NAME_CHANGE_RETENTION_DAYS = 180
+#: Days a letter (address and text) is kept after staff marked it printed: long enough to
+#: print a lost letter again; then the retention job deletes it.
+LETTER_RETENTION_DAYS = 90
+#: Days a print run (its PDF names and addresses every holder) is kept after it was
+#: posted or failed, or after it was made if nobody confirmed it posted (abandoned).
+PRINT_RUN_RETENTION_DAYS = 30
 
 #: Outbox: how long a dispatched but unfinished message waits before it is sent again
 #: (the broker lost it), and how often it is tried at most.

@@ -254,6 +254,12 @@ DELETION_KIND_LABELS = {
     "retained_revocations": _l("Gesperrte Kartennummern nach Ablauf"),
     "orphan_files": _l("Verwaiste Dateien"),
     "erased_persons": _l("Auf Verlangen gelöschte Personen"),
+    "printed_letters": _l("Gedruckte Briefe"),
+    "print_runs": _l("Druckaufträge mit ihrer Druckdatei"),
+    "unconfirmed_imports": _l("Nie bestätigte Importe alter Karten"),
+    "data_exports": _l("Abgelaufene Datenauskünfte"),
+    "email_changes": _l("Benutzte oder abgelaufene Links zur Änderung der E-Mail-Adresse"),
+    "name_change_requests": _l("Entschiedene Anträge auf Namensänderung"),
 }
 
 

@@ -1,4 +1,5 @@
-"""Test data for the privacy tests: cards, uploads, and a search of the whole database."""
+"""Test data for the privacy tests: cards, uploads, letters, print runs, and a search of
+the whole database."""
 
 from __future__ import annotations
 
@@ -12,7 +13,19 @@ from sqlalchemy import JSON, Enum, LargeBinary, String, Text, cast, func, or_, s
 from ehrenamt.cardformat import card_numbers
 from ehrenamt.core import uploads
 from ehrenamt.extensions import db
-from ehrenamt.models import Application, Base, Card, CardState, Upload
+from ehrenamt.models import (
+    Application,
+    Base,
+    Card,
+    CardState,
+    Letter,
+    Office,
+    PrintLayout,
+    PrintRun,
+    PrintRunCard,
+    PrintRunState,
+    Upload,
+)
 from tests.test_uploads import make_pdf
 
 
@@ -50,6 +63,53 @@ def attach_upload(application: Application | None, created_at: datetime | None =
         upload.created_at = created_at
     db.session.commit()
     return upload
+
+
+def make_letter(
+    application: Application, *, card: Card | None = None, printed_at: datetime | None = None
+) -> Letter:
+    """A letter about the application (or its card) to its applicant."""
+    letter = Letter(
+        public_id=secrets.token_hex(16),
+        office_id=application.office_id,
+        recipient_id=application.applicant_id,
+        application_id=application.id,
+        card_id=card.id if card else None,
+        kind="card_ready" if card else "application_status",
+        language="de",
+        subject="Ihr Antrag",
+        body=f"Sehr geehrte Person {application.last_name}",
+        address=f"{application.full_name}\n{application.street}\n{application.town}",
+        printed_at=printed_at,
+    )
+    db.session.add(letter)
+    db.session.commit()
+    return letter
+
+
+def make_print_run(
+    office: Office,
+    cards: list[Card],
+    state: PrintRunState,
+    created_at: datetime,
+    posted_at: datetime | None = None,
+) -> PrintRun:
+    """A print run of the cards, its PDF still held unless it was posted."""
+    run = PrintRun(
+        public_id=secrets.token_urlsafe(16),
+        office_id=office.id,
+        layout=PrintLayout.SHEET,
+        state=state,
+        size=len(cards),
+        done=len(cards),
+        created_at=created_at,
+        posted_at=posted_at,
+        pdf=None if state == PrintRunState.POSTED else b"%PDF-1.7 names and addresses",
+    )
+    run.cards = [PrintRunCard(position=n, card_id=card.id) for n, card in enumerate(cards)]
+    db.session.add(run)
+    db.session.commit()
+    return run
 
 
 def text_columns_containing(needle: str) -> list[str]:

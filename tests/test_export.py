@@ -33,6 +33,7 @@ from ehrenamt.models import (
 )
 from ehrenamt.privacy import export as data_export
 from ehrenamt.privacy import name_change
+from ehrenamt.privacy.retention import DeletionKind, apply_retention
 from ehrenamt.workflow import ApplicationState
 from tests.factories import PASSWORD, make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
@@ -281,11 +282,11 @@ def test_an_expired_export_is_refused_and_deleted(client: FlaskClient, ctx: None
     export.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert client.get(url).status_code == 404
-    assert data_export.delete_expired() == 1
+    assert apply_retention()[(None, DeletionKind.DATA_EXPORTS)] == 1
     assert not path.exists()
     assert db.session.scalars(select(DataExport)).all() == [kept]
     assert data_export.path_of(kept).exists()
-    assert data_export.delete_expired() == 0
+    assert (None, DeletionKind.DATA_EXPORTS) not in apply_retention()
 
 
 @pytest.mark.worker

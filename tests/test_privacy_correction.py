@@ -26,7 +26,7 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.privacy import correction
+from ehrenamt.privacy.retention import DeletionKind, apply_retention
 from ehrenamt.workflow import ApplicationState
 from tests.factories import PASSWORD, make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
@@ -417,10 +417,14 @@ def test_spent_links_and_old_decisions_are_deleted(app: Flask, ctx: None) -> Non
     )
     db.session.add_all(rows.values())
     db.session.commit()
-    assert correction.delete_spent() == 3
+    counts = apply_retention(now)
+    assert counts[(None, DeletionKind.EMAIL_CHANGES)] == 2
+    assert counts[(None, DeletionKind.NAME_CHANGE_REQUESTS)] == 1
     assert db.session.scalars(select(EmailChange.new_email)).all() == ["c@example.org"]
     assert sorted(db.session.scalars(select(NameChangeRequest.first_name))) == [
         "pending",
         "recent",
     ]
-    assert correction.delete_spent() == 0
+    again = apply_retention(now)
+    assert (None, DeletionKind.EMAIL_CHANGES) not in again
+    assert (None, DeletionKind.NAME_CHANGE_REQUESTS) not in again

@@ -23,8 +23,17 @@ from ehrenamt.models import (
     Application,
     AuditEntry,
     CardState,
+    DataExport,
+    EmailChange,
+    Letter,
     LinkPurpose,
+    NameChangeRequest,
+    NameChangeState,
     Office,
+    PrintRun,
+    PrintRunCard,
+    PrintRunState,
+    Upload,
     User,
     UserRole,
     Verification,
@@ -32,12 +41,19 @@ from ehrenamt.models import (
     utcnow,
 )
 from ehrenamt.privacy import deletion, erasure
+from ehrenamt.privacy import export as data_export
 from ehrenamt.privacy.retention import apply_retention
 from ehrenamt.verification import check, revocation
 from ehrenamt.workflow import Actor, ApplicationState
 from tests.factories import make_application, make_office, make_user
 from tests.helpers import page_text, post, sign_in
-from tests.privacy_data import attach_upload, make_card, text_columns_containing
+from tests.privacy_data import (
+    attach_upload,
+    make_card,
+    make_letter,
+    make_print_run,
+    text_columns_containing,
+)
 
 BIRTH_DATE = date(1971, 3, 9)
 
@@ -53,6 +69,7 @@ class Person:
     files: list[Path]
     needles: list[str]
     application_ids: list[int]
+    print_run_id: int
 
 
 @pytest.fixture
@@ -84,7 +101,7 @@ def person(app: Flask, ctx: None) -> Person:
     open_one.street = "Quittenweg 17"
     db.session.commit()
     card = make_card(approved, valid_from=date.today(), valid_until=date.today() + timedelta(700))
-    files = [attach_upload(approved), attach_upload(open_one)]
+    files: list[Upload | DataExport] = [attach_upload(approved), attach_upload(open_one)]
     folder = Path(app.config["UPLOAD_FOLDER"])
     db.session.add(
         Verification(
@@ -106,6 +123,34 @@ def person(app: Flask, ctx: None) -> Person:
         )
     )
     db.session.commit()
+    # Today's tables: letters (one about the application, one to the account), a print
+    # run still to be posted and one posted, a data export with its file, an e-mail
+    # change and a name change request.
+    make_letter(open_one)
+    make_letter(open_one).application_id = None
+    ready_run = make_print_run(office, [card], PrintRunState.READY, utcnow())
+    make_print_run(office, [card], PrintRunState.POSTED, utcnow(), posted_at=utcnow())
+    export = data_export.request_export(user)
+    files.append(export)
+    db.session.add(
+        EmailChange(
+            user_id=user.id,
+            new_email="zoe.neu@example.org",
+            token_hash="e" * 64,
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+    )
+    db.session.add(
+        NameChangeRequest(
+            application_id=approved.id,
+            office_id=office.id,
+            state=NameChangeState.PENDING,
+            first_name="Zoë",
+            last_name="Quastenberg",
+            note="geheiratet",
+        )
+    )
+    db.session.commit()
     # Another person, who must keep everything.
     make_application(office, state=ApplicationState.APPROVED, last_name="Bleibtreu")
     return Person(
@@ -113,7 +158,11 @@ def person(app: Flask, ctx: None) -> Person:
         office=office,
         clerk=clerk,
         card_number=card.number,
-        files=[folder / f.stored_name for f in files],
+        files=[
+            folder / f.stored_name if isinstance(f, Upload) else data_export.path_of(f)
+            for f in files
+        ],
+        print_run_id=ready_run.id,
         needles=[
             "Ährenfeld",
             "zoe.aehrenfeld@example.org",
@@ -121,6 +170,8 @@ def person(app: Flask, ctx: None) -> Person:
             "1971-03-09",
             "09.03.1971",
             "0340 555 1234",
+            "zoe.neu@example.org",
+            "Quastenberg",
         ],
         application_ids=[approved.id, open_one.id],
     )
@@ -143,6 +194,14 @@ def test_nothing_of_the_person_is_left_in_any_text_column(person: Person) -> Non
     assert db.session.get(User, user_id) is None
     assert not any(f.exists() for f in person.files)
     assert text_columns_containing("Bleibtreu")  # the other person keeps everything
+    # Binary columns are not searched: the print PDF naming them is dropped, the run
+    # (counts only) failed, so nobody posts a revoked card; the posted run's list stays
+    # without their card.
+    for model in (Letter, DataExport, EmailChange, NameChangeRequest, PrintRunCard):
+        assert db.session.scalars(select(model)).all() == [], model
+    run = db.session.get(PrintRun, person.print_run_id)
+    assert run is not None and (run.state, run.pdf) == (PrintRunState.FAILED, None)
+    assert db.session.scalars(select(PrintRun.pdf).where(PrintRun.pdf.is_not(None))).all() == []
 
 
 def test_revoked_card_stays_on_the_revocation_list(person: Person) -> None:

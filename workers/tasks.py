@@ -17,8 +17,8 @@ from ehrenamt.cards import jobs, lifecycle, print_runs, production
 from ehrenamt.core import mail, outbox
 from ehrenamt.insight import statistics
 from ehrenamt.legacy import importing
-from ehrenamt.privacy import correction, retention
 from ehrenamt.privacy import export as data_export
+from ehrenamt.privacy import retention
 
 #: Longest wait between retries, in seconds. BROKER_VISIBILITY_TIMEOUT must exceed it.
 RETRY_BACKOFF_MAX = 600
@@ -197,13 +197,6 @@ def build_data_export(message_id: int) -> bool:
         outbox.record_failure(message_id, error)
         raise
     return built
-
-
-@shared_task(name="ehrenamt.delete_expired_privacy_rows")
-def delete_expired_privacy_rows() -> int:
-    """Periodic: delete data exports (files and rows) past EXPORT_MAX_AGE_DAYS, spent
-    e-mail change links and decided name change requests past their period."""
-    return data_export.delete_expired() + correction.delete_spent()
 
 
 @shared_task(name="ehrenamt.refresh_statistics")

@@ -29,8 +29,8 @@ class LegacyImport(Base):
     Retention: the file's bytes hold personal data and are deleted (``content`` set to
     None) when the import is done or failed; the row itself holds only counts and is
     kept as long as the audit log (it says where the office's imported cards came from).
-    A checked file that nobody confirmed should go with its row after a day: that is
-    for the retention job of issue #11 (state ``checked``, ``created_at`` older).
+    A checked file that nobody confirmed goes with its row after
+    ``UNCLAIMED_UPLOAD_MAX_AGE_HOURS`` (like an unclaimed upload; the retention job).
     """
 
     __tablename__ = "legacy_import"

@@ -15,10 +15,11 @@ from ehrenamt.models.user import User
 class Letter(Base):
     """One notice as a letter, waiting to be printed and posted by the office.
 
-    Retention: a row lives until it is printed and then 90 days more (long enough to
-    print a lost letter again), and goes earlier with its recipient's data; the
-    retention job of issue #11 deletes it. The text is kept as written, so a reprint
-    shows what was sent, not what the application says today.
+    Retention: a row lives until it is printed and then ``LETTER_RETENTION_DAYS`` (90)
+    more (long enough to print a lost letter again), when the retention job deletes it;
+    it goes earlier with its application or card (database cascade) or its recipient.
+    The text is kept as written, so a reprint shows what was sent, not what the
+    application says today.
     """
 
     __tablename__ = "letter"

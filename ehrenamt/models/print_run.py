@@ -33,10 +33,11 @@ class PrintRunState(enum.StrEnum):
 class PrintRun(Base):
     """One print PDF of an office's cards, each with its cover letter.
 
-    Retention: the PDF bytes are dropped once staff confirm the run was posted (the
-    cards' own documents stay); the row and its card list live as long as the cards
-    they name (deleted with them by the retention job of issue #11), so the holder's
-    account can say when the card was posted.
+    Retention: the PDF bytes (every holder's name and address) are dropped once staff
+    confirm the run was posted; the retention job deletes the row with its card list
+    ``PRINT_RUN_RETENTION_DAYS`` after it was posted or failed, or after it was made if
+    nobody confirmed it posted (the card keeps its own ``posted_at``). A run whose card
+    is deleted loses its PDF at once (privacy.deletion).
     """
 
     __tablename__ = "print_run"

@@ -26,8 +26,8 @@ class DataExport(Base):
     """A ZIP of everything stored about one volunteer, built on their request.
 
     Retention: a row and its file live until ``expires_at`` (``EXPORT_MAX_AGE_DAYS`` after
-    the request, 7 days by default); the job ``ehrenamt.delete_expired_privacy_rows`` then
-    deletes the file and the row. A file is never kept longer than its row.
+    the request, 7 days by default); the retention job (``privacy.retention``) then
+    deletes the row and, after its commit, the file. A file is never kept longer than its row.
     """
 
     __tablename__ = "data_export"
@@ -54,8 +54,8 @@ class EmailChange(Base):
     """A volunteer's new e-mail address, waiting for the link mailed to it.
 
     Only the SHA-256 of the link's token is stored. Retention: a row lives until it is
-    used or expires (``EMAIL_CHANGE_MAX_AGE_HOURS``, 24 by default); the job
-    ``ehrenamt.delete_expired_privacy_rows`` deletes it after that (a used row a day later, so
+    used or expires (``EMAIL_CHANGE_MAX_AGE_HOURS``, 24 by default); the retention job
+    (``privacy.retention``) deletes it after that (a used row a day later, so
     the page can still say "already used"), and a new request replaces an unused one.
     """
 
@@ -87,7 +87,7 @@ class NameChangeRequest(Base):
 
     Retention: a pending request lives with its application (deleted with it); a decided
     one is deleted ``NAME_CHANGE_RETENTION_DAYS`` (180 by default) after the decision by
-    the job ``ehrenamt.delete_expired_privacy_rows``; the audit log keeps that it happened.
+    the retention job (``privacy.retention``); the audit log keeps that it happened.
     """
 
     __tablename__ = "name_change_request"

@@ -26,8 +26,6 @@ from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
     EmailChange,
-    NameChangeRequest,
-    NameChangeState,
     User,
     utcnow,
 )
@@ -179,21 +177,3 @@ def change_address(user: User, street: str, postcode: str, town: str) -> int:
         changed += 1
     db.session.commit()
     return changed
-
-
-def delete_spent(batch_size: int = 500) -> int:
-    """Delete e-mail change links a day after they were used or ran out, and decided name
-    change requests past ``NAME_CHANGE_RETENTION_DAYS``; in batches, counts only."""
-    deleted = 0
-    day_ago = utcnow() - timedelta(days=1)
-    spent = or_(EmailChange.expires_at < day_ago, EmailChange.used_at < day_ago)
-    decided_before = utcnow() - timedelta(days=current_app.config["NAME_CHANGE_RETENTION_DAYS"])
-    old_requests = (NameChangeRequest.state != NameChangeState.PENDING) & (
-        NameChangeRequest.decided_at < decided_before
-    )
-    for model, condition in ((EmailChange, spent), (NameChangeRequest, old_requests)):
-        while ids := list(db.session.scalars(select(model.id).where(condition).limit(batch_size))):
-            db.session.execute(delete(model).where(model.id.in_(ids)))
-            db.session.commit()
-            deleted += len(ids)
-    return deleted

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, literal, or_, select, update
@@ -29,6 +30,9 @@ from ehrenamt.models import (
     CardState,
     Engagement,
     OutboxMessage,
+    PrintRun,
+    PrintRunCard,
+    PrintRunState,
     RetainedRevocation,
     Upload,
     Verification,
@@ -39,6 +43,9 @@ from ehrenamt.workflow import Actor
 #: an organisation contact's (named in the application), get this label instead.
 PSEUDONYM = "gelöschte Person #{id}"
 DELETED_ORGANISATION = "Organisation (gelöscht)"
+#: Why a print run stopped: a card of it was deleted (staff see the run as failed and
+#: start a new one; no personal data).
+PRINT_RUN_CARD_DELETED = "a card of the run was deleted"
 
 
 def pseudonym(user_id: int) -> str:
@@ -82,6 +89,7 @@ def delete_applications(application_ids: Sequence[int], today: date) -> Deleted:
             update(Verification).where(Verification.card_id.in_(card_ids)).values(card_id=None)
         )
         db.session.execute(delete(CardDocument).where(CardDocument.card_id.in_(card_ids)))
+        _drop_print_pdfs(card_ids)
         # One statement, so a lost card and its replacement go together (the replacement
         # refers to it; the check runs at the end of the statement).
         result.cards = _count(db.session.execute(delete(Card).where(Card.id.in_(card_ids))))
@@ -106,6 +114,28 @@ def delete_applications(application_ids: Sequence[int], today: date) -> Deleted:
         )
     )
     return result
+
+
+def _drop_print_pdfs(card_ids: list[int]) -> None:
+    """Print runs holding the cards lose their PDF (it prints the holder's name and
+    address); one not yet posted is failed, so nobody prints and posts a deleted card.
+    The runs' card lists lose the cards by the database's cascade."""
+    runs = select(PrintRunCard.print_run_id).where(PrintRunCard.card_id.in_(card_ids))
+    db.session.execute(
+        update(PrintRun)
+        .where(
+            PrintRun.id.in_(runs),
+            PrintRun.state.in_((PrintRunState.QUEUED, PrintRunState.READY)),
+        )
+        .values(state=PrintRunState.FAILED, error=PRINT_RUN_CARD_DELETED)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(PrintRun)
+        .where(PrintRun.id.in_(runs), PrintRun.pdf.is_not(None))
+        .values(pdf=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _retain_revoked_numbers(revoked: Sequence[Any], today: date, card_ids: list[int]) -> None:
@@ -213,10 +243,13 @@ def unlink_files(names: Iterable[str]) -> None:
 ORPHAN_MIN_AGE_SECONDS = 3600.0
 
 
-def delete_orphan_files(limit: int) -> int:
-    """Delete up to ``limit`` upload files that no upload row names any more (a run that
-    died between its commit and the unlink). Looks at the folder in chunks."""
-    folder = upload_folder()
+def delete_orphan_files(
+    limit: int, folder: Path | None = None, column: Any = Upload.stored_name
+) -> int:
+    """Delete up to ``limit`` files that no row names any more in ``column`` (a run
+    that died between its commit and the unlink); the upload folder by default, or
+    ``folder`` with its rows' ``column``. Looks at the folder in chunks."""
+    folder = folder or upload_folder()
     if not folder.is_dir():
         return 0
     cutoff = time.time() - ORPHAN_MIN_AGE_SECONDS
@@ -224,12 +257,11 @@ def delete_orphan_files(limit: int) -> int:
     chunk: list[str] = []
 
     def sweep() -> int:
-        known = set(
-            db.session.scalars(select(Upload.stored_name).where(Upload.stored_name.in_(chunk)))
-        )
+        known = set(db.session.scalars(select(column).where(column.in_(chunk))))
         db.session.rollback()  # end the read; nothing held while unlinking
         orphans = [name for name in chunk if name not in known]
-        unlink_files(orphans)
+        for name in orphans:
+            (folder / name).unlink(missing_ok=True)
         chunk.clear()
         return len(orphans)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from ehrenamt.accounts import users
 from ehrenamt.core import mail, outbox
@@ -163,26 +163,3 @@ def path_of(export: DataExport) -> Path:
 def download_name(export: DataExport) -> str:
     """The archive's file name for the browser."""
     return f"ehrenamtskarte-daten-{export.created_at:%Y-%m-%d}.zip"
-
-
-def delete_expired(batch_size: int = 500) -> int:
-    """Delete expired exports, files first, in batches; log the count only."""
-    deleted = 0
-    while True:
-        rows = db.session.execute(
-            select(DataExport.id, DataExport.stored_name)
-            .where(DataExport.expires_at <= utcnow())
-            .limit(batch_size)
-        ).all()
-        if not rows:
-            break
-        folder = export_folder()
-        for _id, name in rows:
-            if name:
-                (folder / name).unlink(missing_ok=True)
-        db.session.execute(delete(DataExport).where(DataExport.id.in_([row.id for row in rows])))
-        db.session.commit()
-        deleted += len(rows)
-    if deleted:
-        log.info("deleted %d expired data exports", deleted)
-    return deleted

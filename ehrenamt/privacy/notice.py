@@ -33,6 +33,10 @@ def notice_content(office: Office) -> dict[str, Any]:
         "check_days": periods.check_days,
         "unclaimed_upload_hours": deployment.unclaimed_upload_hours,
         "sent_mail_days": deployment.sent_mail_days,
+        "letter_days": deployment.letter_days,
+        "print_run_days": deployment.print_run_days,
+        "export_days": deployment.export_days,
+        "name_change_days": deployment.name_change_days,
     }
 
 

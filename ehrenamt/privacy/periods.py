@@ -56,6 +56,15 @@ class DeploymentPeriods:
     sent_mail_days: int
     #: Days a check record of an unknown card (no office) is kept.
     check_days: int
+    #: Days a printed letter (address and text) is kept after printing.
+    letter_days: int
+    #: Days a print run (its PDF and card list) is kept after it was posted or failed,
+    #: or after it was made if nobody ever confirmed it posted.
+    print_run_days: int
+    #: Days a data export can be downloaded (then file and row go).
+    export_days: int
+    #: Days a decided name change request is kept.
+    name_change_days: int
 
 
 def deployment_periods() -> DeploymentPeriods:
@@ -65,6 +74,10 @@ def deployment_periods() -> DeploymentPeriods:
         unclaimed_upload_hours=float(config["UNCLAIMED_UPLOAD_MAX_AGE_HOURS"]),
         sent_mail_days=int(config["SENT_MAIL_RETENTION_DAYS"]),
         check_days=int(config["VERIFICATION_RETENTION_DAYS"]),
+        letter_days=int(config["LETTER_RETENTION_DAYS"]),
+        print_run_days=int(config["PRINT_RUN_RETENTION_DAYS"]),
+        export_days=int(config["EXPORT_MAX_AGE_DAYS"]),
+        name_change_days=int(config["NAME_CHANGE_RETENTION_DAYS"]),
     )
 
 

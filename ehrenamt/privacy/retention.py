@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, delete, exists, or_, select
@@ -27,8 +28,14 @@ from ehrenamt.models import (
     Application,
     Card,
     CardState,
+    DataExport,
+    EmailChange,
+    LegacyImport,
+    Letter,
+    NameChangeRequest,
     OneTimeLink,
     OutboxMessage,
+    PrintRun,
     ProgrammeRules,
     RetainedRevocation,
     User,
@@ -36,7 +43,8 @@ from ehrenamt.models import (
     Verification,
     utcnow,
 )
-from ehrenamt.privacy import deletion, report
+from ehrenamt.privacy import deletion, report, retention_rows
+from ehrenamt.privacy.export import export_folder
 from ehrenamt.privacy.periods import (
     OfficePeriods,
     days_before,
@@ -61,6 +69,12 @@ class DeletionKind(enum.StrEnum):
     SENT_MAILS = "sent_mails"
     RETAINED_REVOCATIONS = "retained_revocations"
     ORPHAN_FILES = "orphan_files"
+    PRINTED_LETTERS = "printed_letters"
+    PRINT_RUNS = "print_runs"
+    UNCONFIRMED_IMPORTS = "unconfirmed_imports"
+    DATA_EXPORTS = "data_exports"
+    EMAIL_CHANGES = "email_changes"
+    NAME_CHANGE_REQUESTS = "name_change_requests"
     #: Not the job's: people erased at their request (privacy.erasure), per office.
     ERASED_PERSONS = "erased_persons"
 
@@ -124,6 +138,7 @@ def apply_retention(
         _check_records(run, periods.office_id, periods.check_days)
     _check_records(run, None, deployment_periods().check_days)
     _small_kinds(run)
+    _rows_of_today(run)
     card_index().revocations_changed()
     report.finish_run(run_id, sum(run.counts.values()), utcnow())
     for (office_id, kind), count in sorted(run.counts.items(), key=lambda item: str(item[0])):
@@ -217,6 +232,8 @@ def _delete_unconfirmed_accounts(user_ids: Sequence[int]) -> int:
     if not ids:
         return 0
     db.session.execute(delete(OneTimeLink).where(OneTimeLink.user_id.in_(ids)))
+    # A letter to the account (not about an application) would keep its row alive.
+    db.session.execute(delete(Letter).where(Letter.recipient_id.in_(ids)))
     for user_id in ids:
         deletion.pseudonymise_person(user_id)
     result = db.session.execute(
@@ -257,6 +274,42 @@ def _small_kinds(run: _Run) -> None:
     )
     kind = DeletionKind.ORPHAN_FILES
     _note_outside_batch(run, kind, deletion.delete_orphan_files(run.left(kind)))
+    # Export files whose row went in a run that died before unlinking them.
+    exports = deletion.delete_orphan_files(run.left(kind), export_folder(), DataExport.stored_name)
+    _note_outside_batch(run, kind, exports)
+
+
+def _rows_of_today(run: _Run) -> None:
+    """Letters, print runs (their card lists go by cascade), unconfirmed imports of old
+    cards, data exports (files after the commit), e-mail changes, name change requests."""
+    periods = deployment_periods()
+    rows = retention_rows
+    kinds: tuple[tuple[DeletionKind, type, Select[int]], ...] = (
+        (DeletionKind.PRINTED_LETTERS, Letter, rows.printed_letters(periods, run.now)),
+        (DeletionKind.PRINT_RUNS, PrintRun, rows.print_runs(periods, run.now)),
+        (
+            DeletionKind.UNCONFIRMED_IMPORTS,
+            LegacyImport,
+            rows.unconfirmed_imports(periods, run.now),
+        ),
+        (DeletionKind.EMAIL_CHANGES, EmailChange, rows.spent_email_changes(run.now)),
+        (
+            DeletionKind.NAME_CHANGE_REQUESTS,
+            NameChangeRequest,
+            rows.decided_name_changes(periods, run.now),
+        ),
+    )
+    for kind, model, query in kinds:
+        _delete_by_id(run, None, kind, model, query)
+    folder = export_folder()
+    _delete_by_id(
+        run,
+        None,
+        DeletionKind.DATA_EXPORTS,
+        DataExport,
+        rows.expired_exports(run.now),
+        files=(DataExport.stored_name, lambda name: (folder / name).unlink(missing_ok=True)),
+    )
 
 
 def _note_outside_batch(run: _Run, kind: DeletionKind, count: int) -> None:
@@ -266,8 +319,17 @@ def _note_outside_batch(run: _Run, kind: DeletionKind, count: int) -> None:
     db.session.commit()
 
 
+#: A column naming each deleted row's file, and how to remove one (after the commit).
+FileColumn = tuple[Any, Callable[[str], None]]
+
+
 def _delete_by_id(
-    run: _Run, office_id: int | None, kind: DeletionKind, model: type, query: Select[int]
+    run: _Run,
+    office_id: int | None,
+    kind: DeletionKind,
+    model: type,
+    query: Select[int],
+    files: FileColumn | None = None,
 ) -> None:
     id_column = model.id  # type: ignore[attr-defined]
     while (left := run.left(kind)) > 0:
@@ -275,6 +337,9 @@ def _delete_by_id(
         if not ids:
             db.session.rollback()
             return
+        names: list[str | None] = []
+        if files is not None:
+            names = list(db.session.scalars(select(files[0]).where(id_column.in_(ids))))
         result = db.session.execute(
             delete(model).where(id_column.in_(ids)).execution_options(synchronize_session=False)
         )
@@ -282,6 +347,10 @@ def _delete_by_id(
         report.add_count(office_id, kind, count, run.now)
         db.session.commit()
         run.committed(kind)
+        if files is not None:
+            for name in names:
+                if name:
+                    files[1](name)
         run.note(office_id, kind, count)
         if len(ids) < run.batch:
             return
