@@ -283,6 +283,9 @@ def _empty_tables(attempts: int = 5) -> None:
     for attempt in range(1, attempts + 1):
         try:
             if db.engine.dialect.name == "postgresql":
+                # A transaction a test left open (a streamed download never read to its
+                # end keeps its cursor) would make TRUNCATE wait for ever: fail instead.
+                db.session.execute(text("SET LOCAL lock_timeout = '60s'"))
                 db.session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
             else:
                 for table in tables:
