@@ -112,6 +112,12 @@ MAIL_FOLDER: str | None = None
 UPLOAD_FOLDER: str | None = None
 #: Largest uploaded proof, in bytes.
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+#: Largest logo or coat of arms (PNG or SVG) an office admin uploads, in bytes; a logo
+#: is small, and an SVG is rasterised, which costs time in proportion to its size.
+LOGO_MAX_BYTES = 512 * 1024
+#: Slug of the office whose Impressum and contact the footer of pages without an office
+#: of their own shows (start page, application form); ``None`` means the first office.
+PUBLIC_OFFICE_SLUG: str | None = None
 #: A request may be somewhat larger than one upload, so that a too-large file gets a
 #: form error (with everything else kept) instead of a bare 413.
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024

@@ -283,9 +283,13 @@ def test_the_office_admin_sets_the_sender_address(client: FlaskClient, ctx: None
     sign_in(client, admin)
     response = post(
         client,
-        "/verwaltung/einstellungen/anschrift",
-        {"postal_address": "Amt für Ehrenamt\r\n\r\nZerbster Straße 4\r\n06844 Dessau-Roßlau"},
-        page="/verwaltung/einstellungen/regeln",
+        "/verwaltung/einstellungen/amt",
+        {
+            "name": office.name,
+            "contact_email": office.contact_email,
+            "postal_address": "Amt für Ehrenamt\r\n\r\nZerbster Straße 4\r\n06844 Dessau-Roßlau",
+        },
+        page="/verwaltung/einstellungen/amt",
     )
     assert response.status_code == 302
     db.session.refresh(office)
@@ -297,8 +301,8 @@ def test_the_office_admin_sets_the_sender_address(client: FlaskClient, ctx: None
     sign_in(clerk_client, make_user(UserRole.CLERK, office))
     response = post(
         clerk_client,
-        "/verwaltung/einstellungen/anschrift",
-        {"postal_address": "Anderswo"},
+        "/verwaltung/einstellungen/amt",
+        {"name": office.name, "contact_email": office.contact_email, "postal_address": "Anderswo"},
         page="/verwaltung/briefe/",
     )
     assert response.status_code in (403, 404)

@@ -109,6 +109,12 @@ class CardFace:
     programme_name: str
     #: The QR code's content: :func:`ehrenamt.cardformat.token.card_url` of the token.
     url: str
+    # The office's face, not signed (it says nothing about the holder's entitlement):
+    #: the office's logo or coat of arms, a PNG, printed on the front; None: none.
+    office_logo: bytes | None = None
+    #: Where a found card goes: the office's postal address below its name, one line
+    #: each; empty: the back names only the office.
+    return_address: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -263,4 +269,13 @@ def check_line(url: str) -> str:
 
 
 def found_note(office_name: str) -> str:
+    """The back's note for a found card when the office has no postal address."""
     return f"Gefunden? Bitte bei der ausgebenden Stelle abgeben: {office_name}"
+
+
+#: Above the return address on the back.
+RETURN_CAPTION = "Gefunden? Bitte abgeben oder senden an:"
+
+
+#: The card's last line: the office thanks the holder.
+THANKS = "Danke für Ihr Engagement!"

@@ -6,6 +6,7 @@ import io
 import threading
 
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -25,6 +26,8 @@ from ehrenamt.cardformat.layout import (
     MUTED,
     QUIET_ZONE,
     REGULAR,
+    RETURN_CAPTION,
+    THANKS,
     WHITE,
     WITHOUT_END,
     CardFace,
@@ -180,14 +183,18 @@ def _draw_front(pdf: _PdfWriter, face: CardFace, number: str) -> None:
         smallest=5,
     )
 
+    name_width = inner
+    if face.office_logo:
+        name_width = inner - LOGO_BOX[0] - 3 * mm
+        _draw_logo(canvas, face.office_logo, CARD_WIDTH - margin, CARD_HEIGHT - band - 2.5 * mm)
     top = CARD_HEIGHT - band - 4 * mm
-    pdf.label("Name", margin, top, inner)
+    pdf.label("Name", margin, top, name_width)
     pdf.text(
         face.holder_name,
         BOLD,
         margin,
         top - 3.3 * mm,
-        inner,
+        name_width,
         INK,
         largest=12,
         smallest=8,
@@ -254,18 +261,80 @@ def _draw_back(pdf: _PdfWriter, face: CardFace, number: str, modules: list[list[
         max_lines=3,
         height=7.5 * mm,
     )
-    pdf.text(
-        found_note(face.office_name),
-        REGULAR,
-        x,
-        19 * mm,
-        width,
-        MUTED,
-        largest=6,
-        smallest=4.5,
-        max_lines=7,
-        height=16 * mm,
-    )
+    if face.return_address:
+        _draw_return_address(pdf, face, x, width)
+    else:
+        pdf.text(
+            found_note(face.office_name),
+            REGULAR,
+            x,
+            19 * mm,
+            width,
+            MUTED,
+            largest=6,
+            smallest=4.5,
+            max_lines=5,
+            height=11 * mm,
+        )
+    colour = BAND_COLOURS[face.card_type]
+    pdf.text(THANKS, BOLD, x, 5.5 * mm, width, colour, largest=6.5, smallest=5)
+
+
+#: Largest width and height of the logo on the front, right of the name.
+LOGO_BOX = (20 * mm, 13 * mm)
+
+
+def _draw_logo(canvas: Canvas, png: bytes, right: float, top: float) -> None:
+    """The logo scaled into LOGO_BOX, its top right corner at (right, top)."""
+    image = ImageReader(io.BytesIO(png))
+    pixel_width, pixel_height = image.getSize()
+    scale = min(LOGO_BOX[0] / pixel_width, LOGO_BOX[1] / pixel_height)
+    width, height = pixel_width * scale, pixel_height * scale
+    # mask="auto": a transparent ground stays transparent (an alpha channel, as SMask).
+    canvas.drawImage(image, right - width, top - height, width, height, mask="auto")
+
+
+def _draw_return_address(pdf: _PdfWriter, face: CardFace, x: float, width: float) -> None:
+    """Where a found card goes: a caption, the office's name and postal address, all in
+    one size (an address in several sizes looks like a ransom note), wrapped if need be."""
+    top = 25.5 * mm
+    pdf.text(RETURN_CAPTION, REGULAR, x, top, width, MUTED, largest=5, smallest=4.5)
+    top -= 4 * mm
+    entries = [(face.office_name, BOLD), *((line, REGULAR) for line in face.return_address[:4])]
+    size, blocks = _address_blocks(entries, width, budget=top - 8.5 * mm)
+    for lines, font in blocks:
+        pdf.canvas.setFillColorRGB(*(channel / 255 for channel in INK))
+        pdf.canvas.setFont(font, size)
+        for line in lines:
+            pdf.canvas.drawString(x, top - size * CAP_HEIGHT, line)
+            top -= size * LEADING
+
+
+#: Sizes the return address is set in, in points: as large as fits, no smaller; lines
+#: wrap only once shrinking to ADDRESS_WRAP is not enough.
+ADDRESS_LARGEST, ADDRESS_WRAP, ADDRESS_SMALLEST = 6.0, 5.0, 3.5
+
+
+def _address_blocks(
+    entries: list[tuple[str, str]], width: float, *, budget: float
+) -> tuple[float, list[tuple[tuple[str, ...], str]]]:
+    """The largest common size at which every entry fits ``width`` (wrapped onto two
+    lines if need be) and all lines fit ``budget`` points of height; the lines."""
+    size = ADDRESS_LARGEST
+    while True:
+        blocks = [
+            (fit_text(text, _pdf_measure(font), width, largest=size, max_lines=2).lines, font)
+            for text, font in entries
+        ]
+        count = sum(len(lines) for lines, _ in blocks)
+        widest = max(
+            pdfmetrics.stringWidth(line, font, size) for lines, font in blocks for line in lines
+        )
+        wraps = count > len(entries)
+        fits = count * size * LEADING <= budget and widest <= width
+        if size <= ADDRESS_SMALLEST or (fits and (not wraps or size <= ADDRESS_WRAP)):
+            return size, blocks
+        size -= 0.25
 
 
 def _draw_pdf_qr(

@@ -164,6 +164,8 @@ def face_of(card: Card, token: bytes) -> layout.CardFace:
         office_name=card.office.name,
         programme_name=card.office.programme.name,
         url=card_url(token),
+        office_logo=card.office.logo_png,
+        return_address=tuple(card.office.postal_address.splitlines()),
     )
 
 

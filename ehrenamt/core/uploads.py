@@ -70,7 +70,7 @@ def check_upload(stream: IO[bytes], original_name: str) -> CheckedFile:
         )
     kind = filetype.guess(data)
     content_type = kind.mime if kind else None
-    if content_type not in ALLOWED_TYPES or not _structure_ok(content_type, data):
+    if content_type not in ALLOWED_TYPES or not structure_ok(content_type, data):
         raise UploadRejected(_l("Bitte laden Sie eine PDF-, JPEG- oder PNG-Datei hoch."))
     return CheckedFile(data, content_type, _display_name(original_name))
 
@@ -154,7 +154,7 @@ def keep_instead(checked: CheckedFile, replaced: Upload | None) -> Upload:
     return upload
 
 
-def _structure_ok(content_type: str, data: bytes) -> bool:
+def structure_ok(content_type: str, data: bytes) -> bool:
     """A second look beyond the magic number: the file must also end like one."""
     if content_type == "application/pdf":
         return data.startswith(b"%PDF-") and b"%%EOF" in data[-2048:]

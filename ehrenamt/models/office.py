@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ehrenamt.models.base import Base, enum_column
@@ -57,6 +57,16 @@ class Office(Base):
     #: The office's postal address below its name, one line each (department, street,
     #: postcode and town): the sender of its letters (DIN 5008 return line, letterhead).
     postal_address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Telephone number for applicants and card holders, as the office writes it.
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: Opening hours, free text, one line per day or range of days.
+    opening_hours: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: The Impressum (TMG/DDG provider identification) the public pages link to.
+    imprint: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: The office's logo or coat of arms, always a PNG the app rasterised or re-encoded
+    #: itself (never the uploaded bytes, never SVG); kept as long as the office is, and
+    #: replaced or removed by its admin. No personal data.
+    logo_png: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
     #: Postcodes of the office's area, separated by spaces; "here" for the place rule.
     postcodes: Mapped[str] = mapped_column(Text, default="")
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, abort, render_template, request
+from flask import Flask, Request, Response, abort, current_app, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
@@ -20,6 +20,8 @@ from ehrenamt import labels
 from ehrenamt.cardformat import card_numbers
 from ehrenamt.core.paging import Page
 from ehrenamt.extensions import db
+from ehrenamt.models import Office
+from ehrenamt.offices import face
 from ehrenamt.web.forms import (
     CONTROL_CHARACTERS,
     MAX_DATABASE_ID,
@@ -42,6 +44,8 @@ CACHEABLE_ENDPOINTS = frozenset(
         "static",
         "public.index",
         "public.privacy",
+        "public.favicon",
+        "public.office_logo",  # public; sent with no-cache and an ETag
         "directory.index",
         "directory.partner",
         "partners.registered",
@@ -258,4 +262,10 @@ def _format_hours(value: object) -> str:
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"current_locale": current_language()}
+    return {"current_locale": current_language(), "public_office": _public_office}
+
+
+def _public_office() -> Office | None:
+    """The office whose face a page without one of its own shows (header logo, footer):
+    PUBLIC_OFFICE_SLUG's, else the first office. Called by the template only when needed."""
+    return face.public_office(current_app.config["PUBLIC_OFFICE_SLUG"])

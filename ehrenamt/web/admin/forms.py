@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -14,7 +15,15 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
@@ -95,15 +104,53 @@ class PresetForm(FlaskForm):
     submit = SubmitField(_l("Vorlage übernehmen"))
 
 
-class PostalAddressForm(FlaskForm):
-    """The office's postal address, the sender of its letters."""
+class OfficeSettingsForm(FlaskForm):
+    """The office's name, contact, opening hours and Impressum."""
 
+    name = StringField(
+        _l("Name der Ausgabestelle"),
+        validators=[DataRequired(), Length(max=200), NoControlCharacters()],
+    )
     postal_address = TextAreaField(
         _l("Postanschrift unter dem Namen der Ausgabestelle (höchstens 4 Zeilen)"),
         validators=[Length(max=400), NoControlCharacters()],
         render_kw={"rows": 4},
     )
-    submit = SubmitField(_l("Anschrift speichern"))
+    phone = StringField(
+        _l("Telefon"),
+        validators=[
+            Optional(),
+            Length(max=40),
+            Regexp(r"^\+?[0-9 ()/-]+$", message=_l("Bitte nur Ziffern, Leerzeichen, + ( ) / -.")),
+        ],
+    )
+    contact_email = EmailField(
+        _l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)]
+    )
+    opening_hours = TextAreaField(
+        _l("Öffnungszeiten"),
+        validators=[Length(max=600), NoControlCharacters()],
+        render_kw={"rows": 4},
+    )
+    imprint = TextAreaField(
+        _l("Impressum"),
+        validators=[Length(max=4000), NoControlCharacters()],
+        render_kw={"rows": 10},
+    )
+    submit = SubmitField(_l("Einstellungen speichern"))
+
+
+class LogoForm(FlaskForm):
+    """Upload a logo or coat of arms."""
+
+    logo = FileField(_l("Logo oder Wappen (PNG oder SVG)"))
+    submit = SubmitField(_l("Logo hochladen"))
+
+
+class RemoveLogoForm(FlaskForm):
+    """Remove the logo (a button only)."""
+
+    submit = SubmitField(_l("Logo entfernen"))
 
 
 #: The roles an admin gives on the staff page, in the order offered.

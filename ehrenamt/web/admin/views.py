@@ -11,10 +11,9 @@ from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
 from ehrenamt.models import Office, PlaceRule, ProgrammeRules, utcnow
 from ehrenamt.offices import rules as rules_service
-from ehrenamt.offices import setup as office_setup
 from ehrenamt.privacy import notice, periods, report
 from ehrenamt.web.access import admin_required
-from ehrenamt.web.admin.forms import PostalAddressForm, PresetForm, RetentionForm, RulesForm
+from ehrenamt.web.admin.forms import PresetForm, RetentionForm, RulesForm
 from ehrenamt.web.forms import form_status
 from ehrenamt.workflow import Actor
 
@@ -38,14 +37,7 @@ def _rules_form_for_display(rules: ProgrammeRules) -> RulesForm:
 def _render_rules(
     office: Office, form: RulesForm, preset_form: PresetForm, status: int
 ) -> tuple[str, int]:
-    address_form = PostalAddressForm(formdata=None, obj=office)
-    html = render_template(
-        "admin/rules.html",
-        form=form,
-        preset_form=preset_form,
-        office=office,
-        address_form=address_form,
-    )
+    html = render_template("admin/rules.html", form=form, preset_form=preset_form, office=office)
     return html, status
 
 
@@ -87,21 +79,6 @@ def apply_preset() -> tuple[str, int] | Response:
     return redirect(url_for("admin.edit_rules"))
 
 
-@bp.route("/anschrift", methods=["POST"])
-@admin_required
-def set_postal_address() -> Response:
-    """The office's postal address for its letters (DIN 5008 sender)."""
-    form = PostalAddressForm()
-    if form.validate_on_submit():
-        office_setup.set_postal_address(
-            _office(), form.postal_address.data or "", Acting.user_as(current_user, Actor.ADMIN)
-        )
-        flash(_("Die Anschrift ist gespeichert."), "success")
-    else:
-        flash(_("Die Anschrift konnte nicht gespeichert werden (zu lang?)."), "error")
-    return redirect(url_for("admin.edit_rules"))
-
-
 @bp.route("/aufbewahrung", methods=["GET", "POST"])
 @admin_required
 def edit_retention() -> tuple[str, int] | Response:
@@ -126,5 +103,5 @@ def edit_retention() -> tuple[str, int] | Response:
     return html, form_status(form)
 
 
-# The audit log and statistics add their routes to this blueprint.
-from ehrenamt.web.admin import insight  # noqa: E402, F401
+# The audit log, statistics and the office's settings add their routes to this blueprint.
+from ehrenamt.web.admin import insight, office_settings  # noqa: E402, F401

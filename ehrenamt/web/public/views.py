@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -13,6 +22,7 @@ from ehrenamt.core import security
 from ehrenamt.extensions import db
 from ehrenamt.labels import QUALIFICATION_LABELS
 from ehrenamt.models import Office, PrivacyNotice
+from ehrenamt.offices import face
 from ehrenamt.privacy import notice
 from ehrenamt.web.pages import or_404
 
@@ -63,6 +73,46 @@ def _render_notice(office: Office, shown: PrivacyNotice, current_version: int) -
         current_version=current_version,
         versions=notice.versions(office.id),
     )
+
+
+#: The logo is a PNG the app made, but it is served as if it were hostile all the same:
+#: no scripts, no styles, no frames, nothing it could load, and never sniffed as HTML.
+LOGO_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
+
+
+@bp.route("/amt/<slug>/logo.png")
+def office_logo(slug: str) -> Response:
+    """The office's logo, a PNG only; 404 for an office without one."""
+    office = or_404(face.office_by_slug(slug))
+    png = or_404(office.logo_png)
+    response = Response(png, mimetype="image/png")
+    response.headers["Content-Security-Policy"] = LOGO_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline; filename=logo.png"
+    # A changed logo gets a new ETag: browsers may keep it, but ask again each time.
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for it at the root even when a page names another icon."""
+    return send_from_directory(current_app.static_folder or "", "favicon.ico", max_age=86400)
+
+
+@bp.route("/impressum")
+def imprint() -> str:
+    """The Impressum of the deployment's public office (PUBLIC_OFFICE_SLUG)."""
+    office = or_404(face.public_office(current_app.config["PUBLIC_OFFICE_SLUG"]))
+    return render_template("public/imprint.html", office=office)
+
+
+@bp.route("/impressum/<slug>")
+def office_imprint(slug: str) -> str:
+    """An office's Impressum and contact."""
+    office = or_404(face.office_by_slug(slug))
+    return render_template("public/imprint.html", office=office)
 
 
 @bp.route("/sprache", methods=["POST"])
