@@ -4,6 +4,7 @@ only as a PNG the app made, with a strict Content-Security-Policy."""
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,19 @@ def test_an_svg_is_rasterised(admin_client: tuple[FlaskClient, Office]) -> None:
     red, green, blue, alpha = image.getpixel((image.width // 2, image.height // 3))
     assert (red, green, blue, alpha) == (0xC8, 0x10, 0x2E, 255)
     assert not (office.logo_png or b"").lstrip().startswith(b"<")
+
+
+def test_without_the_cairo_library_svg_is_refused_and_png_still_taken(
+    admin_client: tuple[FlaskClient, Office], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CairoSVG cannot load without the system's cairo: the page says to upload a PNG."""
+    client, _office = admin_client
+    monkeypatch.setitem(sys.modules, "cairosvg", None)  # import now fails, as without cairo
+    status, page = upload(client, SHIELD_SVG, "wappen.svg")
+    assert status == 400
+    assert "Bitte laden Sie eine PNG-Datei hoch" in page
+    status, _ = upload(client, png_bytes(), "logo.png")
+    assert status == 302
 
 
 def test_an_svg_may_load_nothing(admin_client: tuple[FlaskClient, Office], tmp_path: Path) -> None:

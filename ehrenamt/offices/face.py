@@ -104,7 +104,7 @@ def _rasterised(data: bytes) -> bytes:
         # Imported here: CairoSVG needs the system's cairo library (Debian's libcairo2),
         # which a machine without it lacks; the service then still runs and takes PNGs.
         import cairosvg
-    except OSError:
+    except (ImportError, OSError):
         log.warning("SVG logos need the cairo library (libcairo2); only PNG is accepted")
         raise UploadRejected(
             _l("SVG-Dateien kann dieser Server nicht lesen. Bitte laden Sie eine PNG-Datei hoch.")
