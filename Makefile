@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-sqlite test-postgresql lint bench-queue bench-issuing bench-legacy-import translations
+.PHONY: run test test-sqlite test-postgresql screenshots lint bench-queue bench-issuing bench-legacy-import translations
 
 $(VENV)/.run-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ $(JSQR): node_modules/jsqr/dist/jsQR.js
 	mkdir -p $(dir $@)
 	cp $< $@
 
+# axe-core, for the accessibility tests only (tests/test_accessibility.py reads it from
+# node_modules and puts it into the pages it checks; the app never serves it).
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 ## Re-extract the German messages and merge them into the English catalogue; then
 ## translate every new or fuzzy entry in $(CATALOGUE).po (tests/test_i18n.py checks).
 translations: $(VENV)/.run-installed
@@ -50,14 +57,20 @@ run: $(VENV)/.run-installed $(CATALOGUE).mo $(JSQR)
 ## Chromium; .ci/run installs and starts them on a fresh machine). Much of a run is waiting
 ## (for workers, mails, the browser), so the two together take little longer than one;
 ## each run's output is printed whole when it ends.
-test: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR)
+test: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(AXE)
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
-test-sqlite: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR)
+test-sqlite: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(AXE)
 	EHRENAMT_TEST_DATABASE=sqlite $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgresql: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR)
+test-postgresql: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(AXE)
 	EHRENAMT_TEST_DATABASE=postgresql $(PY) -m pytest $(PYTEST_ARGS)
+
+## The screenshot tour: the main pages at phone (390×844) and desktop (1280×800) size, as
+## every role, into EHRENAMT_SCREENSHOTS (default instance/screenshots), to look at.
+## Not part of `make test` (tests marked `screenshots` run only when asked for).
+screenshots: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(AXE)
+	EHRENAMT_SCREENSHOTS=$${EHRENAMT_SCREENSHOTS:-instance/screenshots} $(PY) -m pytest -m screenshots -q tests/test_screenshots.py
 
 ## Lint and type checks (CI runs them before the tests).
 lint: $(VENV)/.dev-installed

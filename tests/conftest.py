@@ -68,6 +68,17 @@ settings.load_profile("suite")
 pytest_plugins = ["tests.harness"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The screenshot tour runs only when asked for (``-m screenshots``, ``make screenshots``):
+    it checks nothing a test does not, and takes a minute."""
+    if "screenshots" in (config.option.markexpr or ""):
+        return
+    tour = [item for item in items if item.get_closest_marker("screenshots")]
+    if tour:
+        config.hook.pytest_deselected(items=tour)
+        items[:] = [item for item in items if not item.get_closest_marker("screenshots")]
+
+
 def pytest_report_header() -> str:
     return f"ehrenamt: database={DATABASE} redis={REDIS_URL}"
 
