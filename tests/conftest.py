@@ -248,6 +248,7 @@ def app(session_app: Flask, mailbox: Mailbox, request: pytest.FixtureRequest) ->
         if (records := session_app.extensions.get("ehrenamt.verification_records")) is not None:
             records.flush()
         _empty_tables()
+        _empty_file_stores(session_app)
     mailbox.clear()
     # Extra apps a test built (create_app) are freed later by the cyclic garbage
     # collector; close their connections now, while they are still reachable.
@@ -287,6 +288,19 @@ def _wait_for_outbox(app: Flask, timeout: float = 10.0) -> None:
         if not pending:
             return
         time.sleep(0.05)
+
+
+def _empty_file_stores(app: Flask) -> None:
+    """The files of the rows just deleted: left behind, they would be orphans to a later
+    test's retention run (it deletes files no row names)."""
+    from ehrenamt.core.uploads import upload_folder
+    from ehrenamt.privacy.export import export_folder
+
+    for folder in (upload_folder(), export_folder()):
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if path.is_file():
+                    path.unlink(missing_ok=True)
 
 
 def _empty_tables(attempts: int = 5) -> None:

@@ -253,7 +253,7 @@ def test_csv_has_every_figure(client: FlaskClient, office: Office) -> None:
     assert rows[0] == ["Bereich", "Was", "Art", "Anzahl"]
     sections = {row[0] for row in rows[1:]}
     assert sections >= {"Anträge", "Offene Anträge", "Gültige Karten", "Prüfungen"}
-    assert ["Gültige Karten", "Jubiläum", "", "1"] in rows
+    assert ["Gültige Karten", "Jubiläumskarte", "", "1"] in rows
     assert ["Meistgenutzte Partner", "Museum A", "", "5"] in rows[-2:]
 
 

@@ -33,9 +33,19 @@ def check(code: str, *, now: datetime | None = None) -> CardCheck:
     """
     text = code.strip()
     if card_numbers.looks_typed(text):
-        # A mistyped number (check character, length, look-alikes) raises InvalidCardNumber
-        # with the message for the person who typed it: a typo, not a forged card.
-        return _check_number(card_numbers.normalise_card_number(text), now)
+        try:
+            number = card_numbers.normalise_card_number(text)
+        except card_numbers.InvalidCardNumber:
+            # The number printed on an imported paper card is no new-style number (the
+            # import refuses any that would pass as one): look it up before calling the
+            # text a typo. Otherwise InvalidCardNumber carries the message for the
+            # person who typed it: a typo, not a forged card.
+            legacy = legacy_numbers.legacy_form(text)
+            row = _card_by_legacy_number(legacy) if legacy is not None else None
+            if row is None or legacy is None:
+                raise
+            return _answer(row, now, legacy)
+        return _check_number(number, now)
     try:
         token = cardformat_token.parse_card_url(text)
         verified = keys.verify_with_published_keys(token, now or datetime.now(UTC))
