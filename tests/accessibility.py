@@ -58,12 +58,15 @@ NOT_CRAWLED = {
     "register.export": "a download (CSV/XLSX)",
     "register.batch": "needs a running batch; covered by tests/test_card_issuing.py",
     "register.batch_status": "JSON",
+    "public.office_logo": "an image (PNG), not a page",
 }
 
 #: Routes with arguments make_world fills (test_every_route_with_arguments_is_decided).
 FILLED = {
     "directory.partner",
     "public.office_privacy",
+    "public.office_imprint",
+    "account.confirm_withdraw",
     "confirm.respond",
     "account.application",
     "partners.edit_benefit",
@@ -122,6 +125,7 @@ def make_world(app: Flask) -> World:
         public_values: dict[str, dict[str, object]] = {
             "directory.partner": {"public_id": partner.public_id},
             "public.office_privacy": {"slug": office.slug},
+            "public.office_imprint": {"slug": office.slug},
         }
         admin_values = {**public_values, **staff_values, "staff.detail": {"user_id": clerk.id}}
         return World(
@@ -139,6 +143,8 @@ def make_world(app: Flask) -> World:
                 "volunteer": {
                     **public_values,
                     "account.application": {"public_id": application.public_id},
+                    # The withdrawal's confirmation step, for the application still open.
+                    "account.confirm_withdraw": {"public_id": application.public_id},
                 },
                 "partner": {
                     **public_values,
