@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 from ehrenamt import ROOT, create_app
 from ehrenamt.cardformat import keys as cardformat_keys
 from ehrenamt.core import mail
-from ehrenamt.extensions import db
+from ehrenamt.extensions import db, limiter
 from ehrenamt.models import (
     Application,
     AuditEntry,
@@ -61,7 +61,7 @@ from tests.hosts import (
     why_hosts_cannot_run,
 )
 from tests.mailbox import Mailbox
-from tests.processes import process_environment
+from tests.processes import process_environment, settings_for
 
 pytestmark = pytest.mark.hosts
 
@@ -148,7 +148,9 @@ def settings(
 
 
 @pytest.fixture
-def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+def deployment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, session_app: Flask
+) -> Iterator[Deployment]:
     """Six hosts on a bridge, the database made by the migrations, the service started."""
     if os.environ.get("EHRENAMT_TEST_DATABASE", "sqlite") != "postgresql":
         pytest.skip("runs once, in the PostgreSQL run (it brings its own PostgreSQL cluster)")
@@ -205,6 +207,12 @@ def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Depl
         if app is not None:
             for engine in db._app_engines.get(app, {}).values():
                 engine.dispose()
+            # create_app bound the process's singletons (Celery's current app, the rate
+            # limiter) to this private deployment, gone now: bind them to the test app
+            # again, or every later test of the session talks to the removed hosts.
+            create_app(settings_for(session_app))
+            session_app.extensions["celery"].set_current()
+            limiter._storage_dead = False
 
 
 @dataclass
