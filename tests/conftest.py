@@ -36,6 +36,7 @@ from werkzeug.serving import make_server
 
 from ehrenamt import create_app
 from ehrenamt.cardformat import keys as cardformat_keys
+from ehrenamt.core import rate_counters
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import Base, OutboxMessage
 from tests.mailbox import Mailbox
@@ -225,7 +226,12 @@ def celery_worker(session_app: Flask) -> Iterator[object]:
 
 
 @pytest.fixture
-def app(session_app: Flask, mailbox: Mailbox, request: pytest.FixtureRequest) -> Iterator[Flask]:
+def app(
+    session_app: Flask,
+    mailbox: Mailbox,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Flask]:
     """The application, for one test: no mail and fresh rate-limit counters before it,
     empty tables after it. Its Celery tasks are run by the worker if the test is marked
     ``worker``; otherwise they go to a queue nobody reads, so a test that waits for a mail
@@ -240,6 +246,9 @@ def app(session_app: Flask, mailbox: Mailbox, request: pytest.FixtureRequest) ->
     mailbox.clear()
     with session_app.app_context():
         limiter.reset()
+    # One counting window for the whole test, wherever in the minute it starts.
+    started = time.time()
+    monkeypatch.setattr(rate_counters, "_clock", lambda: started)
     yield session_app
     with session_app.app_context():
         if with_worker:
