@@ -17,7 +17,7 @@ from ehrenamt.offices.rules import PRESETS
 from ehrenamt.offices.setup import create_office
 from ehrenamt.partners import benefits as partners_benefits
 from ehrenamt.partners import categories as partners_categories
-from ehrenamt.partners import registration
+from ehrenamt.partners import geocoding, registration
 from ehrenamt.workflow import mermaid_diagram
 
 cli = click.Group("ehrenamt", help="Ehrenamtskarte administration.")
@@ -194,4 +194,16 @@ def deactivate_user(email: str) -> None:
     click.echo(f"{email} deactivated")
 
 
+partners = click.Group("partners", help="Partners (Akzeptanzstellen).")
+
+
+@partners.command("locate")
+def locate_partners() -> None:
+    """Fill missing coordinates of partners from their postcodes (the shipped table)."""
+    located, unknown = geocoding.locate_missing_partners()
+    # Counts only: the partners' names stay out of logs and terminals.
+    click.echo(f"{located} partner(s) located, {unknown} with a postcode the table does not know")
+
+
 cli.add_command(keys)
+cli.add_command(partners)

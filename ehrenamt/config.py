@@ -74,6 +74,9 @@ RATELIMIT_APPLICATION_FORM = "10 per minute; 60 per hour"
 #: a volunteer asking to change their e-mail address (per account): each request mails
 #: a stranger's address, so it must not become a way to send mail.
 RATELIMIT_EMAIL_CHANGE = "3 per hour; 10 per day"
+#: a partner asking for a new link to confirm its address (per account): each one mails
+#: the address typed at registration, which may be a stranger's.
+RATELIMIT_PARTNER_CONFIRMATION = "3 per hour; 10 per day"
 #: the application form's live check of the office's rules while typing (per IP address);
 #: its script asks at most once per pause in typing.
 RATELIMIT_ELIGIBILITY_CHECK = "60 per minute"

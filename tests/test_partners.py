@@ -26,6 +26,7 @@ from ehrenamt.models import (
     UserRole,
     Verification,
     VerificationChannel,
+    utcnow,
 )
 from ehrenamt.partners import benefits as partners_benefits
 from ehrenamt.partners import categories, import_export, membership
@@ -84,8 +85,10 @@ def make_partner(
     longitude: str | None = None,
     benefits: tuple[str, ...] = ("Freier Eintritt",),
     category: str = "bildung-kultur-unterhaltung",
+    confirm_email: bool = True,
 ) -> tuple[Partner, User]:
-    """A registered partner (approved unless told otherwise) and its first account."""
+    """A registered partner (approved unless told otherwise, its address confirmed unless
+    told otherwise) and its first account."""
 
     email = email or f"{name.lower().replace(' ', '')}{id(office)}@example.org"
     partner = partners_registration.register_partner(
@@ -103,6 +106,9 @@ def make_partner(
         [partners_benefits.BenefitInput(title) for title in benefits],
         password=PASSWORD,
     )
+    if confirm_email:
+        partner.email_confirmed_at = utcnow()
+        db.session.commit()
     if approve:
         staff = db.session.scalar(
             select(User).where(User.office_id == office.id, User.role == UserRole.CLERK)

@@ -68,6 +68,9 @@ class Partner(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Why staff declined the registration, told to the partner.
     decline_reason: Mapped[str | None] = mapped_column(Text)
+    #: When the partner used the link mailed to ``email``; the directory lists only
+    #: partners whose address is proven (staff's imports count as confirmed).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     office: Mapped[Office] = relationship()
     category: Mapped[Category] = relationship()

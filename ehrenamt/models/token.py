@@ -21,6 +21,8 @@ class LinkPurpose(enum.StrEnum):
     INVITATION = "invitation"
     #: Anyone who forgot their password sets a new one.
     RESET_PASSWORD = "reset_password"  # noqa: S105 - an action's name, not a password
+    #: A registering partner confirms its address (the directory lists it after that).
+    PARTNER_EMAIL = "partner_email"
 
 
 class OneTimeLink(Base):

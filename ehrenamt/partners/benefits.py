@@ -14,9 +14,9 @@ from ehrenamt.extensions import db
 from ehrenamt.models import (
     Benefit,
     Partner,
-    PartnerState,
     utcnow,
 )
+from ehrenamt.partners.listing import is_listed
 
 
 def new_public_id() -> str:
@@ -39,7 +39,7 @@ def sync_benefit(benefit: Benefit, partner: Partner) -> None:
     """Copy what the directory filters on from the partner, and derive ``published``."""
     benefit.category_id = partner.category_id
     benefit.postcode = partner.postcode
-    benefit.published = partner.state == PartnerState.APPROVED and not benefit.unpublished_by_staff
+    benefit.published = is_listed(partner) and not benefit.unpublished_by_staff
     parts = [benefit.title, benefit.description, benefit.conditions, partner.name, partner.town]
     benefit.search_text = " ".join(p for p in parts if p).lower()
 

@@ -13,6 +13,12 @@ from ehrenamt.models import (
 )
 
 
+def is_listed(partner: Partner) -> bool:
+    """Whether the public directory shows the partner's benefits: staff approved it and
+    it confirmed its e-mail address (either may come first)."""
+    return partner.state == PartnerState.APPROVED and partner.email_confirmed_at is not None
+
+
 def list_partners(
     office_id: int, state: PartnerState | None, page: int, page_size: int
 ) -> Page[Partner]:

@@ -30,6 +30,7 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
+from ehrenamt.partners import email_confirmation, geocoding
 from ehrenamt.partners.benefits import BenefitInput, apply_benefit, new_public_id, sync_benefit
 from ehrenamt.partners.states import PartnerAction, next_state
 
@@ -55,11 +56,13 @@ class PartnerInput:
     website: str | None = None
     phone: str | None = None
     description: str | None = None
+    #: Only staff's CSV import gives coordinates; otherwise the postcode places the partner.
     latitude: Decimal | None = None
     longitude: Decimal | None = None
 
 
 def _apply_profile(partner: Partner, data: PartnerInput) -> None:
+    moved = partner.postcode != data.postcode.strip()
     partner.name = data.name.strip()
     partner.category_id = data.category_id
     partner.street = data.street.strip()
@@ -69,8 +72,13 @@ def _apply_profile(partner: Partner, data: PartnerInput) -> None:
     partner.website = (data.website or "").strip() or None
     partner.phone = (data.phone or "").strip() or None
     partner.description = (data.description or "").strip() or None
-    partner.latitude = data.latitude
-    partner.longitude = data.longitude
+    if data.latitude is not None and data.longitude is not None:
+        # Staff's CSV may bring the exact place of the door.
+        partner.latitude, partner.longitude = data.latitude, data.longitude
+    elif moved or partner.latitude is None:
+        # Partners type no coordinates: the postcode's centre is near enough for
+        # "how far", and coordinates imported before are kept while the postcode stays.
+        geocoding.place_partner(partner)
 
 
 def new_partner(office: Office, data: PartnerInput, benefits: list[BenefitInput]) -> Partner:
@@ -118,6 +126,8 @@ def register_partner(
             "partner_registered",
             partner=partner,
             office=office,
+            # Listed only once the address is proven (email_confirmation).
+            link=email_confirmation.confirmation_link(user),
         )
     try:
         outbox.commit()
@@ -133,7 +143,7 @@ def create_approved_partner(
     """An approved partner with ``account`` as its member (demo data, no mail)."""
     partner = new_partner(office, data, benefits)
     partner.state = PartnerState.APPROVED
-    partner.decided_at = utcnow()
+    partner.decided_at = partner.email_confirmed_at = utcnow()
     for benefit in partner.benefits:
         sync_benefit(benefit, partner)
     db.session.flush()

@@ -11,12 +11,14 @@ from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ehrenamt import labels
+from ehrenamt.accounts.links import LinkProblem
 from ehrenamt.cardformat import card_numbers
 from ehrenamt.core.paging import Page
 from ehrenamt.extensions import db
@@ -81,6 +83,30 @@ def list_page(template: str, form: FlaskForm, result: Page[Any], **context: Any)
     # The pager's links keep the query string's filters, all but the page number.
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(template, form=form, page=result, args=args, **context)
+
+
+#: What a person who opened a one-time link that does not work is told, and the status.
+LINK_MESSAGES = {
+    LinkProblem.UNKNOWN: _l("Dieser Link ist ungültig."),
+    LinkProblem.EXPIRED: _l("Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an."),
+    LinkProblem.USED: _l("Dieser Link wurde bereits verwendet."),
+}
+LINK_STATUS = {LinkProblem.UNKNOWN: 404, LinkProblem.EXPIRED: 410, LinkProblem.USED: 410}
+
+
+def link_error_page(
+    problem: LinkProblem, *, offer_link_request: bool = False, hint: str = ""
+) -> tuple[str, int]:
+    """The page for a one-time link that is unknown, expired or used, with what to do."""
+    message = str(LINK_MESSAGES[problem])
+    html = render_template(
+        "error.html",
+        code=LINK_STATUS[problem],
+        title=_("Link nicht nutzbar"),
+        message=f"{message} {hint}".strip(),
+        offer_link_request=offer_link_request,
+    )
+    return html, LINK_STATUS[problem]
 
 
 def one_time_link_page(use: Callable[[], R], *, title: str, intro: str) -> R | str:

@@ -16,8 +16,9 @@ from ehrenamt.accounts.links import LinkRejected
 from ehrenamt.extensions import db, limiter
 from ehrenamt.models import LinkPurpose
 from ehrenamt.web.auth.forms import ForgottenPasswordForm
-from ehrenamt.web.auth.views import LINK_MESSAGES, LINK_STATUS, email_key, link_limit
+from ehrenamt.web.auth.views import email_key, link_limit
 from ehrenamt.web.forms import SetPasswordForm, form_status
+from ehrenamt.web.pages import LINK_MESSAGES, LINK_STATUS
 
 bp = Blueprint("passwords", __name__)
 

@@ -24,7 +24,6 @@ from flask import (
 )
 from flask_babel import format_time
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -46,7 +45,7 @@ from ehrenamt.web.auth.forms import (
     SecondFactorForm,
     SignInLinkForm,
 )
-from ehrenamt.web.pages import one_time_link_page
+from ehrenamt.web.pages import link_error_page, one_time_link_page
 
 bp = Blueprint("auth", __name__)
 
@@ -240,25 +239,8 @@ def request_sign_in_link() -> str | Response:
     return render_template("auth/request_link.html", form=form)
 
 
-LINK_MESSAGES = {
-    LinkProblem.UNKNOWN: _l("Dieser Link ist ungültig."),
-    LinkProblem.EXPIRED: _l("Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an."),
-    LinkProblem.USED: _l("Dieser Link wurde bereits verwendet."),
-}
-LINK_STATUS = {LinkProblem.UNKNOWN: 404, LinkProblem.EXPIRED: 410, LinkProblem.USED: 410}
-
-
 def _link_error(problem: LinkProblem) -> tuple[str, int]:
-    return (
-        render_template(
-            "error.html",
-            code=LINK_STATUS[problem],
-            title=_("Link nicht nutzbar"),
-            message=str(LINK_MESSAGES[problem]),
-            offer_link_request=True,
-        ),
-        LINK_STATUS[problem],
-    )
+    return link_error_page(problem, offer_link_request=True)
 
 
 def _use_link(

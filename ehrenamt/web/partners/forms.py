@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -21,7 +22,6 @@ from wtforms.validators import (
     DataRequired,
     Email,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -29,13 +29,51 @@ from wtforms.validators import (
 
 from ehrenamt.web.forms import (
     NoControlCharacters,
-    NumberField,
     new_password_field,
     repeated_password_field,
 )
 
 POSTCODE = Regexp(r"^\d{5}$", message=_l("Bitte geben Sie eine Postleitzahl mit 5 Ziffern ein."))
 TEXT = NoControlCharacters()
+
+#: A scheme at the start of what was typed ("https://", "ftp://", "javascript:").
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d)", re.IGNORECASE)
+
+
+def with_https(value: Any) -> Any:
+    """A web address as people type it ("www.kino-dessau.de"), with ``https://`` added.
+
+    An address with another scheme is left as it is, so the check below refuses it
+    instead of turning "javascript:…" into something that looks like a host.
+    """
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value and not _SCHEME.match(value):
+        return "https://" + value
+    return value
+
+
+class WebAddress:
+    """An http(s) address with a host name: one message, however many checks fail
+    (two validators with the same message showed it twice at the field)."""
+
+    message = _l("Bitte geben Sie eine Web-Adresse wie www.beispiel.de ein.")
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if not re.match(r"(?i)^https?://", field.data or ""):
+            raise ValidationError(str(self.message))
+        URL(message=str(self.message))(form, field)
+
+
+class KnownPostcodeArea:
+    """Five digits that can be a German postcode: none begins with 00."""
+
+    message = _l("Diese Postleitzahl gibt es in Deutschland nicht.")
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if (field.data or "").startswith("00"):
+            raise ValidationError(str(self.message))
 
 
 class BenefitForm(FlaskForm):
@@ -83,29 +121,21 @@ class ProfileForm(FlaskForm):
     street = StringField(
         _l("Straße und Hausnummer"), validators=[DataRequired(), Length(max=200), TEXT]
     )
-    postcode = StringField(_l("Postleitzahl"), validators=[DataRequired(), POSTCODE])
+    postcode = StringField(
+        _l("Postleitzahl"), validators=[DataRequired(), POSTCODE, KnownPostcodeArea()]
+    )
     town = StringField(_l("Ort"), validators=[DataRequired(), Length(max=100), TEXT])
     email = EmailField(
         _l("E-Mail-Adresse (Kontakt)"), validators=[DataRequired(), Email(), Length(max=254)]
     )
     website = StringField(
         _l("Website (optional)"),
-        validators=[
-            Optional(),
-            URL(message=_l("Bitte geben Sie eine Adresse mit https:// ein.")),
-            Regexp(r"(?i)^https?://", message=_l("Bitte geben Sie eine Adresse mit https:// ein.")),
-            Length(max=300),
-        ],
+        filters=[with_https],
+        validators=[Optional(), WebAddress(), Length(max=300)],
     )
     phone = StringField(_l("Telefon (optional)"), validators=[Optional(), Length(max=40), TEXT])
     description = TextAreaField(
         _l("Beschreibung (optional)"), validators=[Optional(), Length(max=2000), TEXT]
-    )
-    latitude = NumberField(
-        _l("Breitengrad (optional)"), places=6, validators=[Optional(), NumberRange(-90, 90)]
-    )
-    longitude = NumberField(
-        _l("Längengrad (optional)"), places=6, validators=[Optional(), NumberRange(-180, 180)]
     )
     submit = SubmitField(_l("Speichern"))
 
@@ -141,3 +171,9 @@ class DeleteForm(FlaskForm):
     """One button with a CSRF token."""
 
     submit = SubmitField(_l("Löschen"))
+
+
+class ResendConfirmationForm(FlaskForm):
+    """Ask for a new link to confirm the partner's address (a CSRF token, one button)."""
+
+    submit = SubmitField(_l("Bestätigungslink erneut senden"))

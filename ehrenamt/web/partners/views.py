@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,20 +10,21 @@ from werkzeug.wrappers import Response
 
 from ehrenamt.accounts import users
 from ehrenamt.accounts.links import LinkRejected
-from ehrenamt.extensions import db
+from ehrenamt.extensions import db, limiter
 from ehrenamt.models import Benefit, Office, Partner
 from ehrenamt.partners import benefits as partners_benefits
-from ehrenamt.partners import categories, membership
+from ehrenamt.partners import categories, email_confirmation, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import partner_required, partner_role_required, sign_in
 from ehrenamt.web.forms import InviteForm, SetPasswordForm, choices, form_status
-from ehrenamt.web.pages import current_language, one_time_link_page, or_404
+from ehrenamt.web.pages import current_language, link_error_page, one_time_link_page, or_404
 from ehrenamt.web.partners.forms import (
     BenefitEditForm,
     BenefitForm,
     DeleteForm,
     ProfileForm,
     RegistrationForm,
+    ResendConfirmationForm,
 )
 
 bp = Blueprint("partners", __name__)
@@ -47,8 +48,6 @@ def _profile_input(form: ProfileForm) -> partners_registration.PartnerInput:
         website=form.website.data,
         phone=form.phone.data,
         description=form.description.data,
-        latitude=form.latitude.data,
-        longitude=form.longitude.data,
     )
 
 
@@ -100,6 +99,59 @@ def register() -> tuple[str, int] | Response:
 def registered() -> str:
     """Thanks; what happens next."""
     return render_template("partners/registered.html")
+
+
+@bp.route("/akzeptanzstelle/email-bestaetigen/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> str | Response | tuple[str, int]:
+    """The registering partner proves its address; the directory may list it now."""
+
+    def use() -> Response | tuple[str, int]:
+        try:
+            email_confirmation.confirm_email(token)
+        except LinkRejected as rejected:
+            db.session.rollback()
+            hint = _("Melden Sie sich an; dort können Sie einen neuen Link anfordern.")
+            return link_error_page(rejected.problem, hint=hint)
+        return redirect(url_for("partners.email_confirmed"))
+
+    return one_time_link_page(
+        use,
+        title=_("E-Mail-Adresse bestätigen"),
+        intro=_(
+            "Klicken Sie auf „Weiter“, um die E-Mail-Adresse Ihrer Akzeptanzstelle zu bestätigen."
+        ),
+    )
+
+
+@bp.route("/akzeptanzstelle/email-bestaetigt")
+def email_confirmed() -> str:
+    """After the link: what happens next (a page of its own, so Back does not resubmit)."""
+    return render_template("partners/email_confirmed.html")
+
+
+def _confirmation_limit() -> str:
+    return str(current_app.config["RATELIMIT_PARTNER_CONFIRMATION"])
+
+
+def _account_key() -> str:
+    return f"partner-confirmation:{current_user.id}"
+
+
+@bp.route("/partner/email-bestaetigung", methods=["POST"])
+@partner_role_required
+@limiter.limit(_confirmation_limit, key_func=_account_key)
+def resend_confirmation() -> Response:
+    """Mail a new confirmation link to the partner's address."""
+    if not ResendConfirmationForm().validate_on_submit():
+        abort(400)
+    partner = membership.partner_of(current_user)
+    if partner is None:
+        abort(404)
+    if email_confirmation.resend_confirmation(partner, current_user):
+        flash(_("Wir haben Ihnen einen neuen Bestätigungslink geschickt."), "success")
+    else:
+        flash(_("Ihre E-Mail-Adresse ist bereits bestätigt."), "info")
+    return redirect(url_for("partners.area"))
 
 
 @bp.route("/partner/")

@@ -1,0 +1,68 @@
+"""A registering partner proves its e-mail address by a one-time link.
+
+The directory lists a partner only once staff approved it *and* its address is
+confirmed (:func:`ehrenamt.partners.listing.is_listed`): staff may decide first, and the
+listing then waits for the link. The link is the accounts' one-time link (only its
+hash stored, expiring, used once), so the retention job deletes it with the others.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from ehrenamt.accounts import links, users
+from ehrenamt.core import mail, outbox
+from ehrenamt.core.urls import external_url
+from ehrenamt.extensions import db
+from ehrenamt.models import LinkPurpose, Partner, PartnerMember, User, utcnow
+from ehrenamt.partners.benefits import sync_benefit
+
+
+def confirmation_link(user: User) -> str:
+    """Issue a link that confirms the address of ``user``'s partner; the URL to mail."""
+    max_age = current_app.config["EMAIL_CONFIRMATION_MAX_AGE"]
+    token = links.issue_link(user, LinkPurpose.PARTNER_EMAIL, max_age)
+    return external_url("partners.confirm_email", token=token)
+
+
+def resend_confirmation(partner: Partner, user: User) -> bool:
+    """Mail a new link to the partner's address unless it is confirmed already; earlier
+    links keep working until they expire. Returns whether a mail was queued."""
+    if partner.email_confirmed_at is not None:
+        return False
+    with force_locale(user.language):
+        mail.queue_mail(
+            partner.email,
+            _("Bitte bestätigen Sie die E-Mail-Adresse Ihrer Akzeptanzstelle"),
+            "partner_confirm_email",
+            partner=partner,
+            link=confirmation_link(user),
+        )
+    outbox.commit()
+    return True
+
+
+def confirm_email(token: str) -> tuple[Partner, User]:
+    """Use a confirmation link: the partner's address is confirmed, its benefits are
+    listed if staff approved it. Raises :class:`links.LinkRejected` for a link that is
+    unknown, used or expired; the caller rolls back."""
+    user = links.consume_link(token, LinkPurpose.PARTNER_EMAIL)
+    partner = db.session.scalar(
+        db.select(Partner)
+        .join(PartnerMember, PartnerMember.partner_id == Partner.id)
+        .where(PartnerMember.user_id == user.id)
+    )
+    if partner is None:
+        # The account left the partner meanwhile: the link names nothing any more.
+        raise links.LinkRejected(links.LinkProblem.UNKNOWN)
+    if partner.email_confirmed_at is None:
+        partner.email_confirmed_at = utcnow()
+    if users.email_of(user) == users.normalise_email(partner.email):
+        # The registering account signs in with the same address: proven too.
+        user.email_confirmed_at = user.email_confirmed_at or utcnow()
+    for benefit in partner.benefits:
+        sync_benefit(benefit, partner)
+    db.session.commit()
+    return partner, user
