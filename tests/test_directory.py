@@ -79,7 +79,7 @@ def test_sort_by_distance_with_coordinates(client: FlaskClient, ctx: None) -> No
     make_partner(office, name="Nah", latitude="51.8350", longitude="12.2460", benefits=("A",))
     make_partner(office, name="Mittel", latitude="51.8660", longitude="12.6480", benefits=("B",))
     make_partner(office, name="Fern", latitude="52.5200", longitude="13.4050", benefits=("C",))
-    make_partner(office, name="Ohne", benefits=("D",))
+    make_partner(office, name="Ohne", postcode="99999", benefits=("D",))  # not in the table
     html = page_text(client.get("/verguenstigungen/?lat=51.87&lon=12.64"))
     assert html.index("Mittel") < html.index("Nah")
     assert "Fern" not in html and "Ohne" not in html  # outside the 50 km box, or unknown
