@@ -44,6 +44,8 @@ NOT_CRAWLED = {
     "passwords.accept_invitation": "one-time link; its form is the reset form's",
     "passwords.reset_password": "one-time link; the form is the invitation's",
     "partners.accept_invitation": "one-time link; same form as the password reset",
+    "partners.confirm_email": "one-time link; its page is auth/use_link.html, covered by "
+    "tests/test_partner_form_browser.py",
     "public.office_privacy_version": "same template as public.office_privacy",
     "review.download_upload": "a download, not a page",
     "review.erase_applicant": "a confirmation step reached by POST from the detail page",
