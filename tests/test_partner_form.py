@@ -176,7 +176,7 @@ def test_every_error_of_a_faulty_registration_is_shown_once_at_its_field(
 
 
 def test_forms_have_no_coordinate_fields(client: FlaskClient, ctx: None) -> None:
-    partner, user = make_partner(make_office())
+    _partner, user = make_partner(make_office())
     assert 'name="latitude"' not in page_text(client.get(REGISTER))
     sign_in(client, user)
     profile = page_text(client.get(PROFILE))
