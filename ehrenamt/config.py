@@ -175,6 +175,13 @@ SECOND_FACTOR_MAX_FAILURES = 5
 #: and for how many seconds it stays locked.
 SECOND_FACTOR_LOCK_SECONDS = 900
 
+#: A Nominatim-compatible geocoding service (its ``/search`` URL) that places partners at
+#: their street address; empty: only the postcode table shipped with the app (the
+#: offline default, also the fallback whenever the service fails or finds nothing).
+GEOCODER_URL = ""
+#: Seconds a partner's save waits for the geocoding service before using the table.
+GEOCODER_TIMEOUT = 3.0
+
 #: How long sign-in links and e-mail confirmation links are valid.
 LOGIN_LINK_MAX_AGE = timedelta(minutes=30)
 EMAIL_CONFIRMATION_MAX_AGE = timedelta(days=7)

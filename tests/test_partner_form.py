@@ -4,9 +4,15 @@ address confirmed by link before the directory lists it."""
 
 from __future__ import annotations
 
+import json
 import re
+import socket
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -375,3 +381,76 @@ def test_confirmation_links_are_deleted_once_expired(client: FlaskClient, ctx: N
     assert list(db.session.scalars(purposes)) == [LinkPurpose.PARTNER_EMAIL]
     apply_retention(utcnow() + timedelta(days=8))
     assert list(db.session.scalars(purposes)) == []
+
+
+# --- optional geocoding service ------------------------------------------------------
+
+
+class _Nominatim(BaseHTTPRequestHandler):
+    """A stand-in for a town's own Nominatim on 127.0.0.1: answers the structured search
+    with ``answer`` and records the queries."""
+
+    answer: object = []
+    queries: list[dict[str, list[str]]] = []
+
+    def do_GET(self) -> None:
+        type(self).queries.append(parse_qs(urlsplit(self.path).query))
+        body = json.dumps(type(self).answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def geocoder(app: Flask) -> Iterator[type[_Nominatim]]:
+    """The stand-in service, set as GEOCODER_URL for the test."""
+    handler = type("Handler", (_Nominatim,), {"answer": [], "queries": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config["GEOCODER_URL"] = f"http://127.0.0.1:{server.server_address[1]}/search"
+    try:
+        yield handler
+    finally:
+        app.config["GEOCODER_URL"] = ""
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_geocoding_service_places_the_partner_at_its_street(
+    client: FlaskClient, ctx: None, geocoder: type[_Nominatim]
+) -> None:
+    geocoder.answer = [{"lat": "51.8358521", "lon": "12.2440793", "display_name": "Markt 1"}]
+    partner = _registered(client, street="Markt 1", postcode="06844", town="Dessau-Roßlau")
+    assert (partner.latitude, partner.longitude) == (Decimal("51.835852"), Decimal("12.244079"))
+    [query] = geocoder.queries
+    assert query["street"] == ["Markt 1"] and query["postalcode"] == ["06844"]
+    assert query["city"] == ["Dessau-Roßlau"] and query["country"] == ["de"]
+
+
+@pytest.mark.parametrize("answer", [[], {"error": "x"}, [{"lat": "north", "lon": "1"}]])
+def test_the_table_places_the_partner_when_the_service_finds_nothing(
+    client: FlaskClient, ctx: None, geocoder: type[_Nominatim], answer: object
+) -> None:
+    geocoder.answer = answer
+    partner = _registered(client, postcode="06844")
+    assert (partner.latitude, partner.longitude) == (Decimal("51.8513"), Decimal("12.2698"))
+
+
+def test_the_table_places_the_partner_when_the_service_is_down(
+    app: Flask, client: FlaskClient, ctx: None
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    app.config["GEOCODER_URL"] = f"http://127.0.0.1:{port}/search"
+    try:
+        partner = _registered(client, postcode="06844")
+    finally:
+        app.config["GEOCODER_URL"] = ""
+    assert (partner.latitude, partner.longitude) == (Decimal("51.8513"), Decimal("12.2698"))

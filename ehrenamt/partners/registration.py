@@ -62,7 +62,8 @@ class PartnerInput:
 
 
 def _apply_profile(partner: Partner, data: PartnerInput) -> None:
-    moved = partner.postcode != data.postcode.strip()
+    address = (data.street.strip(), data.postcode.strip(), data.town.strip())
+    moved = (partner.street, partner.postcode, partner.town) != address
     partner.name = data.name.strip()
     partner.category_id = data.category_id
     partner.street = data.street.strip()
@@ -76,8 +77,8 @@ def _apply_profile(partner: Partner, data: PartnerInput) -> None:
         # Staff's CSV may bring the exact place of the door.
         partner.latitude, partner.longitude = data.latitude, data.longitude
     elif moved or partner.latitude is None:
-        # Partners type no coordinates: the postcode's centre is near enough for
-        # "how far", and coordinates imported before are kept while the postcode stays.
+        # Partners type no coordinates: the address places them (the postcode's centre
+        # is near enough for "how far"); imported ones are kept while the address stays.
         geocoding.place_partner(partner)
 
 
