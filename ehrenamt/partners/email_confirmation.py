@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from ehrenamt.accounts import links, users
 from ehrenamt.core import mail, outbox
@@ -50,7 +51,7 @@ def confirm_email(token: str) -> tuple[Partner, User]:
     unknown, used or expired; the caller rolls back."""
     user = links.consume_link(token, LinkPurpose.PARTNER_EMAIL)
     partner = db.session.scalar(
-        db.select(Partner)
+        select(Partner)
         .join(PartnerMember, PartnerMember.partner_id == Partner.id)
         .where(PartnerMember.user_id == user.id)
     )
