@@ -23,7 +23,7 @@ from tests.test_partner_form import WEB_ADDRESS_ERROR, _confirmation_paths
 from tests.test_verify_pages import plain_browser
 
 #: Where the screenshots go for a person to look at (a temporary folder by default).
-SHOTS = os.environ.get("EHRENAMT_SHOTS")
+SHOTS = os.environ.get("EHRENAMT_SCREENSHOTS")
 
 
 def _fill_registration(page: Page, website: str) -> None:
