@@ -19,7 +19,7 @@ from ehrenamt.partners import categories
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.workflow import Actor
 from tests.factories import PASSWORD, make_office, make_user
-from tests.test_partner_form import WEB_ADDRESS_ERROR, _confirmation_paths
+from tests.test_partner_form import WEB_ADDRESS_ERROR, confirmation_paths
 from tests.test_verify_pages import plain_browser
 
 #: Where the screenshots go for a person to look at (a temporary folder by default).
@@ -91,7 +91,7 @@ def test_registration_in_the_browser(
             assert partner.latitude is not None
             staff = make_user(UserRole.CLERK, partner.office)
             partners_registration.approve_partner(partner, Acting.user_as(staff, Actor.CLERK))
-            first, second = _confirmation_paths("kino@example.org")
+            _first, second = confirmation_paths("kino@example.org")
         path = second  # the newer link; the first one works as well until it expires
 
         page.goto(f"{live_server}/verguenstigungen/")
