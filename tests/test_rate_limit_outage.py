@@ -42,6 +42,7 @@ LOW_LIMITS = {
         "RATELIMIT_APPLICATION_FORM",
         "RATELIMIT_EMAIL_CHANGE",
         "RATELIMIT_ELIGIBILITY_CHECK",
+        "RATELIMIT_PARTNER_CONFIRMATION",
     )
 }
 LIMIT = 2
@@ -117,6 +118,11 @@ LIMITED_PAGES: dict[str, tuple[Callable[[FlaskClient], TestResponse], int]] = {
     ),
     # The form's live check of the rules: nothing typed, nothing to say.
     "apply.eligibility": (lambda c: post(c, "/antrag/voraussetzungen", {}, page="/antrag/"), 200),
+    # A signed-in partner whose address is not confirmed asks for a new link.
+    "partners.resend_confirmation": (
+        lambda c: post(c, "/partner/email-bestaetigung", {}, page="/partner/"),
+        302,
+    ),
 }
 
 
@@ -169,6 +175,9 @@ def _client_for(other: Flask, endpoint: str) -> FlaskClient:
     if endpoint.startswith("account."):
         with other.app_context():
             sign_in(client, make_user(UserRole.VOLUNTEER))
+    if endpoint.startswith("partners."):
+        with other.app_context():
+            sign_in(client, make_partner_user(make_partner(make_office())))
     if endpoint.startswith("verify."):
         # Signing in is a limited page too: from another address than the checks.
         client.environ_base["REMOTE_ADDR"] = "192.0.2.1"
