@@ -224,9 +224,7 @@ def test_search_is_tolerant_of_spelling(
     client: FlaskClient, ctx: None, query: str, found: str
 ) -> None:
     office = make_office()
-    make_partner(
-        office, name="Bäckerei Süß", town="Dessau-Roßlau", benefits=("Brötchen gratis",)
-    )
+    make_partner(office, name="Bäckerei Süß", town="Dessau-Roßlau", benefits=("Brötchen gratis",))
     make_partner(office, name="Café Müller", town="Köthen (Anhalt)", benefits=("Kaffee",))
     html = page_text(client.get("/verguenstigungen/?" + query))
     others = {"Bäckerei Süß", "Café Müller"} - {found}

@@ -30,7 +30,6 @@ from ehrenamt.web.forms import (
 )
 
 
-
 def content_security_policy(images: str = "") -> str:
     """The pages' policy; ``images`` is an origin a page may also load images from (the
     directory's map tiles)."""

@@ -35,7 +35,10 @@ benefit = sa.table(
     sa.column("place_text", sa.Text),
 )
 partner = sa.table(
-    "partner", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("town", sa.String)
+    "partner",
+    sa.column("id", sa.Integer),
+    sa.column("name", sa.String),
+    sa.column("town", sa.String),
 )
 
 

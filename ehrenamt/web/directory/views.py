@@ -42,9 +42,7 @@ def index() -> ResponseReturnValue:
         [("", _("alle Kategorien"))]
         + [(c.slug, partners_categories.category_name(c, language)) for c in categories]
     )
-    form.radius.choices = choices(
-        (km, _("%(km)s km", km=km)) for km in partners_directory.RADII_KM
-    )
+    form.radius.choices = choices((km, _("%(km)s km", km=km)) for km in partners_directory.RADII_KM)
     if not form.radius.data:
         form.radius.data = str(partners_directory.DEFAULT_RADIUS_KM)
     criteria = partners_directory.DirectoryQuery()
