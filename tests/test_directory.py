@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from ehrenamt.extensions import db
 from ehrenamt.models import Benefit
@@ -15,6 +17,8 @@ from ehrenamt.partners import directory as partners_directory
 from tests.factories import make_office
 from tests.helpers import page_text
 from tests.test_partners import make_partner
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "ehrenamt" / "migrations" / "versions"
 
 
 def test_only_published_benefits_of_approved_partners_are_listed(
@@ -254,3 +258,26 @@ def test_the_map_gets_markers_and_its_tile_host_is_allowed(
         assert "img-src 'self' data:;" in response.headers["Content-Security-Policy"]
     finally:
         app.config["MAP_TILE_URL"] = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+
+
+def test_migration_0014_folds_the_stored_text_again(client: FlaskClient, ctx: None) -> None:
+    office = make_office()
+    make_partner(office, name="Bäckerei Süß", town="Dessau-Roßlau", benefits=("Brötchen",))
+    # As 0012 left it: lower case only, no place.
+    db.session.execute(
+        update(Benefit).values(search_text="brötchen bäckerei süß dessau-roßlau", place_text="")
+    )
+    db.session.commit()
+    assert "Bäckerei Süß" not in page_text(client.get("/verguenstigungen/?q=baeckerei"))
+    path = MIGRATIONS / "0014_directory_search.py"
+    spec = importlib.util.spec_from_file_location("migration_0014", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    migration.recompute(db.session.connection())
+    db.session.commit()
+    benefit = db.session.scalars(select(Benefit)).one()
+    assert "baeckerei" in benefit.search_text and "backerei" in benefit.search_text
+    assert benefit.place_text == " dessau rosslau"
+    for query in ("q=baeckerei", "q=Rosslau", "place=rosslau"):
+        assert "Bäckerei Süß" in page_text(client.get("/verguenstigungen/?" + query))

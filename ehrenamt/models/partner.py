@@ -83,6 +83,9 @@ class Benefit(Base):
     __table_args__ = (
         # The directory lists published benefits by category and place.
         Index("ix_benefit_directory", "published", "category_id", "postcode", "id"),
+        # The directory pages by partner: whether a partner has a matching benefit, and
+        # the benefits of a page's partners, are looked up by partner.
+        Index("ix_benefit_partner", "partner_id", "published"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -93,8 +93,10 @@ def _degrees(value: float) -> Decimal:
 
 def _partners_query(criteria: DirectoryQuery, today: date) -> Select[Partner]:
     """Approved partners with at least one benefit to list, in the order to show them."""
-    matching = select(Benefit.partner_id).where(*_benefit_filters(criteria, today))
-    query = select(Partner).where(Partner.state == PartnerState.APPROVED, Partner.id.in_(matching))
+    matching = select(Benefit.id).where(
+        Benefit.partner_id == Partner.id, *_benefit_filters(criteria, today)
+    )
+    query = select(Partner).where(Partner.state == PartnerState.APPROVED, matching.exists())
     if criteria.latitude is None or criteria.longitude is None:
         # In the order they joined: the primary key walks in order and stops after a page,
         # where sorting by name would sort every listed partner.

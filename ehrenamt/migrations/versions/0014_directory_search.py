@@ -5,7 +5,8 @@ Revises: 0012
 The directory's search is tolerant of spelling ("Rosslau" finds "Roßlau", "Baeckerei"
 and "backerei" find "Bäckerei"): the stored text is folded at write time by
 core.text.searchable_text, and the partner's town gets a folded column of its own for the
-place filter. This recomputes both for the benefits already stored.
+place filter. This recomputes both for the benefits already stored. Results are paged by
+partner, so benefits get an index by partner.
 
 """
 
@@ -45,7 +46,12 @@ partner = sa.table(
 def upgrade():
     with op.batch_alter_table("benefit") as batch_op:
         batch_op.add_column(sa.Column("place_text", sa.Text(), server_default="", nullable=False))
-    bind = op.get_bind()
+        batch_op.create_index("ix_benefit_partner", ["partner_id", "published"])
+    recompute(op.get_bind())
+
+
+def recompute(bind: sa.engine.Connection) -> None:
+    """Fold every benefit's search text and place again, in batches by id."""
     update = (
         benefit.update()
         .where(benefit.c.id == sa.bindparam("benefit_id"))
@@ -88,4 +94,5 @@ def upgrade():
 def downgrade():
     # The folded search text stays: it is still lower case, which the older search reads.
     with op.batch_alter_table("benefit") as batch_op:
+        batch_op.drop_index("ix_benefit_partner")
         batch_op.drop_column("place_text")
