@@ -37,7 +37,13 @@
   var points = [];
   // keyboard: false for the map, whose arrow-key panning needs it to be a tab stop; the
   // markers are tab stops with the partner's name, then Tab moves on to the list.
-  var map = L.map(container, { keyboard: false, scrollWheelZoom: false, zoomControl: false });
+  // No fading: a popup half faded in has too little contrast for anyone reading it then.
+  var map = L.map(container, {
+    keyboard: false,
+    scrollWheelZoom: false,
+    zoomControl: false,
+    fadeAnimation: false
+  });
   L.control.zoom({
     zoomInTitle: container.dataset.zoomIn,
     zoomOutTitle: container.dataset.zoomOut
