@@ -12,6 +12,7 @@
   var status = document.getElementById("near-me-status");
   if (button && form && "geolocation" in navigator) {
     button.hidden = false;
+    document.getElementById("radius-field").hidden = false;
     button.addEventListener("click", function () {
       status.textContent = button.dataset.locating;
       navigator.geolocation.getCurrentPosition(
@@ -33,6 +34,8 @@
   if (!container || typeof L === "undefined") {
     return;
   }
+  // Hidden in the page: without Leaflet an empty box would only take room.
+  container.hidden = false;
   var cards = document.querySelectorAll(".directory-results [data-lat]");
   var points = [];
   // keyboard: false for the map, whose arrow-key panning needs it to be a tab stop; the
