@@ -33,6 +33,18 @@ $(JSQR): node_modules/jsqr/dist/jsQR.js
 	mkdir -p $(dir $@)
 	cp $< $@
 
+# Leaflet, for the directory's map (no CDN): from the npm registry at the version pinned in
+# package-lock.json, script, style sheet and marker images copied into the static folder.
+LEAFLET := ehrenamt/static/vendor/leaflet/leaflet.js
+node_modules/leaflet/dist/leaflet.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(LEAFLET): node_modules/leaflet/dist/leaflet.js
+	mkdir -p $(dir $@)
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+		node_modules/leaflet/dist/images $(dir $@)
+
 # axe-core, for the accessibility tests only (tests/test_accessibility.py reads it from
 # node_modules and puts it into the pages it checks; the app never serves it).
 AXE := node_modules/axe-core/axe.min.js
@@ -50,26 +62,26 @@ translations: $(VENV)/.run-installed
 		-d ehrenamt/translations --ignore-obsolete
 
 ## Run the whole service: web server, Celery worker and beat, with embedded defaults.
-run: $(VENV)/.run-installed $(CATALOGUE).mo $(JSQR)
+run: $(VENV)/.run-installed $(CATALOGUE).mo $(JSQR) $(LEAFLET)
 	$(PY) -m ehrenamt.launch
 
 ## Run the tests on SQLite and on PostgreSQL at the same time (needs PostgreSQL, Redis and
 ## Chromium; .ci/run installs and starts them on a fresh machine). Much of a run is waiting
 ## (for workers, mails, the browser), so the two together take little longer than one;
 ## each run's output is printed whole when it ends.
-test: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(AXE)
+test: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(LEAFLET) $(AXE)
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
-test-sqlite: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(AXE)
+test-sqlite: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(LEAFLET) $(AXE)
 	EHRENAMT_TEST_DATABASE=sqlite $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgresql: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(AXE)
+test-postgresql: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(LEAFLET) $(AXE)
 	EHRENAMT_TEST_DATABASE=postgresql $(PY) -m pytest $(PYTEST_ARGS)
 
 ## The screenshot tour: the main pages at phone (390×844) and desktop (1280×800) size, as
 ## every role, into EHRENAMT_SCREENSHOTS (default instance/screenshots), to look at.
 ## Not part of `make test` (tests marked `screenshots` run only when asked for).
-screenshots: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(AXE)
+screenshots: $(VENV)/.dev-installed $(CATALOGUE).mo $(JSQR) $(LEAFLET) $(AXE)
 	EHRENAMT_SCREENSHOTS=$${EHRENAMT_SCREENSHOTS:-instance/screenshots} $(PY) -m pytest -m screenshots -q tests/test_screenshots.py
 
 ## Lint and type checks (CI runs them before the tests).

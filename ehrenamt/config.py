@@ -209,6 +209,14 @@ LANGUAGES = ["de", "en"]
 #: Rows per page in staff lists.
 PAGE_SIZE = 25
 
+#: Map tiles for the directory's map (a Leaflet URL template: ``{z}``, ``{x}``, ``{y}``,
+#: optionally ``{s}``). Its host is added to the page's Content-Security-Policy for
+#: images. Use your own tile server or one whose usage policy fits your traffic; an empty
+#: value shows no map (the list of results is the page's content either way).
+MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+#: The tiles' attribution, shown on the map (plain text; the licence requires it).
+MAP_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+
 #: The statistics page counts open applications submitted more than this many days ago.
 STATISTICS_WAITING_DAYS = 30
 #: Seconds the statistics page shows the figures it computed before computing them again

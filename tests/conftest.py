@@ -150,6 +150,9 @@ def app_settings(
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Nothing listens there: tests never reach a real tile server, and the directory
+        # must work without tiles (the list is its content, the map an enhancement).
+        "MAP_TILE_URL": "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png",
         # Batches of check records are written when a test flushes them (and by a test of
         # the writer's own thread), never halfway through another test's assertions.
         "VERIFICATION_RECORD_FLUSH_SECONDS": 3600.0,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import date, timedelta
+from pathlib import Path
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
 from ehrenamt.extensions import db
 from ehrenamt.models import Benefit
@@ -13,6 +17,8 @@ from ehrenamt.partners import directory as partners_directory
 from tests.factories import make_office
 from tests.helpers import page_text
 from tests.test_partners import make_partner
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "ehrenamt" / "migrations" / "versions"
 
 
 def test_only_published_benefits_of_approved_partners_are_listed(
@@ -75,19 +81,48 @@ def test_search_by_text_category_and_place(client: FlaskClient, ctx: None) -> No
 
 def test_sort_by_distance_with_coordinates(client: FlaskClient, ctx: None) -> None:
     office = make_office()
-    # Dessau, Wittenberg (about 30 km), Berlin (about 110 km), and one without coordinates.
+    # Dessau, Wittenberg (about 28 km), Berlin (about 110 km), and one without coordinates.
     make_partner(office, name="Nah", latitude="51.8350", longitude="12.2460", benefits=("A",))
     make_partner(office, name="Mittel", latitude="51.8660", longitude="12.6480", benefits=("B",))
     make_partner(office, name="Fern", latitude="52.5200", longitude="13.4050", benefits=("C",))
     make_partner(office, name="Ohne", postcode="99999", benefits=("D",))  # not in the table
-    html = page_text(client.get("/verguenstigungen/?lat=51.87&lon=12.64"))
+    html = page_text(client.get("/verguenstigungen/?lat=51.87&lon=12.64&radius=50"))
     assert html.index("Mittel") < html.index("Nah")
-    assert "Fern" not in html and "Ohne" not in html  # outside the 50 km box, or unknown
-    assert "km" in html
+    assert "Fern" not in html and "Ohne" not in html  # outside 50 km, or unknown
     result = partners_directory.search_directory(
         partners_directory.DirectoryQuery(latitude=52.52, longitude=13.40, radius_km=200), 1, 10
     )
-    assert [partner.name for _b, partner in result.items] == ["Fern", "Mittel", "Nah"]
+    assert [entry.partner.name for entry in result.items] == ["Fern", "Mittel", "Nah"]
+
+
+def test_distance_filter_keeps_the_radius_and_shows_the_distance(
+    client: FlaskClient, ctx: None
+) -> None:
+    office = make_office()
+    # From Dessau's market: about 2.4 km, 8 km, 20 km and 40 km due north.
+    for name, km in (("Zwei", 2.4), ("Acht", 8), ("Zwanzig", 20), ("Vierzig", 40)):
+        make_partner(
+            office,
+            name=name,
+            latitude=f"{51.835 + km / 111.32:.6f}",
+            longitude="12.246000",
+            benefits=(f"Angebot {name}",),
+        )
+
+    def listed(radius: str, language: str = "de") -> str:
+        url = f"/verguenstigungen/?lat=51.835&lon=12.246&radius={radius}"
+        return page_text(client.get(url, headers={"Accept-Language": language}))
+
+    names = ("Zwei", "Acht", "Zwanzig", "Vierzig")
+    assert [n for n in names if f">{n}<" in listed("5")] == ["Zwei"]
+    assert [n for n in names if f">{n}<" in listed("10")] == ["Zwei", "Acht"]
+    assert [n for n in names if f">{n}<" in listed("25")] == ["Zwei", "Acht", "Zwanzig"]
+    assert [n for n in names if f">{n}<" in listed("50")] == list(names)
+    # Babel's decimal comma in German, the point in English.
+    assert "2,4 km" in listed("5") and "2.4 km" in listed("5", "en")
+    # Without a radius the default (25 km) holds; a radius not offered is refused.
+    assert ">Vierzig<" not in listed("") and ">Zwanzig<" in listed("")
+    assert client.get("/verguenstigungen/?lat=51.8&lon=12.2&radius=7").status_code == 400
 
 
 def test_bad_search_parameters_answer_400(client: FlaskClient, ctx: None) -> None:
@@ -97,14 +132,53 @@ def test_bad_search_parameters_answer_400(client: FlaskClient, ctx: None) -> Non
     assert client.get("/verguenstigungen/?q=%00").status_code == 400
 
 
-def test_directory_is_paged(client: FlaskClient, ctx: None) -> None:
+def test_results_are_grouped_and_paged_by_partner(client: FlaskClient, ctx: None) -> None:
     office = make_office()
-    make_partner(office, name="Partner", benefits=tuple(f"Angebot {n:02d}" for n in range(30)))
+    make_partner(office, name="Zoo", benefits=("Eintritt frei", "Futter gratis"))
+    many, _user = make_partner(
+        office, name="Vielfalt", benefits=tuple(f"Angebot {n}" for n in range(1, 8))
+    )
+    for n in range(30):
+        make_partner(office, name=f"Laden {n:02d}", benefits=(f"Rabatt {n:02d}",))
     first = page_text(client.get("/verguenstigungen/"))
-    assert first.count("Angebot ") == 25 and 'rel="next"' in first
+    # One card per partner: its benefits together, each partner's name once.
+    assert first.count('class="panel partner-card"') == 25 and 'rel="next"' in first
+    zoo = first[first.index(">Zoo<") : first.index(">Vielfalt<")]
+    assert "Eintritt frei" in zoo and "Futter gratis" in zoo
+    assert first.count(">Zoo<") == 1
+    # A card shows five benefits and links to the partner's page for the rest.
+    vielfalt = first[first.index(">Vielfalt<") : first.index(">Laden 00<")]
+    assert vielfalt.count("Angebot ") == 5 and "Angebot 6" not in vielfalt
+    assert f"/verguenstigungen/partner/{many.public_id}" in vielfalt
+    assert "Alle Vergünstigungen von Vielfalt" in vielfalt
     second = page_text(client.get("/verguenstigungen/?page=2"))
-    assert second.count("Angebot ") == 5 and 'rel="next"' not in second
-    assert "Angebot 29" in second and "Angebot 29" not in first
+    assert second.count('class="panel partner-card"') == 7 and 'rel="next"' not in second
+    assert "Laden 29" in second and "Laden 29" not in first
+
+
+def test_a_page_of_results_takes_the_same_queries_however_many_partners(
+    app: Flask, client: FlaskClient, ctx: None
+) -> None:
+    office = make_office()
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    def queries_for_page() -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/verguenstigungen/?q=rabatt").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    make_partner(office, name="Laden A", benefits=("Rabatt 1", "Rabatt 2"))
+    with_one = queries_for_page()
+    for n in range(24):
+        make_partner(office, name=f"Laden {n}", benefits=("Rabatt 1", "Rabatt 2", "Rabatt 3"))
+    assert queries_for_page() == with_one
 
 
 def test_partner_page_shows_its_published_benefits(client: FlaskClient, ctx: None) -> None:
@@ -129,3 +203,81 @@ def test_directory_works_in_english(client: FlaskClient, ctx: None) -> None:
     assert "Search" in html and "Education/culture/entertainment" in html
     assert "Theater" in html
     assert db.session.scalar(select(Benefit.title)) == "Karten günstiger"
+
+
+TOLERANT_SEARCHES = [
+    ("q=Rosslau", "Bäckerei Süß"),
+    ("q=ROSSLAU", "Bäckerei Süß"),
+    ("q=Roßlau", "Bäckerei Süß"),
+    ("q=Baeckerei", "Bäckerei Süß"),
+    ("q=backerei", "Bäckerei Süß"),
+    ("q=BÄCKEREI", "Bäckerei Süß"),
+    ("q=suess+brotchen", "Bäckerei Süß"),
+    ("q=Cafe", "Café Müller"),
+    ("q=mueller", "Café Müller"),
+    ("q=muller+koethen", "Café Müller"),
+    ("place=rosslau", "Bäckerei Süß"),
+    ("place=Dessau-Rosslau", "Bäckerei Süß"),
+    ("place=Kothen", "Café Müller"),
+    ("place=KÖTHEN+(Anhalt)", "Café Müller"),
+]
+
+
+@pytest.mark.parametrize(("query", "found"), TOLERANT_SEARCHES)
+def test_search_is_tolerant_of_spelling(
+    client: FlaskClient, ctx: None, query: str, found: str
+) -> None:
+    office = make_office()
+    make_partner(office, name="Bäckerei Süß", town="Dessau-Roßlau", benefits=("Brötchen gratis",))
+    make_partner(office, name="Café Müller", town="Köthen (Anhalt)", benefits=("Kaffee",))
+    html = page_text(client.get("/verguenstigungen/?" + query))
+    others = {"Bäckerei Süß", "Café Müller"} - {found}
+    assert found in html and not any(other in html for other in others)
+
+
+def test_the_map_gets_markers_and_its_tile_host_is_allowed(
+    app: Flask, client: FlaskClient, ctx: None
+) -> None:
+    office = make_office()
+    make_partner(office, name="Mit Ort", latitude="51.8350", longitude="12.2460")
+    make_partner(office, name="Ohne Ort")
+    response = client.get("/verguenstigungen/")
+    html = page_text(response)
+    assert 'id="directory-map"' in html and 'data-tile-url="http://127.0.0.1:9/' in html
+    assert html.count('data-lat="51.835000"') == 1  # a marker for the partner with a place
+    policy = response.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: http://127.0.0.1:9;" in policy
+    assert "script-src 'self';" in policy  # the markers come from data, not inline script
+    app.config["MAP_TILE_URL"] = "https://{s}.tiles.example.org/{z}/{x}/{y}.png"
+    try:
+        policy = client.get("/verguenstigungen/").headers["Content-Security-Policy"]
+        assert "img-src 'self' data: https://*.tiles.example.org;" in policy
+        app.config["MAP_TILE_URL"] = ""
+        response = client.get("/verguenstigungen/")
+        assert "directory-map" not in page_text(response) and "Mit Ort" in page_text(response)
+        assert "img-src 'self' data:;" in response.headers["Content-Security-Policy"]
+    finally:
+        app.config["MAP_TILE_URL"] = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+
+
+def test_migration_0014_folds_the_stored_text_again(client: FlaskClient, ctx: None) -> None:
+    office = make_office()
+    make_partner(office, name="Bäckerei Süß", town="Dessau-Roßlau", benefits=("Brötchen",))
+    # As 0012 left it: lower case only, no place.
+    db.session.execute(
+        update(Benefit).values(search_text="brötchen bäckerei süß dessau-roßlau", place_text="")
+    )
+    db.session.commit()
+    assert "Bäckerei Süß" not in page_text(client.get("/verguenstigungen/?q=baeckerei"))
+    path = MIGRATIONS / "0014_directory_search.py"
+    spec = importlib.util.spec_from_file_location("migration_0014", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    migration.recompute(db.session.connection())
+    db.session.commit()
+    benefit = db.session.scalars(select(Benefit)).one()
+    assert "baeckerei" in benefit.search_text and "backerei" in benefit.search_text
+    assert benefit.place_text == " dessau rosslau"
+    for query in ("q=baeckerei", "q=Rosslau", "place=rosslau"):
+        assert "Bäckerei Süß" in page_text(client.get("/verguenstigungen/?" + query))

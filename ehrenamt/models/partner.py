@@ -86,6 +86,9 @@ class Benefit(Base):
     __table_args__ = (
         # The directory lists published benefits by category and place.
         Index("ix_benefit_directory", "published", "category_id", "postcode", "id"),
+        # The directory pages by partner: whether a partner has a matching benefit, and
+        # the benefits of a page's partners, are looked up by partner.
+        Index("ix_benefit_partner", "partner_id", "published"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,8 +109,13 @@ class Benefit(Base):
     #: join to filter (kept in step by the services).
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
     postcode: Mapped[str] = mapped_column(String(10))
-    #: Lower-cased title, description, partner name and town, for the text search.
+    #: Title, description, conditions, partner name and town folded for the text search
+    #: (core.text.searchable_text: "Bäckerei Roßlau" is stored as "baeckerei rosslau
+    #: backerei"), so a query folded the same way finds it on every database.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    #: The partner's town folded the same way, after a space (" dessau rosslau"), for the
+    #: directory's place filter: a town matches from the start of any of its words.
+    place_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ehrenamt.core.access import check_staff
 from ehrenamt.core.audit import Acting, AuditAction, record_change
+from ehrenamt.core.text import searchable_text
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Benefit,
@@ -40,8 +41,10 @@ def sync_benefit(benefit: Benefit, partner: Partner) -> None:
     benefit.category_id = partner.category_id
     benefit.postcode = partner.postcode
     benefit.published = is_listed(partner) and not benefit.unpublished_by_staff
-    parts = [benefit.title, benefit.description, benefit.conditions, partner.name, partner.town]
-    benefit.search_text = " ".join(p for p in parts if p).lower()
+    benefit.search_text = searchable_text(
+        benefit.title, benefit.description, benefit.conditions, partner.name, partner.town
+    )
+    benefit.place_text = " " + searchable_text(partner.town)
 
 
 def apply_benefit(benefit: Benefit, data: BenefitInput) -> None:

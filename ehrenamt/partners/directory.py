@@ -1,21 +1,34 @@
-"""The public directory: published benefits, searched by text, category and distance."""
+"""The public directory: approved partners with their published benefits, searched by
+text, category, place and distance, one card per partner."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from ehrenamt.core.paging import Page, fetch_page
+from ehrenamt.core.text import fold_for_search
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Benefit,
     Partner,
-    PartnerState,
 )
+from ehrenamt.partners.listing import listed_partners
+
+#: Radii a visitor can choose, in kilometres.
+RADII_KM = (5, 10, 25, 50)
+#: The radius when the visitor chooses none.
+DEFAULT_RADIUS_KM = 25
+#: Benefits shown on a partner's card in the results; more are on the partner's page
+#: (keeps a page of results bounded whatever one partner publishes).
+BENEFITS_PER_CARD = 5
+#: Words of a query that must all match; more are ignored (each adds a LIKE).
+MAX_QUERY_WORDS = 6
 
 
 @dataclass
@@ -24,70 +37,144 @@ class DirectoryQuery:
 
     text: str = ""
     category_id: int | None = None
-    #: A postcode prefix (digits) or a town name.
+    #: A postcode prefix (digits) or the start of a word of a town's name.
     place: str = ""
     latitude: float | None = None
     longitude: float | None = None
-    #: Only partners within this many kilometres when sorting by distance.
-    radius_km: float = 50.0
+    #: Only partners within this many kilometres when searching near a place.
+    radius_km: float = float(DEFAULT_RADIUS_KM)
+
+
+@dataclass
+class DirectoryEntry:
+    """One partner in the results, with the benefits that matched the search."""
+
+    partner: Partner
+    benefits: list[Benefit] = field(default_factory=list)
+    #: More benefits matched than the card shows.
+    more: bool = False
+    #: Kilometres from the visitor, when the visitor's position is known.
+    distance_km: float | None = None
 
 
 #: Kilometres per degree of latitude.
 KM_PER_DEGREE = 111.32
 
 
-def _published_today(query: Select, today: date) -> Select:
-    return query.where(
+def _published_today(today: date) -> list[ColumnElement[bool]]:
+    return [
         Benefit.published.is_(True),
         or_(Benefit.valid_from.is_(None), Benefit.valid_from <= today),
         or_(Benefit.valid_until.is_(None), Benefit.valid_until >= today),
-    )
+    ]
+
+
+def _benefit_filters(criteria: DirectoryQuery, today: date) -> list[ColumnElement[bool]]:
+    """What a benefit must meet to be listed: published today and matching the search.
+
+    Text and town are compared folded (see core.text.fold_for_search), as they are stored.
+    """
+    filters = _published_today(today)
+    for word in fold_for_search(criteria.text).split()[:MAX_QUERY_WORDS]:
+        filters.append(Benefit.search_text.contains(word, autoescape=True))
+    if criteria.category_id is not None:
+        filters.append(Benefit.category_id == criteria.category_id)
+    place = criteria.place.strip()
+    if place.isdigit():
+        filters.append(Benefit.postcode.startswith(place, autoescape=True))
+    elif fold_for_search(place):
+        filters.append(Benefit.place_text.contains(" " + fold_for_search(place), autoescape=True))
+    return filters
 
 
 def _degrees(value: float) -> Decimal:
     return Decimal(f"{value:.6f}")
 
 
+def _partners_query(criteria: DirectoryQuery, today: date) -> Select[Partner]:
+    """Approved partners with at least one benefit to list, in the order to show them."""
+    matching = select(Benefit.id).where(
+        Benefit.partner_id == Partner.id, *_benefit_filters(criteria, today)
+    )
+    query = select(Partner).where(listed_partners(), matching.exists())
+    if criteria.latitude is None or criteria.longitude is None:
+        # In the order they joined: the primary key walks in order and stops after a page,
+        # where sorting by name would sort every listed partner.
+        return query.order_by(Partner.id)
+    lat, lon = criteria.latitude, criteria.longitude
+    lat_span = criteria.radius_km / KM_PER_DEGREE
+    scale = max(math.cos(math.radians(lat)), 0.01)
+    lon_span = lat_span / scale
+    d_lat = Partner.latitude - _degrees(lat)
+    d_lon = (Partner.longitude - _degrees(lon)) * _degrees(scale)
+    squared = d_lat * d_lat + d_lon * d_lon
+    # The box lets an index narrow the rows; the circle then holds the radius exactly
+    # (equirectangular, accurate enough at a directory's distances). Bounds are decimals
+    # like the columns: compared with floats, PostgreSQL casts the column, cannot
+    # estimate the filter and picks a nested loop.
+    return query.where(
+        Partner.latitude.between(_degrees(lat - lat_span), _degrees(lat + lat_span)),
+        Partner.longitude.between(_degrees(lon - lon_span), _degrees(lon + lon_span)),
+        squared <= _degrees(lat_span * lat_span),
+    ).order_by(squared, Partner.id)
+
+
+def _benefits_of(
+    partner_ids: list[int], criteria: DirectoryQuery, today: date
+) -> dict[int, list[Benefit]]:
+    """The matching benefits of a page's partners in one query, at most one more per
+    partner than a card shows (so the card knows whether to link to the rest)."""
+    if not partner_ids:
+        return {}
+    position = (
+        func.row_number()
+        .over(partition_by=Benefit.partner_id, order_by=(Benefit.title, Benefit.id))
+        .label("position")
+    )
+    ranked = (
+        select(Benefit.id, position)
+        .where(Benefit.partner_id.in_(partner_ids), *_benefit_filters(criteria, today))
+        .subquery()
+    )
+    query = (
+        select(Benefit)
+        .join(ranked, ranked.c.id == Benefit.id)
+        .where(ranked.c.position <= BENEFITS_PER_CARD + 1)
+        .order_by(Benefit.partner_id, ranked.c.position)
+    )
+    found: dict[int, list[Benefit]] = defaultdict(list)
+    for benefit in db.session.scalars(query):
+        found[benefit.partner_id].append(benefit)
+    return found
+
+
 def search_directory(
     criteria: DirectoryQuery, page: int, page_size: int, today: date | None = None
-) -> Page:
-    """Published benefits valid today, filtered and paged in the database.
+) -> Page[DirectoryEntry]:
+    """Partners with published benefits valid today that match, paged in the database by
+    partner; each with its matching benefits (two queries, whatever the page size).
 
-    With the visitor's coordinates, only partners with coordinates in a bounding box
-    around them are listed, nearest first (an equirectangular approximation, which is
-    accurate enough at the distances a directory is used for).
+    With the visitor's coordinates, only partners with coordinates within the radius are
+    listed, nearest first.
     """
     today = today or date.today()
-    query = _published_today(select(Benefit, Partner).join(Partner), today)
-    text = criteria.text.strip().lower()
-    if text:
-        query = query.where(Benefit.search_text.contains(text, autoescape=True))
-    if criteria.category_id is not None:
-        query = query.where(Benefit.category_id == criteria.category_id)
-    place = criteria.place.strip()
-    if place.isdigit():
-        query = query.where(Benefit.postcode.startswith(place, autoescape=True))
-    elif place:
-        query = query.where(func.lower(Partner.town).startswith(place.lower(), autoescape=True))
-    if criteria.latitude is not None and criteria.longitude is not None:
-        lat, lon = criteria.latitude, criteria.longitude
-        lat_span = criteria.radius_km / KM_PER_DEGREE
-        scale = max(math.cos(math.radians(lat)), 0.01)
-        lon_span = lat_span / scale
-        # Bounds as decimals like the columns: compared with floats, PostgreSQL casts
-        # the column, cannot estimate the filter and picks a nested loop.
-        query = query.where(
-            Partner.latitude.between(_degrees(lat - lat_span), _degrees(lat + lat_span)),
-            Partner.longitude.between(_degrees(lon - lon_span), _degrees(lon + lon_span)),
+    partners: Page[Partner] = fetch_page(_partners_query(criteria, today), page, page_size)
+    benefits = _benefits_of([p.id for p in partners.items], criteria, today)
+    entries = []
+    for partner in partners.items:
+        listed = benefits.get(partner.id, [])
+        distance = None
+        if criteria.latitude is not None and criteria.longitude is not None:
+            distance = distance_km(partner, criteria.latitude, criteria.longitude)
+        entries.append(
+            DirectoryEntry(
+                partner,
+                listed[:BENEFITS_PER_CARD],
+                more=len(listed) > BENEFITS_PER_CARD,
+                distance_km=distance,
+            )
         )
-        d_lat = Partner.latitude - _degrees(lat)
-        d_lon = (Partner.longitude - _degrees(lon)) * _degrees(scale)
-        query = query.order_by(d_lat * d_lat + d_lon * d_lon, Benefit.id)
-    else:
-        # In the order they were added: the primary key walks in order and stops after a
-        # page, where sorting by name would join and sort every published benefit.
-        query = query.order_by(Benefit.id)
-    return fetch_page(query, page, page_size, rows=True)
+    return Page(entries, partners.number, partners.has_next)
 
 
 def distance_km(partner: Partner, latitude: float, longitude: float) -> float | None:
@@ -101,17 +188,15 @@ def distance_km(partner: Partner, latitude: float, longitude: float) -> float | 
 
 
 def public_partner(public_id: str) -> Partner | None:
-    """An approved partner by its public id (the directory's page per partner)."""
+    """A listed partner by its public id (the directory's page per partner)."""
     return db.session.scalar(
-        select(Partner).where(
-            Partner.public_id == public_id, Partner.state == PartnerState.APPROVED
-        )
+        select(Partner).where(Partner.public_id == public_id, listed_partners())
     )
 
 
 def published_benefits(partner: Partner, today: date | None = None) -> list[Benefit]:
     """The partner's benefits shown in the directory today."""
-    query = _published_today(
-        select(Benefit).where(Benefit.partner_id == partner.id), today or date.today()
+    query = select(Benefit).where(
+        Benefit.partner_id == partner.id, *_published_today(today or date.today())
     )
     return list(db.session.scalars(query.order_by(Benefit.title, Benefit.id)))

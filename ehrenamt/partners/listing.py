@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from ehrenamt.core.paging import Page, fetch_page
 from ehrenamt.extensions import db
@@ -17,6 +17,11 @@ def is_listed(partner: Partner) -> bool:
     """Whether the public directory shows the partner's benefits: staff approved it and
     it confirmed its e-mail address (either may come first)."""
     return partner.state == PartnerState.APPROVED and partner.email_confirmed_at is not None
+
+
+def listed_partners() -> ColumnElement[bool]:
+    """:func:`is_listed` as a condition for queries (the directory's pages)."""
+    return and_(Partner.state == PartnerState.APPROVED, Partner.email_confirmed_at.is_not(None))
 
 
 def list_partners(

@@ -31,11 +31,19 @@ from ehrenamt.web.forms import (
     faulty_fields,
 )
 
+
+def content_security_policy(images: str = "") -> str:
+    """The pages' policy; ``images`` is an origin a page may also load images from (the
+    directory's map tiles)."""
+    return (
+        f"default-src 'self'; img-src 'self' data:{' ' + images if images else ''}; "
+        "style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+
+
 #: Pages allow nothing from other origins; inline scripts are not allowed at all.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 #: The only pages a browser or proxy may keep: public, the same for every visitor, showing
 #: nobody's personal data (the directory shows what partners publish). Every other
@@ -181,6 +189,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = _format_datetime
     app.jinja_env.filters["number"] = _format_number
     app.jinja_env.filters["hours"] = _format_hours
+    app.jinja_env.filters["distance"] = format_distance
     app.jinja_env.filters["card_number"] = card_numbers.format_card_number
     app.jinja_env.globals["faulty_fields"] = faulty_fields
     app.context_processor(_template_globals)
@@ -285,6 +294,11 @@ def _format_number(value: object) -> str:
 def _format_hours(value: object) -> str:
     """Hours with one decimal in the page's language: 5 → "5,0" (German), "5.0" (English)."""
     return format_decimal(value, format="#,##0.0") if value is not None else ""
+
+
+def format_distance(kilometres: float) -> str:
+    """A distance with one decimal in the page's language: "2,4 km" (German)."""
+    return _("%(km)s km", km=format_decimal(kilometres, format="#,##0.0"))
 
 
 def _template_globals() -> dict[str, Any]:

@@ -1,22 +1,40 @@
-"""The public directory of benefits: search, filters, a page per partner."""
+"""The public directory of benefits: search, filters, map, a page per partner."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, make_response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ehrenamt.partners import categories as partners_categories
 from ehrenamt.partners import directory as partners_directory
 from ehrenamt.web.directory.forms import DirectorySearchForm
 from ehrenamt.web.forms import choices
-from ehrenamt.web.pages import current_language, list_page, or_404
+from ehrenamt.web.pages import (
+    content_security_policy,
+    current_language,
+    list_page,
+    or_404,
+)
 
 bp = Blueprint("directory", __name__, url_prefix="/verguenstigungen")
 
 
+def tile_origin(url: str) -> str | None:
+    """The origin the map's tiles come from, for the page's Content-Security-Policy
+    (Leaflet's ``{s}`` subdomain placeholder becomes a wildcard); None if not a URL."""
+    parts = urlsplit(url.replace("{s}", "*"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 @bp.route("/")
-def index() -> tuple[str, int]:
-    """Every published benefit valid today; filtered and paged in the database."""
+def index() -> ResponseReturnValue:
+    """Partners with published benefits valid today, one card each, with a map; filtered
+    and paged in the database."""
     form = DirectorySearchForm(request.args)
     categories = partners_categories.list_categories()
     language = current_language()
@@ -24,6 +42,9 @@ def index() -> tuple[str, int]:
         [("", _("alle Kategorien"))]
         + [(c.slug, partners_categories.category_name(c, language)) for c in categories]
     )
+    form.radius.choices = choices((km, _("%(km)s km", km=km)) for km in partners_directory.RADII_KM)
+    if not form.radius.data:
+        form.radius.data = str(partners_directory.DEFAULT_RADIUS_KM)
     criteria = partners_directory.DirectoryQuery()
     page = 1
     valid = form.validate()
@@ -35,20 +56,28 @@ def index() -> tuple[str, int]:
             place=form.place.data or "",
             latitude=form.lat.data,
             longitude=form.lon.data,
+            radius_km=float(form.radius.data),
         )
         page = form.page.data or 1
     result = partners_directory.search_directory(criteria, page, current_app.config["PAGE_SIZE"])
-    names = {c.id: partners_categories.category_name(c, language) for c in categories}
-    distances = {}
-    if criteria.latitude is not None and criteria.longitude is not None:
-        distances = {
-            partner.id: partners_directory.distance_km(
-                partner, criteria.latitude, criteria.longitude
-            )
-            for _benefit, partner in result.items
-        }
-    html = list_page("directory/index.html", form, result, categories=names, distances=distances)
-    return html, 200 if valid else 400
+    tile_url = current_app.config["MAP_TILE_URL"] or ""
+    origin = tile_origin(tile_url)
+    html = list_page(
+        "directory/index.html",
+        form,
+        result,
+        categories={c.id: partners_categories.category_name(c, language) for c in categories},
+        near_me=criteria.latitude is not None and criteria.longitude is not None,
+        without_location={
+            k: v for k, v in request.args.items() if k not in ("lat", "lon", "page") and v
+        },
+        tile_url=tile_url if origin else "",
+        tile_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
+    )
+    response = make_response(html, 200 if valid else 400)
+    if origin:
+        response.headers["Content-Security-Policy"] = content_security_policy(images=origin)
+    return response
 
 
 @bp.route("/partner/<public_id>")

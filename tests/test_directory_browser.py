@@ -1,0 +1,150 @@
+"""The directory in a real headless Chromium: the search box, "near me" with a granted
+geolocation, the map's markers (tiles never load in tests: the list must not need them),
+axe-core, and the page at phone size, with and without JavaScript.
+
+Screenshots go to ``EHRENAMT_SCREENSHOTS`` if set (to look at them), else to the test's
+temporary folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+
+from ehrenamt.extensions import db
+from tests.accessibility import AXE
+from tests.factories import make_office
+from tests.test_accessibility import DESKTOP, PHONE, axe_violations, overflow_problem
+from tests.test_browser import (  # noqa: F401 - fixtures: Debian's Chromium
+    browser_context_args,
+    browser_type_launch_args,
+)
+from tests.test_browser_staff import screenshot_dir
+from tests.test_partners import make_partner
+
+pytestmark = pytest.mark.browser
+
+#: Dessau's market square, where the visitor stands.
+HERE = {"latitude": 51.835, "longitude": 12.246}
+
+
+def fill_directory(app: Flask) -> None:
+    """Three partners north of the visitor (about 2.4, 8 and 40 km) and one without a place."""
+    with app.app_context():
+        office = make_office()
+        for name, town, km, benefits in (
+            ("Bäckerei Süß", "Dessau-Roßlau", 2.4, ("Brötchen gratis", "Kaffee halber Preis")),
+            ("Café Müller", "Dessau-Roßlau", 8, ("Kuchen 10 % günstiger",)),
+            ("Kino Fern", "Zerbst", 40, ("Eintritt frei",)),
+            ("Ohne Ort", "Dessau-Roßlau", None, ("Rabatt",)),
+        ):
+            partner, _user = make_partner(office, name=name, town=town, benefits=benefits)
+            if km is not None:
+                # Set here, not through the partner's form (which locates by postcode).
+                partner.latitude = round(HERE["latitude"] + km / 111.32, 6)
+                partner.longitude = HERE["longitude"]
+        db.session.commit()
+
+
+def cards(page: Page) -> list[str]:
+    """The partners' names on the result cards, in order."""
+    return page.locator(".partner-card h2").all_inner_texts()
+
+
+def test_search_near_me_and_map(
+    app: Flask, live_server: str, browser: Browser, tmp_path: Path
+) -> None:
+    fill_directory(app)
+    shots = screenshot_dir(tmp_path)
+    context = browser.new_context(
+        locale="de-DE", viewport=DESKTOP, geolocation=HERE, permissions=["geolocation"]
+    )
+    context.add_init_script(path=AXE)
+    page = context.new_page()
+    page.goto(f"{live_server}/verguenstigungen/")
+    search = page.get_by_role("searchbox", name="Was suchen Sie?")
+    expect(search).to_be_visible()
+    search.fill("baeckerei")
+    search.press("Enter")
+    expect(page.locator(".partner-card")).to_have_count(1)
+    card = page.locator(".partner-card")
+    # One card for the partner, both its benefits on it.
+    expect(card).to_contain_text("Brötchen gratis")
+    expect(card).to_contain_text("Kaffee halber Preis")
+
+    page.get_by_label("Was suchen Sie?").fill("")
+    page.get_by_role("button", name="In meiner Nähe").click()
+    page.wait_for_url("**lat=51.835**")
+    # Within the default 25 km, nearest first, with the distance in German.
+    assert cards(page) == ["Bäckerei Süß", "Café Müller"]
+    expect(page.locator(".partner-card").first).to_contain_text("2,4 km")
+    expect(page.get_by_text("Sortiert nach Entfernung von Ihrem Standort.")).to_be_visible()
+    page.get_by_label("Umkreis").select_option("50")
+    page.get_by_role("button", name="Suchen").click()
+    assert cards(page) == ["Bäckerei Süß", "Café Müller", "Kino Fern"]
+
+    # The map: a marker per listed partner, though no tile could load.
+    the_map = page.locator("#directory-map")
+    expect(the_map).to_be_visible()
+    markers = the_map.locator(".leaflet-marker-icon")
+    expect(markers).to_have_count(3)
+    expect(the_map.get_by_role("button", name="Café Müller")).to_have_count(1)
+    page.screenshot(path=str(shots / "directory-desktop.png"), full_page=True)
+
+    # Tab walks through the markers and out of the map again: no keyboard trap.
+    markers.first.focus()
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if not page.evaluate(
+            "document.getElementById('directory-map').contains(document.activeElement)"
+        ):
+            break
+    assert not page.evaluate(
+        "document.getElementById('directory-map').contains(document.activeElement)"
+    )
+    # A marker opens a popup linking to the partner's page.
+    the_map.get_by_role("button", name="Café Müller").press("Enter")
+    expect(the_map.get_by_role("link", name="Café Müller")).to_be_visible()
+
+    assert axe_violations(page) == []
+    context.close()
+
+
+def test_the_directory_on_a_phone_and_without_javascript(
+    app: Flask, live_server: str, browser: Browser, tmp_path: Path
+) -> None:
+    fill_directory(app)
+    shots = screenshot_dir(tmp_path)
+    phone = browser.new_context(
+        locale="en-GB", viewport=PHONE, geolocation=HERE, permissions=["geolocation"]
+    )
+    phone.add_init_script(path=AXE)
+    page = phone.new_page()
+    page.goto(f"{live_server}/verguenstigungen/")
+    page.get_by_role("button", name="Near me").click()
+    page.wait_for_url("**lat=**")
+    expect(page.locator(".partner-card").first).to_contain_text("2.4 km")
+    expect(page.locator("#directory-map .leaflet-marker-icon")).to_have_count(2)
+    assert overflow_problem(page) is None
+    page.screenshot(path=str(shots / "directory-phone.png"), full_page=True)
+    assert axe_violations(page) == []
+    phone.close()
+
+    # Without JavaScript: no "near me" button, no map; the postcode or town does the work.
+    plain = browser.new_context(locale="de-DE", viewport=PHONE, java_script_enabled=False)
+    page = plain.new_page()
+    page.goto(f"{live_server}/verguenstigungen/")
+    expect(page.get_by_role("button", name="In meiner Nähe")).to_be_hidden()
+    page.get_by_label("Postleitzahl oder Ort").fill("Rosslau")
+    page.get_by_label("Was suchen Sie?").fill("backerei")
+    page.get_by_role("button", name="Suchen").click()
+    assert cards(page) == ["Bäckerei Süß"]
+    # No empty map box and no radius that nothing could apply.
+    expect(page.locator("#directory-map")).to_be_hidden()
+    expect(page.get_by_label("Umkreis")).to_be_hidden()
+    assert overflow_problem(page) is None
+    page.screenshot(path=str(shots / "directory-phone-no-js.png"), full_page=True)
+    plain.close()
