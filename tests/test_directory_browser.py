@@ -41,7 +41,11 @@ def fill_directory(app: Flask) -> None:
             ("Kino Fern", "Zerbst", 40, ("Eintritt frei",)),
             ("Ohne Ort", "Dessau-Roßlau", None, ("Rabatt",)),
         ):
-            partner, _user = make_partner(office, name=name, town=town, benefits=benefits)
+            # 99999 is in no postcode table: the partner stays without coordinates.
+            postcode = "06844" if km is not None else "99999"
+            partner, _user = make_partner(
+                office, name=name, town=town, postcode=postcode, benefits=benefits
+            )
             if km is not None:
                 # Set here, not through the partner's form (which locates by postcode).
                 partner.latitude = round(HERE["latitude"] + km / 111.32, 6)
