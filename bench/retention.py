@@ -60,6 +60,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--applications", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500, help="RETENTION_BATCH_SIZE")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--explain-slow",
+        type=float,
+        metavar="MS",
+        help="print the plans (auto_explain: ANALYZE, BUFFERS, I/O timing) of the queue's "
+        "statements slower than MS while the job runs",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,6 +85,16 @@ class TransactionClock:
             self.durations.append((time.perf_counter() - began) * 1000)
 
 
+def queued_ms(pid: int | str) -> float:
+    """How long the process has waited, runnable, for a CPU (Linux schedstat, field 2):
+    its growth over a slow call tells a machine short of cores from a slow query."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as stats:
+            return int(stats.read().split()[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class StatementClock:
     """Each statement's duration during the current timed call: a slow call shows whether
     the database or this process (CPU, imports) took the time."""
@@ -85,8 +102,11 @@ class StatementClock:
     def __init__(self) -> None:
         self.statements: list[tuple[str, float]] = []
         self.collecting = 0.0
+        #: The database server process of the timed connection (its run-queue wait).
+        self.backend = 0
 
     def before(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        self.backend = conn.connection.dbapi_connection.info.backend_pid
         conn.info["bench_statement"] = time.perf_counter()
 
     def after(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
@@ -106,6 +126,34 @@ class StatementClock:
         else:
             ms = (time.perf_counter() - self.collecting) * 1000
             self.statements.append((f"gc generation {info['generation']}", ms))
+
+
+class SlowPlans:
+    """The plans PostgreSQL's auto_explain writes for slow statements of the timing
+    connection, sent to this client as notices instead of the server's log."""
+
+    def __init__(self, threshold_ms: float) -> None:
+        self.threshold_ms = threshold_ms
+        self.plans: list[str] = []
+
+    def connect(self, dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("LOAD 'auto_explain'")
+        for setting, value in (
+            ("auto_explain.log_min_duration", f"{self.threshold_ms:g}ms"),
+            ("auto_explain.log_analyze", "on"),
+            ("auto_explain.log_buffers", "on"),
+            ("track_io_timing", "on"),
+            ("client_min_messages", "log"),
+        ):
+            cursor.execute(f"SET {setting} = '{value}'")
+        cursor.close()
+        dbapi_connection.commit()
+        dbapi_connection.add_notice_handler(self.notice)
+
+    def notice(self, diagnostic: Any) -> None:
+        if "duration:" in (diagnostic.message_primary or ""):
+            self.plans.append(diagnostic.message_primary)
 
 
 def run_job(url: str, batch: int, results: Connection) -> None:
@@ -155,8 +203,12 @@ def run(url: URL, args: argparse.Namespace) -> None:
     """Build, then run the job in its own process while timing the queue here."""
     app = harness.bench_app(url)
     app.config.update(RETENTION_BATCH_SIZE=args.batch, RETENTION_MAX_ROWS_PER_RUN=ROWS_PER_RUN)
+    slow_plans = SlowPlans(args.explain_slow) if args.explain_slow else None
     with app.app_context():
         office_ids = build(args.applications)
+        if slow_plans is not None:
+            db.engine.dispose()
+            event.listen(db.engine, "connect", slow_plans.connect)
         before = db.session.scalar(select(func.count()).select_from(Application)) or 0
         engagements = db.session.scalar(select(func.count()).select_from(Engagement)) or 0
         db.session.remove()
@@ -185,6 +237,7 @@ def run(url: URL, args: argparse.Namespace) -> None:
         event.listen(db.engine, "before_cursor_execute", statements.before)
         event.listen(db.engine, "after_cursor_execute", statements.after)
         gc.callbacks.append(statements.collector)
+        load_before = harness.load_average()
         started = time.perf_counter()
         job.start()
         sender.close()
@@ -193,14 +246,21 @@ def run(url: URL, args: argparse.Namespace) -> None:
         while not receiver.poll(0.05):
             if not job.is_alive():
                 raise SystemExit(f"the job's process ended with {job.exitcode}")
+            waited = queued_ms("self"), queued_ms(statements.backend)
             began, cpu = time.perf_counter(), time.process_time()
             statements.take()
             page()
             busy.append((time.perf_counter() - began) * 1000)
-            cpu_ms = (time.process_time() - cpu) * 1000
-            calls.append((began - started, busy[-1], [*statements.take(), ("cpu", cpu_ms)]))
+            parts = [
+                *statements.take(),
+                ("cpu", (time.process_time() - cpu) * 1000),
+                ("waiting for a core", queued_ms("self") - waited[0]),
+                ("server waiting for a core", queued_ms(statements.backend) - waited[1]),
+            ]
+            calls.append((began - started, busy[-1], parts))
             db.session.remove()
         ready, runs, durations = receiver.recv()
+        load_after = harness.load_average()
         seconds = time.perf_counter() - started
         job.join()
         after = db.session.scalar(select(func.count()).select_from(Application)) or 0
@@ -220,9 +280,12 @@ def run(url: URL, args: argparse.Namespace) -> None:
         f"transactions of the job: {len(durations)}, longest {longest:.1f} ms, "
         f"median {statistics.median(durations):.1f} ms (target: longest < 1000 ms)"
     )
+    for plan in (slow_plans.plans if slow_plans else [])[:5]:
+        print(plan)
+    print(f"load average (1, 5, 15 min): {load_before} before the job, {load_after} after")
     print(f"the job's process was ready (imports, app) after {ready - started:.1f} s")
     for offset, took, parts in sorted(calls, key=lambda call: -call[1])[:3]:
-        sql = ", ".join(f"{head[:30]}… {ms:.1f} ms" for head, ms in parts)
+        sql = ", ".join(f"{head[:30]}: {ms:.1f} ms" for head, ms in parts)
         print(f"  slow queue call at {offset:.1f} s: {took:.1f} ms ({sql})")
     for label, samples in (("idle", idle), ("while the job runs", busy)):
         ordered = sorted(samples)
