@@ -173,17 +173,22 @@ def test_imports_never_confirmed_go_like_unclaimed_uploads(app: Flask, office: O
     assert (None, DeletionKind.UNCONFIRMED_IMPORTS) not in apply_retention(now)
 
 
-def test_a_used_email_change_stays_a_day(office: Office) -> None:
-    """A link used less than a day ago stays (its page says "already used")."""
+def test_a_used_email_change_stays_as_long_as_mails_to_the_old_address(
+    app: Flask, office: Office
+) -> None:
+    """A change used less than SENT_MAIL_RETENTION_DAYS and a day ago stays: it names
+    the old address, by which the export finds the mails sent there."""
     application = make_application(office, state=ApplicationState.APPROVED)
     now = utcnow()
+    kept = app.config["SENT_MAIL_RETENTION_DAYS"] * DAY + DAY
     db.session.add(
         EmailChange(
             user_id=application.applicant_id,
             new_email="neu@example.org",
+            old_email="alt@example.org",
             token_hash="d" * 64,
-            expires_at=now + timedelta(hours=1),
-            used_at=now - DAY + timedelta(hours=1),
+            expires_at=now - kept,
+            used_at=now - kept + timedelta(hours=1),
         )
     )
     db.session.commit()

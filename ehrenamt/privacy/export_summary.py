@@ -101,6 +101,7 @@ FIELD_LABELS: dict[str, LazyString] = {
     "subject": _l("Betreff"),
     "queued_at": _l("Erstellt am"),
     "sent_at": _l("Versandt am"),
+    "old_email": _l("Frühere E-Mail-Adresse"),
     "new_email": _l("Neue E-Mail-Adresse"),
     "expires_at": _l("Gültig bis"),
     "used_at": _l("Benutzt am"),

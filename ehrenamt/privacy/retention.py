@@ -292,7 +292,7 @@ def _rows_of_today(run: _Run) -> None:
             LegacyImport,
             rows.unconfirmed_imports(periods, run.now),
         ),
-        (DeletionKind.EMAIL_CHANGES, EmailChange, rows.spent_email_changes(run.now)),
+        (DeletionKind.EMAIL_CHANGES, EmailChange, rows.spent_email_changes(periods, run.now)),
         (
             DeletionKind.NAME_CHANGE_REQUESTS,
             NameChangeRequest,
