@@ -59,6 +59,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.retention", description=__doc__)
     parser.add_argument("--applications", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500, help="RETENTION_BATCH_SIZE")
+    parser.add_argument(
+        "--pause-share",
+        type=float,
+        default=None,
+        help="RETENTION_PAUSE_SHARE (default: the app's)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--explain-slow",
@@ -156,7 +162,7 @@ class SlowPlans:
             self.plans.append(diagnostic.message_primary)
 
 
-def run_job(url: str, batch: int, results: Connection) -> None:
+def run_job(url: str, batch: int, pause_share: float | None, results: Connection) -> None:
     """The job's process: its own app and engine, the job run until a run deletes nothing;
     sends when it was ready (after imports and app), the rows per run and the durations of
     its transactions back through ``results``.
@@ -166,6 +172,8 @@ def run_job(url: str, batch: int, results: Connection) -> None:
     app = harness.bench_app(make_url(url))
     ready = time.perf_counter()
     app.config.update(RETENTION_BATCH_SIZE=batch, RETENTION_MAX_ROWS_PER_RUN=ROWS_PER_RUN)
+    if pause_share is not None:
+        app.config["RETENTION_PAUSE_SHARE"] = pause_share
     clock = TransactionClock()
     runs: list[int] = []
     with app.app_context():
@@ -230,7 +238,7 @@ def run(url: URL, args: argparse.Namespace) -> None:
         receiver, sender = context.Pipe(duplex=False)
         job = context.Process(
             target=run_job,
-            args=(url.render_as_string(hide_password=False), args.batch, sender),
+            args=(url.render_as_string(hide_password=False), args.batch, args.pause_share, sender),
             name="retention-job",
         )
         statements = StatementClock()
@@ -274,7 +282,8 @@ def run(url: URL, args: argparse.Namespace) -> None:
     print(f"engagements deleted: {engagements - engagements_after}")
     print(
         f"job: {len(runs)} runs ({', '.join(map(str, runs))} rows), {seconds:.1f} s, "
-        f"{deleted / seconds:,.0f} applications/s, batch {args.batch}"
+        f"{deleted / seconds:,.0f} applications/s, batch {args.batch}, pause share "
+        f"{app.config['RETENTION_PAUSE_SHARE'] if args.pause_share is None else args.pause_share}"
     )
     print(
         f"transactions of the job: {len(durations)}, longest {longest:.1f} ms, "

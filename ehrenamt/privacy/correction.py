@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from ehrenamt.accounts import users
 from ehrenamt.accounts.links import LinkProblem, LinkRejected
 from ehrenamt.accounts.users import find_user, normalise_email
+from ehrenamt.applications import recheck
 from ehrenamt.core import audit, mail, outbox, security
 from ehrenamt.core.audit import Acting, AuditAction
 from ehrenamt.core.urls import external_url
@@ -214,8 +215,11 @@ def change_address(user: User, street: str, postcode: str, town: str) -> int:
             town,
         ):
             continue
+        before = recheck.checks_before(application)
         application.street, application.postcode, application.town = street, postcode, town
         audit.record_change(_acting(user), application, AuditAction.CORRECT_ADDRESS)
+        # The place rule reads the address: an open application is checked again.
+        recheck.record_recheck(application, _acting(user), before)
         changed += 1
     db.session.commit()
     return changed
