@@ -17,8 +17,8 @@ from ehrenamt.models import EmailChange, OutboxMessage, UserRole, utcnow
 from ehrenamt.privacy import erasure
 from ehrenamt.privacy import export as data_export
 from ehrenamt.privacy.retention import DeletionKind, apply_retention
-from tests.factories import make_user
-from tests.helpers import sign_in
+from tests.factories import make_office, make_user
+from tests.helpers import page_text, sign_in
 from tests.privacy_data import text_columns_containing
 from tests.test_export import download
 from tests.test_privacy_correction import ask_for, change_link, reload, use
@@ -108,3 +108,15 @@ def test_a_change_keeps_the_old_address_as_long_as_mails_to_it(
     assert after_end[(None, DeletionKind.EMAIL_CHANGES)] == 1
     assert db.session.scalar(select(EmailChange)) is None
     assert (None, DeletionKind.EMAIL_CHANGES) not in apply_retention(kept_until + DAY)
+
+
+def test_the_privacy_page_and_the_admin_state_how_long_the_old_address_is_kept(
+    app: Flask, client: FlaskClient, ctx: None
+) -> None:
+    office = make_office()
+    days = app.config["SENT_MAIL_RETENTION_DAYS"] + 1
+    text = page_text(client.get(f"/datenschutz/{office.slug}"))
+    assert f"Nach einer Änderung Ihre frühere E-Mail-Adresse: {days} Tage" in text
+    sign_in(client, make_user(UserRole.ADMIN, office))
+    text = page_text(client.get("/verwaltung/einstellungen/aufbewahrung"))
+    assert f"benutzt mit der früheren Adresse {days} Tage nach der Änderung" in text
