@@ -108,7 +108,8 @@ class StatementClock:
     def __init__(self) -> None:
         self.statements: list[tuple[str, float]] = []
         self.collecting = 0.0
-        #: The database server process of the timed connection (its run-queue wait).
+        #: The database server process of the timed connection (its run-queue wait); 0
+        #: before the first statement (no such process: nothing is counted).
         self.backend = 0
 
     def before(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
@@ -254,7 +255,8 @@ def run(url: URL, args: argparse.Namespace) -> None:
         while not receiver.poll(0.05):
             if not job.is_alive():
                 raise SystemExit(f"the job's process ended with {job.exitcode}")
-            waited = queued_ms("self"), queued_ms(statements.backend)
+            backend = statements.backend
+            waited = queued_ms("self"), queued_ms(backend)
             began, cpu = time.perf_counter(), time.process_time()
             statements.take()
             page()
@@ -263,7 +265,11 @@ def run(url: URL, args: argparse.Namespace) -> None:
                 *statements.take(),
                 ("cpu", (time.process_time() - cpu) * 1000),
                 ("waiting for a core", queued_ms("self") - waited[0]),
-                ("server waiting for a core", queued_ms(statements.backend) - waited[1]),
+                # Only for the same server process (the pool may hand out another).
+                (
+                    "server waiting for a core",
+                    queued_ms(backend) - waited[1] if backend == statements.backend else 0.0,
+                ),
             ]
             calls.append((began - started, busy[-1], parts))
             db.session.remove()
