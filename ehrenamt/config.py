@@ -294,3 +294,8 @@ RETENTION_INTERVAL_SECONDS = 3600.0
 RETENTION_BATCH_SIZE = 500
 #: and most rows of each kind deleted per run; a larger backlog is caught up over runs.
 RETENTION_MAX_ROWS_PER_RUN = 50_000
+#: After each batch the job pauses this share of the time the batch took (1.0: as long),
+#: so it keeps at most about half of a core and of the database server busy and the
+#: pages' queries find a free core (bench/retention.py: without a pause the queue page
+#: waited for a core up to 260 ms on 2 shared cores; the job then takes twice as long).
+RETENTION_PAUSE_SHARE = 1.0

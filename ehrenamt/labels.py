@@ -8,7 +8,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from ehrenamt.applications.eligibility import PLACE_RULE_LABELS
+from ehrenamt.applications.eligibility import PLACE_RULE_LABELS, Outcome
 from ehrenamt.core.audit import AuditAction, Subject
 from ehrenamt.models import (
     AuditEntry,
@@ -94,6 +94,13 @@ REVOCATION_LABELS = {
     RevocationReason.HOLDER_REQUEST: _l("auf Wunsch der Karteninhaberin oder des Karteninhabers"),
 }
 
+#: A rule's result in the eligibility check, as the clerk's panel and the history say it.
+RULE_OUTCOME_LABELS = {
+    Outcome.MET: _l("erfüllt"),
+    Outcome.NOT_MET: _l("nicht erfüllt"),
+    Outcome.CHECK: _l("prüfen"),
+}
+
 #: The partner's states, as staff read them.
 PARTNER_STATE_LABELS = {
     PartnerState.PENDING: _l("offen"),
@@ -156,6 +163,7 @@ AUDIT_ACTION_LABELS: dict[AuditAction, LazyString] = {
     AuditAction.REQUEST_EMAIL_CHANGE: _l("Neue E-Mail-Adresse angefragt"),
     AuditAction.CHANGE_EMAIL: _l("E-Mail-Adresse geändert"),
     AuditAction.CORRECT_ADDRESS: _l("Anschrift berichtigt"),
+    AuditAction.RECHECK_ELIGIBILITY: _l("Voraussetzungen neu geprüft"),
     AuditAction.REQUEST_NAME_CHANGE: _l("Namensänderung beantragt"),
     AuditAction.APPLY_NAME_CHANGE: _l("Namensänderung übernommen"),
     AuditAction.DECLINE_NAME_CHANGE: _l("Namensänderung abgelehnt"),
@@ -280,4 +288,5 @@ def register(app: Flask) -> None:
         DELETION_KIND_LABELS=DELETION_KIND_LABELS,
         QUALIFICATION_LABELS=QUALIFICATION_LABELS,
         PLACE_RULE_LABELS=PLACE_RULE_LABELS,
+        RULE_OUTCOME_LABELS=RULE_OUTCOME_LABELS,
     )

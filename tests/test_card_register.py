@@ -716,10 +716,17 @@ def test_bulk_issuing_approves_and_the_page_follows_the_workers(
     assert "Die Anträge sind bewilligt" in html
     if 'data-complete="false"' in html:  # the workers may be done already
         assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in html
-        assert 'src="/static/js/batch-progress.js"' in html
+        assert 'src="/static/js/progress.js"' in html
 
     figures = wait_for_batch(clerk_client, location, issued=3)
-    assert figures == {"total": 3, "issued": 3, "issuing": 0, "active": 3, "failed": 0}
+    assert figures == {
+        "total": 3,
+        "issued": 3,
+        "issuing": 0,
+        "active": 3,
+        "failed": 0,
+        "complete": True,
+    }
     batch = batch_of(location)
     assert batch.size == 3 and batch.office_id == office.id
     made = db.session.scalars(select(Card).where(Card.batch_id == batch.id)).all()
@@ -728,7 +735,7 @@ def test_bulk_issuing_approves_and_the_page_follows_the_workers(
     assert state_of(left) == ApplicationState.IN_REVIEW
 
     html = page_text(clerk_client.get(location))
-    assert 'data-complete="true"' in html and "batch-progress.js" not in html
+    assert 'data-complete="true"' in html and "progress.js" not in html
     assert "refresh" not in html
     assert sorted(CARD_LINK.findall(html)) == sorted(card.public_id for card in made)
     assert html.count('data-card-state="active"') == 3
@@ -760,7 +767,14 @@ def test_bulk_issuing_reports_what_changed_meanwhile(
     assert 'data-count="failed">1<' in html
 
     figures = wait_for_batch(clerk_client, location, issued=2)
-    assert figures == {"total": 2, "issued": 2, "issuing": 0, "active": 2, "failed": 1}
+    assert figures == {
+        "total": 2,
+        "issued": 2,
+        "issuing": 0,
+        "active": 2,
+        "failed": 1,
+        "complete": True,
+    }
     assert state_of(fine) == ApplicationState.APPROVED
     assert state_of(changed) == ApplicationState.IN_REVIEW
     assert cards_register.card_for_application(changed.id) is None
@@ -779,7 +793,14 @@ def test_bulk_issuing_twice_gives_one_card_each(clerk_client: FlaskClient, offic
     assert first.status_code == second.status_code == 302
     wait_for_batch(clerk_client, first.headers["Location"], issued=1)
     figures = wait_for_batch(clerk_client, second.headers["Location"], issued=0)
-    assert figures == {"total": 0, "issued": 0, "issuing": 0, "active": 0, "failed": 1}
+    assert figures == {
+        "total": 0,
+        "issued": 0,
+        "issuing": 0,
+        "active": 0,
+        "failed": 1,
+        "complete": True,
+    }
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Card)) == 1
 

@@ -206,7 +206,7 @@ def test_staff_start_a_run_see_it_made_download_and_confirm_posting(
     public_id = response.headers["Location"].rsplit("/", 1)[-1]
     assert "Fortschritt" in page_text(client.get(f"/verwaltung/briefe/druckauftrag/{public_id}"))
     status = wait_for_run(client, public_id)
-    assert status == {"state": "ready", "done": 2, "size": 2, "pages": 4}
+    assert status == {"state": "ready", "done": 2, "size": 2, "pages": 4, "complete": True}
     download = client.get(f"/verwaltung/briefe/druckauftrag/{public_id}.pdf")
     assert download.status_code == 200 and download.mimetype == "application/pdf"
 

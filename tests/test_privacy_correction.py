@@ -369,12 +369,21 @@ def test_a_name_change_needs_a_current_application_and_a_new_name(
 def test_spent_links_and_old_decisions_are_deleted(app: Flask, ctx: None) -> None:
     user, _rejected, approved, _card = holder_with_card()
     now = utcnow()
+    # A used change keeps the old address as long as mails to it are kept.
+    mail_days = app.config["SENT_MAIL_RETENTION_DAYS"]
     rows = {
         "used": EmailChange(
             user_id=user.id,
             new_email="a@example.org",
             token_hash="a" * 64,
-            expires_at=now + timedelta(hours=1),
+            expires_at=now - timedelta(days=mail_days + 1),
+            used_at=now - timedelta(days=mail_days + 2),
+        ),
+        "used recently": EmailChange(
+            user_id=user.id,
+            new_email="d@example.org",
+            token_hash="d" * 64,
+            expires_at=now - timedelta(days=1),
             used_at=now - timedelta(days=2),
         ),
         "expired": EmailChange(
@@ -420,7 +429,10 @@ def test_spent_links_and_old_decisions_are_deleted(app: Flask, ctx: None) -> Non
     counts = apply_retention(now)
     assert counts[(None, DeletionKind.EMAIL_CHANGES)] == 2
     assert counts[(None, DeletionKind.NAME_CHANGE_REQUESTS)] == 1
-    assert db.session.scalars(select(EmailChange.new_email)).all() == ["c@example.org"]
+    assert sorted(db.session.scalars(select(EmailChange.new_email))) == [
+        "c@example.org",
+        "d@example.org",
+    ]
     assert sorted(db.session.scalars(select(NameChangeRequest.first_name))) == [
         "pending",
         "recent",

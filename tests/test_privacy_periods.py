@@ -91,7 +91,11 @@ def test_bad_period_gets_a_field_error(
     client, office = admin_client
     response = post(client, PATH, {**DEFAULTS, name: value}, page=PATH)
     assert response.status_code == 400
-    assert f'id="{name}-error"' in page_text(response)
+    page = page_text(response)
+    assert f'id="{name}-error"' in page
+    # The summary above the form links to the field (it was given no form before).
+    summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert f'href="#{name}"' in summary
     assert getattr(_rules(office), name) == int(DEFAULTS[name])
 
 

@@ -33,7 +33,7 @@ from ehrenamt.models import (
     UserRole,
     utcnow,
 )
-from ehrenamt.privacy import deletion
+from ehrenamt.privacy import deletion, retention
 from ehrenamt.privacy import export as data_export
 from ehrenamt.privacy.notice import notice_content
 from ehrenamt.privacy.retention import DeletionKind, apply_retention
@@ -173,17 +173,22 @@ def test_imports_never_confirmed_go_like_unclaimed_uploads(app: Flask, office: O
     assert (None, DeletionKind.UNCONFIRMED_IMPORTS) not in apply_retention(now)
 
 
-def test_a_used_email_change_stays_a_day(office: Office) -> None:
-    """A link used less than a day ago stays (its page says "already used")."""
+def test_a_used_email_change_stays_as_long_as_mails_to_the_old_address(
+    app: Flask, office: Office
+) -> None:
+    """A change used less than SENT_MAIL_RETENTION_DAYS and a day ago stays: it names
+    the old address, by which the export finds the mails sent there."""
     application = make_application(office, state=ApplicationState.APPROVED)
     now = utcnow()
+    kept = app.config["SENT_MAIL_RETENTION_DAYS"] * DAY + DAY
     db.session.add(
         EmailChange(
             user_id=application.applicant_id,
             new_email="neu@example.org",
+            old_email="alt@example.org",
             token_hash="d" * 64,
-            expires_at=now + timedelta(hours=1),
-            used_at=now - DAY + timedelta(hours=1),
+            expires_at=now - kept,
+            used_at=now - kept + timedelta(hours=1),
         )
     )
     db.session.commit()
@@ -261,3 +266,30 @@ def test_export_files_left_by_a_killed_run_are_swept(office: Office) -> None:
         os.utime(path, (hours_ago, hours_ago))
     assert apply_retention()[(None, DeletionKind.ORPHAN_FILES)] == 1
     assert not old.exists() and fresh.exists() and data_export.path_of(kept).exists()
+
+
+@pytest.mark.parametrize(("share", "pauses"), [(1.0, 3), (0.0, 0)])
+def test_the_job_pauses_after_each_batch_as_long_as_it_took(
+    app: Flask, office: Office, monkeypatch: pytest.MonkeyPatch, share: float, pauses: int
+) -> None:
+    """RETENTION_PAUSE_SHARE: after each committed batch the job yields the cores for that
+    share of the batch's time (bench/retention.py); 0 turns the pause off."""
+    monkeypatch.setitem(app.config, "RETENTION_BATCH_SIZE", 2)
+    monkeypatch.setitem(app.config, "RETENTION_PAUSE_SHARE", share)
+    taken: list[float] = []
+    monkeypatch.setattr(retention, "pause", taken.append)
+    user = make_user(UserRole.VOLUNTEER)
+    long_ago = utcnow() - 3 * DAY
+    db.session.add_all(
+        EmailChange(
+            user_id=user.id,
+            new_email=f"neu{n}@example.org",
+            token_hash=f"{n:0>64}",
+            expires_at=long_ago,
+        )
+        for n in range(5)
+    )
+    db.session.commit()
+    assert apply_retention(utcnow())[(None, DeletionKind.EMAIL_CHANGES)] == 5
+    assert len(taken) == pauses  # batches of 2, 2 and 1
+    assert all(seconds > 0 for seconds in taken)

@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from ehrenamt.applications import recheck
 from ehrenamt.cards.register import card_for_application
 from ehrenamt.core import outbox
 from ehrenamt.core.access import check_staff
@@ -66,6 +67,7 @@ def correct(
         raise Conflict(application.public_id)
     before = PersonData.of(application)
     changed = [name for name in before.__dataclass_fields__ if _differs(before, corrected, name)]
+    checks = recheck.checks_before(application) if changed else None
     for name in changed:
         old, new = getattr(before, name), getattr(corrected, name)
         setattr(application, name, new)
@@ -77,6 +79,9 @@ def correct(
         )
     if changed:
         application.search_name = application.full_name.lower()
+        # Address and birth date feed the place and age rules: an open application is
+        # checked again, and a changed outcome audited.
+        recheck.record_recheck(application, acting, checks)
         try:
             outbox.commit()
         except StaleDataError:

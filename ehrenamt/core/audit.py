@@ -80,6 +80,8 @@ class AuditAction(enum.StrEnum):
     REQUEST_EMAIL_CHANGE = "request_email_change"
     CHANGE_EMAIL = "change_email"
     CORRECT_ADDRESS = "correct_address"
+    #: A correction of an open application changed an outcome of the eligibility check.
+    RECHECK_ELIGIBILITY = "recheck_eligibility"
     REQUEST_NAME_CHANGE = "request_name_change"
     APPLY_NAME_CHANGE = "apply_name_change"
     DECLINE_NAME_CHANGE = "decline_name_change"

@@ -51,12 +51,15 @@ class DataExport(Base):
 
 
 class EmailChange(Base):
-    """A volunteer's new e-mail address, waiting for the link mailed to it.
+    """A volunteer's new e-mail address, waiting for the link mailed to it; once used,
+    the address it replaced.
 
-    Only the SHA-256 of the link's token is stored. Retention: a row lives until it is
-    used or expires (``EMAIL_CHANGE_MAX_AGE_HOURS``, 24 by default); the retention job
-    (``privacy.retention``) deletes it after that (a used row a day later, so
-    the page can still say "already used"), and a new request replaces an unused one.
+    Only the SHA-256 of the link's token is stored. Retention: an unused row lives until
+    it expires (``EMAIL_CHANGE_MAX_AGE_HOURS``, 24 by default) and a day more, so the
+    page can still say "expired"; a new request replaces it. A used row keeps the old
+    address as long as mails sent to it can still be stored (``SENT_MAIL_RETENTION_DAYS``
+    after the change, and a day more): the export finds them by that address, and an
+    erasure deletes them. The retention job (``privacy.retention``) then deletes it.
     """
 
     __tablename__ = "email_change"
@@ -71,6 +74,9 @@ class EmailChange(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The address the change replaced, set when the link is used: mails sent to the
+    #: person before the change went there (lower-cased, as every address is stored).
+    old_email: Mapped[str | None] = mapped_column(String(254))
 
 
 class NameChangeState(enum.StrEnum):

@@ -8,7 +8,8 @@ the name is printed on the card and signed into its code.
 from __future__ import annotations
 
 import enum
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from ehrenamt.accounts import users
 from ehrenamt.accounts.links import LinkProblem, LinkRejected
 from ehrenamt.accounts.users import find_user, normalise_email
+from ehrenamt.applications import recheck
 from ehrenamt.core import audit, mail, outbox, security
 from ehrenamt.core.audit import Acting, AuditAction
 from ehrenamt.core.urls import external_url
@@ -66,12 +68,16 @@ def request_email_change(user: User, new_email: str) -> None:
     )
     token = security.new_token()
     hours = current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]
+    # Set here, before the mails are queued, not at the flush: the new address counts
+    # from this moment (address_periods), and its confirmation mail must fall after it.
+    now = utcnow()
     db.session.add(
         EmailChange(
             user_id=user.id,
             new_email=new,
             token_hash=security.hash_token(token),
-            expires_at=utcnow() + timedelta(hours=hours),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
         )
     )
     with force_locale(user.language):
@@ -119,6 +125,7 @@ def confirm_email_change(user: User, token: str) -> None:
     if find_user(change.new_email) is not None:
         raise CorrectionRefused(Refusal.TAKEN)
     now = utcnow()
+    change.old_email = user.email
     user.email = change.new_email
     # The link reached the new address: that proves it.
     user.email_confirmed_at = now
@@ -135,6 +142,42 @@ def confirm_email_change(user: User, token: str) -> None:
     except IntegrityError:  # another account took the address in the same moment
         db.session.rollback()
         raise CorrectionRefused(Refusal.TAKEN) from None
+
+
+@dataclass(frozen=True)
+class AddressPeriod:
+    """An e-mail address the account has had, and when mails to it were the person's."""
+
+    email: str
+    #: None: from the start (the account's first address).
+    since: datetime | None
+    #: None: the account's address now.
+    until: datetime | None
+
+
+def address_periods(user: User) -> list[AddressPeriod]:
+    """The account's addresses, earlier ones first, each bounded in time: an address
+    given up may be someone else's later, and the address before may have been someone
+    else's earlier. A new address counts from the request (its confirmation link went
+    there), an old one until the change. Earlier addresses are known as long as their
+    :class:`EmailChange` row lives (as long as mails to them are kept)."""
+    changes = db.session.scalars(
+        select(EmailChange)
+        .where(
+            EmailChange.user_id == user.id,
+            EmailChange.used_at.is_not(None),
+            EmailChange.old_email.is_not(None),
+        )
+        .order_by(EmailChange.used_at)
+    ).all()
+    periods: list[AddressPeriod] = []
+    since: datetime | None = None
+    for change in changes:
+        periods.append(AddressPeriod(str(change.old_email), since, change.used_at))
+        since = change.created_at
+    if user.email:
+        periods.append(AddressPeriod(user.email, since, None))
+    return periods
 
 
 def address_applications(user_id: int) -> list[Application]:
@@ -172,8 +215,11 @@ def change_address(user: User, street: str, postcode: str, town: str) -> int:
             town,
         ):
             continue
+        before = recheck.checks_before(application)
         application.street, application.postcode, application.town = street, postcode, town
         audit.record_change(_acting(user), application, AuditAction.CORRECT_ADDRESS)
+        # The place rule reads the address: an open application is checked again.
+        recheck.record_recheck(application, _acting(user), before)
         changed += 1
     db.session.commit()
     return changed

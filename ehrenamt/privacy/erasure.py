@@ -23,6 +23,7 @@ from ehrenamt.models import (
     Card,
     CardState,
     DataExport,
+    EmailChange,
     Letter,
     OneTimeLink,
     RecoveryCode,
@@ -111,7 +112,15 @@ def erase_person(
         [a.id for a in applications], now.astimezone(CARD_TIME_ZONE).date()
     )
     db.session.execute(delete(OneTimeLink).where(OneTimeLink.user_id == person_id))
-    deletion.delete_mails_mentioning([*([email] if email else []), *names])
+    # Mails to an address the person had before a change are theirs too (the change
+    # keeps it as long as such mails are kept).
+    earlier = db.session.scalars(
+        select(EmailChange.old_email).where(
+            EmailChange.user_id == person_id, EmailChange.old_email.is_not(None)
+        )
+    ).all()
+    addresses = [*([email] if email else []), *(address for address in earlier if address)]
+    deletion.delete_mails_mentioning([*addresses, *names])
     deletion.pseudonymise_person(person_id)
     audit.record(
         acting,

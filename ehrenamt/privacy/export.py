@@ -26,7 +26,7 @@ from ehrenamt.core import mail, outbox
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
 from ehrenamt.models import DataExport, ExportState, User, utcnow
-from ehrenamt.privacy import export_data
+from ehrenamt.privacy import export_data, export_summary
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,13 @@ def _write(export: DataExport) -> None:
     data = export_data.collect(user, now)
     with force_locale(user.language):
         summary = render_template(
-            "privacy/export_summary.html", data=data.document, user=user, exported_at=now
+            "privacy/export_summary.html",
+            data=data.document,
+            user=user,
+            exported_at=now,
+            facts=export_summary.facts,
+            table=export_summary.table,
+            text=export_summary.text,
         )
     name = secrets.token_hex(16) + ".zip"
     path = export_folder() / name

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from ehrenamt.cards import production
 from ehrenamt.core import audit, mail, uploads
@@ -32,6 +32,7 @@ from ehrenamt.models import (
     User,
     Verification,
 )
+from ehrenamt.privacy import correction
 
 #: Bumped when the JSON's shape changes, so a program reading it can tell.
 FORMAT_VERSION = 1
@@ -97,9 +98,9 @@ def collect(user: User, exported_at: datetime) -> ExportData:
         | {"role": plain(user.role), "has_password": user.password_hash is not None},
         applications=[_application(a, data) for a in _applications(user.id)],
         cards=[_card(c, data) for c in _cards(user.id)],
-        mails=_mails(user.email) if user.email else [],
+        mails=_mails(correction.address_periods(user)),
         email_changes=[
-            _columns(change, "new_email", "created_at", "expires_at", "used_at")
+            _columns(change, "old_email", "new_email", "created_at", "expires_at", "used_at")
             for change in db.session.scalars(
                 select(EmailChange).where(EmailChange.user_id == user.id).order_by(EmailChange.id)
             )
@@ -244,15 +245,23 @@ def _history(subject: audit.Subject, subject_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _mails(email: str) -> list[dict[str, Any]]:
-    """Mails to the volunteer's address: recipient, subject and when (the outbox keeps
-    no body once a mail is sent)."""
+def _mails(periods: list[correction.AddressPeriod]) -> list[dict[str, Any]]:
+    """Mails to the volunteer's addresses, the current and earlier ones, each while it was
+    theirs: recipient, subject and when (the outbox keeps no body once a mail is sent)."""
+    if not periods:
+        return []
+    sent_to = OutboxMessage.payload["to"].as_string()
+    matches = []
+    for period in periods:
+        match = [sent_to == period.email]
+        if period.since is not None:
+            match.append(OutboxMessage.created_at >= period.since)
+        if period.until is not None:
+            match.append(OutboxMessage.created_at < period.until)
+        matches.append(and_(*match))
     messages = db.session.scalars(
         select(OutboxMessage)
-        .where(
-            OutboxMessage.task == mail.SEND_MAIL_TASK,
-            OutboxMessage.payload["to"].as_string() == email,
-        )
+        .where(OutboxMessage.task == mail.SEND_MAIL_TASK, or_(*matches))
         .order_by(OutboxMessage.id)
     )
     return [

@@ -33,6 +33,8 @@ def notice_content(office: Office) -> dict[str, Any]:
         "check_days": periods.check_days,
         "unclaimed_upload_hours": deployment.unclaimed_upload_hours,
         "sent_mail_days": deployment.sent_mail_days,
+        # A used e-mail change keeps the old address as long as mails to it, and a day.
+        "old_email_days": deployment.sent_mail_days + 1,
         "letter_days": deployment.letter_days,
         "print_run_days": deployment.print_run_days,
         "export_days": deployment.export_days,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -84,6 +85,10 @@ class DeletionKind(enum.StrEnum):
 AfterBatch = Callable[[DeletionKind], None]
 
 
+#: How the job waits between batches (a test records the pauses instead).
+pause = time.sleep
+
+
 @dataclass
 class _Run:
     now: datetime
@@ -92,6 +97,9 @@ class _Run:
     budget: int
     after_batch: AfterBatch | None
     counts: dict[tuple[int | None, DeletionKind], int]
+    pause_share: float = 0.0
+    #: When the current batch began (the end of the previous pause).
+    batch_began: float = field(default_factory=time.monotonic)
 
     def left(self, kind: DeletionKind) -> int:
         done = sum(n for (_office, k), n in self.counts.items() if k == kind)
@@ -105,6 +113,11 @@ class _Run:
     def committed(self, kind: DeletionKind) -> None:
         if self.after_batch is not None:
             self.after_batch(kind)
+        # Yield the cores for a share of the batch's time (RETENTION_PAUSE_SHARE).
+        took = time.monotonic() - self.batch_began
+        if self.pause_share > 0 and took > 0:
+            pause(took * self.pause_share)
+        self.batch_began = time.monotonic()
 
 
 def apply_retention(
@@ -120,6 +133,7 @@ def apply_retention(
         budget=int(config["RETENTION_MAX_ROWS_PER_RUN"]),
         after_batch=after_batch,
         counts={},
+        pause_share=float(config["RETENTION_PAUSE_SHARE"]),
     )
     run_id = report.start_run(now)
     offices = [OfficePeriods.of(rules) for rules in db.session.scalars(select(ProgrammeRules))]
@@ -292,7 +306,7 @@ def _rows_of_today(run: _Run) -> None:
             LegacyImport,
             rows.unconfirmed_imports(periods, run.now),
         ),
-        (DeletionKind.EMAIL_CHANGES, EmailChange, rows.spent_email_changes(run.now)),
+        (DeletionKind.EMAIL_CHANGES, EmailChange, rows.spent_email_changes(periods, run.now)),
         (
             DeletionKind.NAME_CHANGE_REQUESTS,
             NameChangeRequest,

@@ -58,11 +58,17 @@ def expired_exports(now: datetime) -> Select[int]:
     return select(DataExport.id).where(DataExport.expires_at <= now)
 
 
-def spent_email_changes(now: datetime) -> Select[int]:
-    """E-mail change links used or expired more than a day ago."""
+def spent_email_changes(periods: DeploymentPeriods, now: datetime) -> Select[int]:
+    """E-mail change links expired unused more than a day ago, and changes made longer
+    ago than mails to the old address are kept (and a day more: a mail queued just
+    before the change is sent, and its period starts, a little after it)."""
     cutoff = now - EMAIL_CHANGE_GRACE
+    old_mails_gone = days_before(now, periods.sent_mail_days) - EMAIL_CHANGE_GRACE
     return select(EmailChange.id).where(
-        or_(EmailChange.expires_at < cutoff, EmailChange.used_at < cutoff)
+        or_(
+            and_(EmailChange.used_at.is_(None), EmailChange.expires_at < cutoff),
+            EmailChange.used_at < old_mails_gone,
+        )
     )
 
 

@@ -83,7 +83,14 @@ def print_run(public_id: str) -> str:
 def print_run_status(public_id: str) -> Response:
     """The run's progress, polled by its page."""
     run = _run_or_404(public_id)
-    return jsonify(state=run.state.value, done=run.done, size=run.size, pages=run.pages)
+    return jsonify(
+        state=run.state.value,
+        done=run.done,
+        size=run.size,
+        pages=run.pages,
+        # The page's script (static/js/progress.js) reloads once the run left the queue.
+        complete=run.state != PrintRunState.QUEUED,
+    )
 
 
 @bp.route("/druckauftrag/<public_id>.pdf")

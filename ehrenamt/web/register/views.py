@@ -366,6 +366,8 @@ def batch_status(public_id: str) -> Response:
         issuing=progress.issuing,
         active=progress.active,
         failed=progress.failed,
+        # The page's script (static/js/progress.js) reloads once no card is left to make.
+        complete=progress.complete,
     )
 
 

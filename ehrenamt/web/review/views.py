@@ -119,6 +119,20 @@ def render_detail(
     return html, status
 
 
+def _refuse(message: str) -> None:
+    """Nothing of this request is kept (another clerk acted first, or the state moved on)
+    and the clerk is told why: the one way every action of this page fails."""
+    db.session.rollback()
+    flash(message, "error")
+
+
+def _edited_meanwhile() -> str:
+    return _(
+        "Der Antrag wurde inzwischen von jemand anderem bearbeitet. "
+        "Bitte prüfen Sie den aktuellen Stand."
+    )
+
+
 def _decide(
     public_id: str,
     form_name: str,
@@ -132,17 +146,9 @@ def _decide(
     try:
         operation(application, expected_version(form))
     except Conflict:
-        db.session.rollback()
-        flash(
-            _(
-                "Der Antrag wurde inzwischen von jemand anderem bearbeitet. "
-                "Bitte prüfen Sie den aktuellen Stand."
-            ),
-            "error",
-        )
+        _refuse(_edited_meanwhile())
     except IllegalTransition:
-        db.session.rollback()
-        flash(_("Diese Aktion ist im aktuellen Status nicht möglich."), "error")
+        _refuse(_("Diese Aktion ist im aktuellen Status nicht möglich."))
     else:
         flash(_("Gespeichert."), "success")
     return redirect(url_for("review.detail", public_id=public_id))
@@ -247,11 +253,7 @@ def engagement_action(public_id: str) -> tuple[str, int] | Response:
             confirmation.resend_confirmation(engagement, acting_staff())
             flash(_("Der Link wurde erneut gesendet."), "success")
     except (Conflict, IllegalTransition):
-        db.session.rollback()
-        flash(
-            _("Der Antrag wurde inzwischen geändert. Bitte prüfen Sie den aktuellen Stand."),
-            "error",
-        )
+        _refuse(_("Der Antrag wurde inzwischen geändert. Bitte prüfen Sie den aktuellen Stand."))
     return redirect(url_for("review.detail", public_id=public_id))
 
 
@@ -291,14 +293,7 @@ def correct(public_id: str) -> tuple[str, int] | Response:
             expected_version=expected_version(form),
         )
     except Conflict:
-        db.session.rollback()
-        flash(
-            _(
-                "Der Antrag wurde inzwischen von jemand anderem bearbeitet. "
-                "Bitte prüfen Sie den aktuellen Stand."
-            ),
-            "error",
-        )
+        _refuse(_edited_meanwhile())
         return redirect(url_for("review.correct", public_id=public_id))
     if not changed:
         flash(_("Es wurde nichts geändert."), "warning")
