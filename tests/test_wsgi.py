@@ -23,7 +23,7 @@ def test_the_entry_point_makes_the_app_and_freezes_start_up_objects(tmp_path: Pa
     environment = {
         **os.environ,
         "EHRENAMT_SECRET_KEY": "test",
-        "EHRENAMT_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'wsgi.db'}",
+        "EHRENAMT_DATABASE_URL": f"sqlite:///{tmp_path / 'wsgi.db'}",
     }
     result = subprocess.run(
         [sys.executable, "-c", PROBE],
