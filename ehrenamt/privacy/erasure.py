@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from ehrenamt.applications import drafts
 from ehrenamt.cardformat.token import CARD_TIME_ZONE
 from ehrenamt.cards.index import card_index
 from ehrenamt.cards.states import CardAction
@@ -111,6 +112,8 @@ def erase_person(
         [a.id for a in applications], now.astimezone(CARD_TIME_ZONE).date()
     )
     db.session.execute(delete(OneTimeLink).where(OneTimeLink.user_id == person_id))
+    # Saved drafts of the form hold the person's answers as typed (by account or address).
+    drafts.delete_drafts_of_person(person)
     deletion.delete_mails_mentioning([*([email] if email else []), *names])
     deletion.pseudonymise_person(person_id)
     audit.record(
