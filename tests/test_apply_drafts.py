@@ -18,6 +18,7 @@ from ehrenamt.privacy.retention import DeletionKind, apply_retention
 from tests.factories import application_form_data, make_office, make_user
 from tests.helpers import page_text, post, sign_in
 from tests.mailbox import LINK, Mailbox, links_in, path_of
+from tests.post_walks import MakeClient
 from tests.test_security import limit_of
 
 FORM = "/antrag/"
@@ -56,8 +57,8 @@ def _link_of(email: str) -> str:
 
 @pytest.mark.worker
 def test_a_half_done_form_is_saved_and_the_mailed_link_fills_it_again(
-    client: FlaskClient, make_client, ctx: None, mailbox: Mailbox
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, make_client: MakeClient, ctx: None, mailbox: Mailbox
+) -> None:
     """Saved without the completeness checks; no password kept; the link opens it in
     another browser with everything typed."""
     office = make_office()
@@ -128,8 +129,8 @@ def test_saving_again_updates_the_draft_and_mails_once(client: FlaskClient, ctx:
 
 
 def test_submitting_the_continued_draft_deletes_it(
-    client: FlaskClient, make_client, ctx: None
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, make_client: MakeClient, ctx: None
+) -> None:
     """Opened from the link, completed and sent: the application exists, the draft not."""
     office = make_office()
     data = application_form_data(office)
@@ -146,7 +147,9 @@ def test_submitting_the_continued_draft_deletes_it(
     assert "abgelaufen oder ungültig" in page_text(other.get(FORM))
 
 
-def test_an_expired_or_unknown_link_says_so(client: FlaskClient, make_client, ctx: None) -> None:  # type: ignore[no-untyped-def]
+def test_an_expired_or_unknown_link_says_so(
+    client: FlaskClient, make_client: MakeClient, ctx: None
+) -> None:
     office = make_office()
     _save(client, _half_done(office.id, "alt@example.org"))
     link = _link_of("alt@example.org")
@@ -162,8 +165,8 @@ def test_an_expired_or_unknown_link_says_so(client: FlaskClient, make_client, ct
 
 
 def test_the_account_lists_own_drafts_and_continues_them(
-    client: FlaskClient, make_client, ctx: None
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, make_client: MakeClient, ctx: None
+) -> None:
     """A signed-in applicant's draft is in the account; another volunteer gets a 404."""
     office = make_office()
     volunteer = make_user(UserRole.VOLUNTEER)
@@ -199,8 +202,8 @@ def test_retention_deletes_expired_drafts(client: FlaskClient, ctx: None) -> Non
 
 
 def test_export_and_erasure_include_drafts_by_account_or_address(
-    client: FlaskClient, make_client, ctx: None
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, make_client: MakeClient, ctx: None
+) -> None:
     """A draft saved signed out to the person's address is theirs as well; someone
     else's draft is neither exported nor deleted."""
     office = make_office()
@@ -219,8 +222,8 @@ def test_export_and_erasure_include_drafts_by_account_or_address(
 
 
 def test_saving_drafts_is_limited_per_client(
-    app: Flask, client: FlaskClient, make_client, ctx: None
-) -> None:  # type: ignore[no-untyped-def]
+    app: Flask, client: FlaskClient, make_client: MakeClient, ctx: None
+) -> None:
     """Each save may mail a stranger's address: past the limit, a 429 and no mail."""
     office = make_office()
     limit = limit_of(app, "RATELIMIT_DRAFT")
