@@ -7,12 +7,14 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from ehrenamt.accounts import links
 from ehrenamt.core import security
 from ehrenamt.extensions import db
 from ehrenamt.models import (
+    ApiKey,
     Application,
     CardState,
     LinkPurpose,
@@ -29,7 +31,7 @@ from tests.factories import (
     make_user,
 )
 from tests.forms_in_page import send_form
-from tests.helpers import post, sign_in
+from tests.helpers import next_totp, post, sign_in
 from tests.privacy_data import make_card
 from tests.test_partners import make_partner, registration_data
 
@@ -329,3 +331,35 @@ NEW_PASSWORD = {"password": "ein neues Passwort 456", "confirm": "ein neues Pass
 
 
 IN_REVIEW = ApplicationState.IN_REVIEW
+
+
+def new_office(make_client: MakeClient) -> TestResponse:
+    client = make_client()
+    sign_in(client, make_user(UserRole.PROGRAMME_ADMIN, make_office()))
+    path = "/programm/aemter/neu"
+    changes = {
+        "name": "Landkreis Beispiel",
+        "slug": "landkreis-beispiel",
+        "contact_email": "ehrenamt@landkreis.example.org",
+        "postcodes": "06842 06844",
+    }
+    return send_form(client, path, path, changes)
+
+
+def revoke_api_key(make_client: MakeClient) -> TestResponse:
+    client, _benefit = _partner(make_client)
+    keys = "/partner/api-schluessel/"
+    assert send_form(client, keys, keys, {"name": "Kasse 1"}).status_code == 200
+    key_id = db.session.scalars(select(ApiKey.id)).one()
+    return send_form(client, keys, f"{keys}{key_id}/widerrufen")
+
+
+def second_factor(make_client: MakeClient) -> TestResponse:
+    clerk = make_user(UserRole.CLERK, make_office())
+    client = make_client()
+    signed = send_form(
+        client, "/anmelden", "/anmelden", {"email": clerk.email or "", "password": PASSWORD}
+    )
+    assert signed.headers["Location"] == "/anmelden/zweiter-faktor"
+    path = "/anmelden/zweiter-faktor"
+    return send_form(client, path, path, {"code": next_totp(clerk)})
