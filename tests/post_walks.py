@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from ehrenamt.accounts import links
+from ehrenamt.accounts import links, recovery_codes
 from ehrenamt.core import security
 from ehrenamt.extensions import db
 from ehrenamt.models import (
@@ -18,6 +18,8 @@ from ehrenamt.models import (
     Application,
     CardState,
     LinkPurpose,
+    NameChangeRequest,
+    OutboxMessage,
     PartnerState,
     UserRole,
     utcnow,
@@ -32,6 +34,7 @@ from tests.factories import (
 )
 from tests.forms_in_page import send_form
 from tests.helpers import next_totp, post, sign_in
+from tests.mailbox import LINK, path_of
 from tests.privacy_data import make_card
 from tests.test_partners import make_partner, registration_data
 
@@ -363,3 +366,42 @@ def second_factor(make_client: MakeClient) -> TestResponse:
     assert signed.headers["Location"] == "/anmelden/zweiter-faktor"
     path = "/anmelden/zweiter-faktor"
     return send_form(client, path, path, {"code": next_totp(clerk)})
+
+
+def confirm_email_change(make_client: MakeClient) -> TestResponse:
+    """The link mailed to a new address, used in the volunteer's browser."""
+    client, _public_id = _volunteer(make_client, ApplicationState.IN_REVIEW)
+    send_form(client, "/konto/", "/konto/email", {"email": "neu@example.org"})
+    [text] = [
+        message.payload["text"]
+        for message in db.session.scalars(select(OutboxMessage))
+        if message.payload.get("to") == "neu@example.org"
+    ]
+    [link] = [url for url in LINK.findall(text) if "/konto/email/" in url]
+    return send_form(client, path_of(link), path_of(link))
+
+
+def decide_name_change(make_client: MakeClient) -> TestResponse:
+    """A clerk takes over the name a volunteer asked for."""
+    volunteer_client, public_id = _volunteer(make_client, ApplicationState.IN_REVIEW)
+    changes = {"first_name": "Erika", "last_name": "Neumann"}
+    send_form(volunteer_client, "/konto/", "/konto/name", changes)
+    application = db.session.scalars(
+        select(Application).where(Application.public_id == public_id)
+    ).one()
+    request_id = db.session.scalars(select(NameChangeRequest.id)).one()
+    client = make_client()
+    sign_in(client, make_user(UserRole.CLERK, application.office))
+    page = _detail(application)
+    return send_form(client, page, f"{page}/namensaenderung/{request_id}", {"apply": "y"})
+
+
+def recovery_code(make_client: MakeClient) -> TestResponse:
+    """A clerk without their phone signs in with a recovery code."""
+    clerk = make_user(UserRole.CLERK, make_office())
+    codes = recovery_codes.replace_codes(clerk)
+    db.session.commit()
+    client = make_client()
+    send_form(client, "/anmelden", "/anmelden", {"email": clerk.email or "", "password": PASSWORD})
+    path = "/anmelden/wiederherstellungscode"
+    return send_form(client, path, path, {"code": codes[0]})
