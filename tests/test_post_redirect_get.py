@@ -62,7 +62,8 @@ EXEMPT = {
     "apply.eligibility": "the form's live check (JSON, fetched by its script)",
     "verify.result_json": "the scan page's script (JSON)",
     # A secret shown once is never stored to be shown after a redirect, not even in the
-    # session cookie; re-sending makes a new one and the page says so.
+    # session cookie (a permanent session's cookie is written to disk). Left as they are:
+    # Back offers to send the form again, which would make another secret.
     "api_keys.create": "shows the new API key once (a secret kept nowhere)",
     "auth.enrol_second_factor": "shows the recovery codes once (secrets kept nowhere)",
     "auth.recovery_codes": "shows new recovery codes once (secrets kept nowhere)",
