@@ -79,7 +79,7 @@ RATELIMIT_EMAIL_CHANGE = "3 per hour; 10 per day"
 RATELIMIT_ELIGIBILITY_CHECK = "60 per minute"
 #: saving the application form as a draft (per IP address): each save mails a link to the
 #: address typed in, so it must not become a way to send mail.
-RATELIMIT_DRAFT = "3 per minute; 10 per hour"
+RATELIMIT_DRAFT = "5 per minute; 30 per hour"
 
 #: argon2id cost of password hashes: passes over memory (argon2-cffi's default, RFC 9106's
 #: second recommendation),

@@ -184,6 +184,10 @@ def test_the_account_lists_own_drafts_and_continues_them(
     assert other.get(f"/antrag/entwurf/konto/{draft.id}").status_code == 404
     assert "Gespeicherte Entwürfe" not in page_text(other.get("/konto/"))
 
+    # A draft saved signed out to the account's confirmed address is listed as well.
+    _save(make_client(), _half_done(office.id, (volunteer.email or "").upper()))
+    assert page_text(client.get("/konto/")).count("weiter bearbeiten") == 2
+
     again = make_client()
     sign_in(again, volunteer)
     assert again.get(f"/antrag/entwurf/konto/{draft.id}").status_code == 303

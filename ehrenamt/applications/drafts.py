@@ -106,21 +106,35 @@ def find_live(draft_id: int) -> ApplicationDraft | None:
     return _live(draft_id)
 
 
-def drafts_of(user_id: int) -> list[ApplicationDraft]:
-    """A signed-in applicant's unexpired drafts, newest first, for the account page."""
+def drafts_of(user: User) -> list[ApplicationDraft]:
+    """A signed-in applicant's unexpired drafts, newest first, for the account page:
+    saved while signed in, or to the account's address once it is confirmed (whoever
+    confirmed it reads the mails to it, the draft's link included)."""
     return list(
         db.session.scalars(
             select(ApplicationDraft)
-            .where(ApplicationDraft.user_id == user_id, ApplicationDraft.expires_at >= utcnow())
+            .where(_in_account(user), ApplicationDraft.expires_at >= utcnow())
             .order_by(ApplicationDraft.saved_at.desc())
         )
     )
 
 
-def get_for_user(user_id: int, draft_id: int) -> ApplicationDraft | None:
-    """The applicant's own unexpired draft; None for anyone else's."""
-    draft = _live(draft_id)
-    return draft if draft is not None and draft.user_id == user_id else None
+def get_for_user(user: User, draft_id: int) -> ApplicationDraft | None:
+    """The applicant's own unexpired draft (see :func:`drafts_of`); None for anyone
+    else's."""
+    return db.session.scalar(
+        select(ApplicationDraft).where(
+            ApplicationDraft.id == draft_id,
+            _in_account(user),
+            ApplicationDraft.expires_at >= utcnow(),
+        )
+    )
+
+
+def _in_account(user: User) -> Any:
+    if user.email and user.email_confirmed_at is not None:
+        return _of_person(user)
+    return ApplicationDraft.user_id == user.id
 
 
 def discard_draft(draft_id: int) -> None:

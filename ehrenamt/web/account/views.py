@@ -62,7 +62,7 @@ def render_index(**forms: FlaskForm) -> str:
         },
         card_of_application={card.application_id: card for card in reversed(cards)},
         applications=queries.applications_of(current_user.id),
-        drafts=drafts.drafts_of(current_user.id),
+        drafts=drafts.drafts_of(current_user),
         **context,
     )
 

@@ -106,7 +106,7 @@ def open_draft(token: str) -> Response:
 @volunteer_required
 def continue_draft(draft_id: int) -> Response:
     """ "weiter bearbeiten" in the account: the signed-in applicant's own draft."""
-    return _continue(or_404(drafts.get_for_user(current_user.id, draft_id)))
+    return _continue(or_404(drafts.get_for_user(current_user, draft_id)))
 
 
 def _continue(draft: ApplicationDraft) -> Response:
