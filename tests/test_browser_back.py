@@ -13,8 +13,9 @@ from playwright.sync_api import Page, Playwright, Request, expect
 from sqlalchemy import func, select
 
 from ehrenamt.extensions import db
-from ehrenamt.models import Application, ApplicationDraft, OutboxMessage
-from tests.factories import make_office
+from ehrenamt.models import Application, ApplicationDraft, OutboxMessage, UserRole
+from tests.accessibility import sign_in
+from tests.factories import make_office, make_user
 from tests.mailbox import LINK, path_of
 from tests.test_verify_pages import plain_browser
 
@@ -126,5 +127,35 @@ def test_a_saved_draft_comes_back_filled(
         )
         assert "/antrag/entwurf/" not in other.url  # the token left the address bar
         other.screenshot(path=str(SHOTS / "draft-opened-390.png"), full_page=True)
+    finally:
+        browser.close()
+
+
+def test_the_account_continues_a_draft(
+    app: Flask, live_server: str, playwright: Playwright
+) -> None:
+    """A signed-in volunteer saves a draft; the account lists it, "weiter bearbeiten"
+    opens the form filled."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        make_office()
+        email = make_user(UserRole.VOLUNTEER).email or ""
+    browser = plain_browser(playwright)
+    try:
+        page = browser.new_page(locale="de-DE", viewport={"width": 390, "height": 844})
+        sign_in(app, page, live_server, email)
+        page.goto(f"{live_server}/antrag/")
+        page.get_by_label("Nachname", exact=True).fill("Kontoentwurf")
+        page.get_by_role("button", name="Entwurf speichern").click()
+        expect(page.get_by_text("Ihr Entwurf ist gespeichert.")).to_be_visible()
+        page.goto(f"{live_server}/konto/")
+        drafts = page.locator("#drafts")
+        expect(drafts).to_contain_text("Entwurf vom")
+        drafts.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "account-drafts-390.png"), full_page=True)
+        # The page fits the phone: nothing scrolls sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        drafts.get_by_role("link", name="weiter bearbeiten").click()
+        expect(page.get_by_label("Nachname", exact=True)).to_have_value("Kontoentwurf")
     finally:
         browser.close()
