@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from ehrenamt.accounts import links, recovery_codes
+from ehrenamt.accounts import links
 from ehrenamt.core import security
 from ehrenamt.extensions import db
 from ehrenamt.models import (
@@ -18,8 +18,6 @@ from ehrenamt.models import (
     Application,
     CardState,
     LinkPurpose,
-    NameChangeRequest,
-    OutboxMessage,
     PartnerState,
     UserRole,
     utcnow,
@@ -34,7 +32,6 @@ from tests.factories import (
 )
 from tests.forms_in_page import send_form
 from tests.helpers import next_totp, post, sign_in
-from tests.mailbox import LINK, path_of
 from tests.privacy_data import make_card
 from tests.test_partners import make_partner, registration_data
 
@@ -45,7 +42,9 @@ Walk = Callable[[MakeClient], TestResponse]
 # --- people and their objects ----------------------------------------------------------
 
 
-def _volunteer(make_client: MakeClient, state: ApplicationState) -> tuple[FlaskClient, str]:
+def signed_in_volunteer(
+    make_client: MakeClient, state: ApplicationState
+) -> tuple[FlaskClient, str]:
     """A signed-in volunteer with an application in ``state``; its public id."""
     office = make_office()
     volunteer = make_user(UserRole.VOLUNTEER)
@@ -58,7 +57,7 @@ def _volunteer(make_client: MakeClient, state: ApplicationState) -> tuple[FlaskC
     return client, application.public_id
 
 
-def _clerk(
+def signed_in_clerk(
     make_client: MakeClient, state: ApplicationState = ApplicationState.IN_REVIEW
 ) -> tuple[FlaskClient, Application]:
     """A signed-in clerk and an application of their office in ``state``."""
@@ -75,7 +74,7 @@ def _admin(make_client: MakeClient) -> FlaskClient:
     return client
 
 
-def _partner(make_client: MakeClient) -> tuple[FlaskClient, str]:
+def signed_in_partner(make_client: MakeClient) -> tuple[FlaskClient, str]:
     """A signed-in partner; the public id of its benefit."""
     partner, user = make_partner(make_office())
     client = make_client()
@@ -83,7 +82,7 @@ def _partner(make_client: MakeClient) -> tuple[FlaskClient, str]:
     return client, partner.benefits[0].public_id
 
 
-def _detail(application: Application) -> str:
+def detail_path(application: Application) -> str:
     return f"/verwaltung/antrag/{application.public_id}"
 
 
@@ -113,61 +112,61 @@ def confirm(make_client: MakeClient) -> TestResponse:
 
 
 def answer(make_client: MakeClient) -> TestResponse:
-    client, public_id = _volunteer(make_client, ApplicationState.NEEDS_INFORMATION)
+    client, public_id = signed_in_volunteer(make_client, ApplicationState.NEEDS_INFORMATION)
     page = f"/konto/antrag/{public_id}"
     return send_form(client, page, f"{page}/antworten", {"answer": "Nachweis folgt per Post."})
 
 
 def withdraw(make_client: MakeClient) -> TestResponse:
-    client, public_id = _volunteer(make_client, ApplicationState.IN_REVIEW)
+    client, public_id = signed_in_volunteer(make_client, ApplicationState.IN_REVIEW)
     path = f"/konto/antrag/{public_id}/zurueckziehen"
     return send_form(client, path, path)
 
 
 def account(action: str, changes: dict[str, str]) -> Walk:
     def walk(make_client: MakeClient) -> TestResponse:
-        client, _public_id = _volunteer(make_client, ApplicationState.IN_REVIEW)
+        client, _public_id = signed_in_volunteer(make_client, ApplicationState.IN_REVIEW)
         return send_form(client, "/konto/", action, changes)
 
     return walk
 
 
 def reauthenticate(make_client: MakeClient) -> TestResponse:
-    client, _public_id = _volunteer(make_client, ApplicationState.IN_REVIEW)
+    client, _public_id = signed_in_volunteer(make_client, ApplicationState.IN_REVIEW)
     path = "/konto/bestaetigen"
     return send_form(client, path, path, {"password": PASSWORD})
 
 
 def delete_account(make_client: MakeClient) -> TestResponse:
-    client, _public_id = _volunteer(make_client, ApplicationState.REJECTED)
+    client, _public_id = signed_in_volunteer(make_client, ApplicationState.REJECTED)
     return send_form(client, "/konto/loeschen", "/konto/loeschen", {"confirm": "y"})
 
 
 def review(action: str, changes: dict[str, str], state: ApplicationState) -> Walk:
     def walk(make_client: MakeClient) -> TestResponse:
-        client, application = _clerk(make_client, state)
-        page = _detail(application)
+        client, application = signed_in_clerk(make_client, state)
+        page = detail_path(application)
         return send_form(client, page, f"{page}/{action}", changes)
 
     return walk
 
 
 def engagement_action(make_client: MakeClient) -> TestResponse:
-    client, application = _clerk(make_client, ApplicationState.AWAITING_CONFIRMATION)
-    page = _detail(application)
+    client, application = signed_in_clerk(make_client, ApplicationState.AWAITING_CONFIRMATION)
+    page = detail_path(application)
     return send_form(client, page, f"{page}/organisation", {"resend": "y"})
 
 
 def correct(make_client: MakeClient) -> TestResponse:
-    client, application = _clerk(make_client)
-    path = f"{_detail(application)}/korrigieren"
+    client, application = signed_in_clerk(make_client)
+    path = f"{detail_path(application)}/korrigieren"
     return send_form(
         client, path, path, {"town": "Roßlau", "correction_reason": "Umzug laut Telefonat"}
     )
 
 
 def revoke(make_client: MakeClient) -> TestResponse:
-    client, application = _clerk(make_client, ApplicationState.APPROVED)
+    client, application = signed_in_clerk(make_client, ApplicationState.APPROVED)
     card = make_card(
         application,
         state=CardState.ACTIVE,
@@ -185,7 +184,7 @@ def partner_register(make_client: MakeClient) -> TestResponse:
 
 def partner_form(page: str, action: str, changes: dict[str, str]) -> Walk:
     def walk(make_client: MakeClient) -> TestResponse:
-        client, benefit = _partner(make_client)
+        client, benefit = signed_in_partner(make_client)
         return send_form(
             client, page.format(benefit=benefit), action.format(benefit=benefit), changes
         )
@@ -194,7 +193,7 @@ def partner_form(page: str, action: str, changes: dict[str, str]) -> Walk:
 
 
 def check_card(make_client: MakeClient) -> TestResponse:
-    client, _benefit = _partner(make_client)
+    client, _benefit = signed_in_partner(make_client)
     return send_form(client, "/pruefen/", "/pruefen/", {"code": "K7QM-3RXA-9TWP"})
 
 
@@ -226,7 +225,7 @@ def login(make_client: MakeClient) -> TestResponse:
 
 
 def logout(make_client: MakeClient) -> TestResponse:
-    client, _public_id = _volunteer(make_client, ApplicationState.IN_REVIEW)
+    client, _public_id = signed_in_volunteer(make_client, ApplicationState.IN_REVIEW)
     return send_form(client, "/konto/", "/abmelden")
 
 
@@ -281,7 +280,7 @@ def card_action(action: str, changes: dict[str, str]) -> Walk:
     """A clerk on an active card's page."""
 
     def walk(make_client: MakeClient) -> TestResponse:
-        client, application = _clerk(make_client, ApplicationState.APPROVED)
+        client, application = signed_in_clerk(make_client, ApplicationState.APPROVED)
         card = make_card(
             application,
             state=CardState.ACTIVE,
@@ -295,8 +294,8 @@ def card_action(action: str, changes: dict[str, str]) -> Walk:
 
 
 def erase(make_client: MakeClient) -> TestResponse:
-    client, application = _clerk(make_client, ApplicationState.REJECTED)
-    path = f"{_detail(application)}/daten-loeschen"
+    client, application = signed_in_clerk(make_client, ApplicationState.REJECTED)
+    path = f"{detail_path(application)}/daten-loeschen"
     return send_form(client, path, path, {"reason": "Brief vom 2. Dezember", "confirm": "y"})
 
 
@@ -315,7 +314,7 @@ def link(path: str, purpose: LinkPurpose, changes: dict[str, str]) -> Walk:
 
 
 def colleagues(make_client: MakeClient) -> TestResponse:
-    client, _benefit = _partner(make_client)
+    client, _benefit = signed_in_partner(make_client)
     path = "/partner/kolleginnen"
     return send_form(client, path, path, {"email": "kollege@example.org"})
 
@@ -350,7 +349,7 @@ def new_office(make_client: MakeClient) -> TestResponse:
 
 
 def revoke_api_key(make_client: MakeClient) -> TestResponse:
-    client, _benefit = _partner(make_client)
+    client, _benefit = signed_in_partner(make_client)
     keys = "/partner/api-schluessel/"
     assert send_form(client, keys, keys, {"name": "Kasse 1"}).status_code == 200
     key_id = db.session.scalars(select(ApiKey.id)).one()
@@ -366,42 +365,3 @@ def second_factor(make_client: MakeClient) -> TestResponse:
     assert signed.headers["Location"] == "/anmelden/zweiter-faktor"
     path = "/anmelden/zweiter-faktor"
     return send_form(client, path, path, {"code": next_totp(clerk)})
-
-
-def confirm_email_change(make_client: MakeClient) -> TestResponse:
-    """The link mailed to a new address, used in the volunteer's browser."""
-    client, _public_id = _volunteer(make_client, ApplicationState.IN_REVIEW)
-    send_form(client, "/konto/", "/konto/email", {"email": "neu@example.org"})
-    [text] = [
-        message.payload["text"]
-        for message in db.session.scalars(select(OutboxMessage))
-        if message.payload.get("to") == "neu@example.org"
-    ]
-    [link] = [url for url in LINK.findall(text) if "/konto/email/" in url]
-    return send_form(client, path_of(link), path_of(link))
-
-
-def decide_name_change(make_client: MakeClient) -> TestResponse:
-    """A clerk takes over the name a volunteer asked for."""
-    volunteer_client, public_id = _volunteer(make_client, ApplicationState.IN_REVIEW)
-    changes = {"first_name": "Erika", "last_name": "Neumann"}
-    send_form(volunteer_client, "/konto/", "/konto/name", changes)
-    application = db.session.scalars(
-        select(Application).where(Application.public_id == public_id)
-    ).one()
-    request_id = db.session.scalars(select(NameChangeRequest.id)).one()
-    client = make_client()
-    sign_in(client, make_user(UserRole.CLERK, application.office))
-    page = _detail(application)
-    return send_form(client, page, f"{page}/namensaenderung/{request_id}", {"apply": "y"})
-
-
-def recovery_code(make_client: MakeClient) -> TestResponse:
-    """A clerk without their phone signs in with a recovery code."""
-    clerk = make_user(UserRole.CLERK, make_office())
-    codes = recovery_codes.replace_codes(clerk)
-    db.session.commit()
-    client = make_client()
-    send_form(client, "/anmelden", "/anmelden", {"email": clerk.email or "", "password": PASSWORD})
-    path = "/anmelden/wiederherstellungscode"
-    return send_form(client, path, path, {"code": codes[0]})

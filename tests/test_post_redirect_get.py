@@ -30,9 +30,7 @@ from tests.post_walks import (
     check_card,
     colleagues,
     confirm,
-    confirm_email_change,
     correct,
-    decide_name_change,
     delete_account,
     engagement_action,
     erase,
@@ -45,7 +43,6 @@ from tests.post_walks import (
     partner_form,
     partner_register,
     reauthenticate,
-    recovery_code,
     review,
     revoke,
     revoke_api_key,
@@ -53,6 +50,14 @@ from tests.post_walks import (
     second_factor,
     switch_office,
     withdraw,
+)
+from tests.post_walks_more import (
+    bulk_issue,
+    confirm_email_change,
+    confirm_run_posted,
+    decide_name_change,
+    mark_letters_printed,
+    recovery_code,
 )
 
 #: POST routes not walked here, and why.
@@ -74,14 +79,11 @@ EXEMPT = {
     # Not walked yet (redirect on success read in the view; see the note of issue #14).
     "apply.paper_form": "redirects to review.detail (web/apply/paper.py _enter)",
     "partners.accept_invitation": "redirects to the password page (web/partners/views.py)",
-    "register.bulk_issue": "redirects to the batch (web/register/views.py)",
     "admin.upload_logo": "redirects to the settings (web/admin/office_settings.py)",
     "admin.remove_logo": "redirects to the settings (web/admin/office_settings.py)",
     "partner_admin.import_confirmed": "redirects to the list (web/partner_admin/views.py)",
     "legacy.start": "redirects to the progress page (web/legacy/views.py)",
     "letters.new_print_run": "redirects to the run (tests/test_browser_print_run.py)",
-    "letters.confirm_posted": "redirects to the run (web/letters/print_views.py)",
-    "letters.mark_printed": "redirects to the letters (web/letters/views.py)",
 }
 
 
@@ -187,6 +189,9 @@ WALKS: dict[str, Walk] = {
     "account.confirm_email_change": confirm_email_change,
     "review.decide_name_change": decide_name_change,
     "auth.recovery_code": recovery_code,
+    "letters.mark_printed": mark_letters_printed,
+    "letters.confirm_posted": confirm_run_posted,
+    "register.bulk_issue": bulk_issue,
     # One-time links
     "auth.sign_in_with_link": link("/anmelden/link/{token}", LinkPurpose.SIGN_IN, {}),
     "auth.confirm_email": link("/email-bestaetigen/{token}", LinkPurpose.CONFIRM_EMAIL, {}),
