@@ -24,7 +24,13 @@ from tests.factories import PASSWORD, make_office, make_user
 from tests.forms_in_page import send_form
 from tests.helpers import sign_in
 from tests.mailbox import LINK, path_of
-from tests.post_walks import MakeClient, detail_path, signed_in_clerk, signed_in_volunteer
+from tests.post_walks import (
+    MakeClient,
+    detail_path,
+    signed_in_clerk,
+    signed_in_partner,
+    signed_in_volunteer,
+)
 from tests.privacy_data import make_card, make_letter, make_print_run
 
 
@@ -94,3 +100,16 @@ def bulk_issue(make_client: MakeClient) -> TestResponse:
     path = "/verwaltung/karten/ausstellen"
     chosen = {"selected": f"{application.public_id}:{application.version}"}
     return send_form(client, path, path, chosen)
+
+
+def accept_partner_invitation(make_client: MakeClient) -> TestResponse:
+    """A colleague invited by a partner uses the mailed link in a browser of their own."""
+    client, _benefit = signed_in_partner(make_client)
+    send_form(client, "/partner/kolleginnen", "/partner/kolleginnen", {"email": "neu@example.org"})
+    [text] = [
+        message.payload["text"]
+        for message in db.session.scalars(select(OutboxMessage))
+        if message.payload.get("to") == "neu@example.org"
+    ]
+    [link] = [url for url in LINK.findall(text) if "/partner/einladung/" in url]
+    return send_form(make_client(), path_of(link), path_of(link))

@@ -52,6 +52,7 @@ from tests.post_walks import (
     withdraw,
 )
 from tests.post_walks_more import (
+    accept_partner_invitation,
     bulk_issue,
     confirm_email_change,
     confirm_run_posted,
@@ -78,7 +79,6 @@ EXEMPT = {
     "partner_admin.import_csv": "dry run of an uploaded file; the go-ahead redirects",
     # Not walked yet (redirect on success read in the view; see the note of issue #14).
     "apply.paper_form": "redirects to review.detail (web/apply/paper.py _enter)",
-    "partners.accept_invitation": "redirects to the password page (web/partners/views.py)",
     "admin.upload_logo": "redirects to the settings (web/admin/office_settings.py)",
     "admin.remove_logo": "redirects to the settings (web/admin/office_settings.py)",
     "partner_admin.import_confirmed": "redirects to the list (web/partner_admin/views.py)",
@@ -192,6 +192,7 @@ WALKS: dict[str, Walk] = {
     "letters.mark_printed": mark_letters_printed,
     "letters.confirm_posted": confirm_run_posted,
     "register.bulk_issue": bulk_issue,
+    "partners.accept_invitation": accept_partner_invitation,
     # One-time links
     "auth.sign_in_with_link": link("/anmelden/link/{token}", LinkPurpose.SIGN_IN, {}),
     "auth.confirm_email": link("/email-bestaetigen/{token}", LinkPurpose.CONFIRM_EMAIL, {}),
