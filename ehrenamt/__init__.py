@@ -135,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from ehrenamt.web.admin.views import bp as admin_bp
     from ehrenamt.web.api.keys import bp as api_keys_bp
     from ehrenamt.web.api.views import bp as api_bp
+    from ehrenamt.web.apply import drafts as _draft_routes  # noqa: F401 (adds its routes to apply)
     from ehrenamt.web.apply import paper as _paper_routes  # noqa: F401 (adds its routes to apply)
     from ehrenamt.web.apply.views import bp as apply_bp
     from ehrenamt.web.auth.passwords import bp as passwords_bp

@@ -80,6 +80,9 @@ RATELIMIT_PARTNER_CONFIRMATION = "3 per hour; 10 per day"
 #: the application form's live check of the office's rules while typing (per IP address);
 #: its script asks at most once per pause in typing.
 RATELIMIT_ELIGIBILITY_CHECK = "60 per minute"
+#: saving the application form as a draft (per IP address): each save mails a link to the
+#: address typed in, so it must not become a way to send mail.
+RATELIMIT_DRAFT = "5 per minute; 30 per hour"
 
 #: argon2id cost of password hashes: passes over memory (argon2-cffi's default, RFC 9106's
 #: second recommendation),
@@ -139,6 +142,9 @@ UNCLAIMED_UPLOAD_MAX_AGE_HOURS = 24
 EXPORT_FOLDER: str | None = None
 #: Days an export can be downloaded; then the job deletes its file and row.
 EXPORT_MAX_AGE_DAYS = 7
+#: How long a saved draft of the application form (and its link) lives after the last
+#: save; the retention job deletes it then.
+DRAFT_MAX_AGE_DAYS = 30
 #: An export whose files (uploads and card documents) add up to more bytes than this is
 #: built by a worker and its link mailed; a smaller one is built in the request.
 EXPORT_WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024

@@ -268,6 +268,7 @@ DELETION_KIND_LABELS = {
     "data_exports": _l("Abgelaufene Datenauskünfte"),
     "email_changes": _l("Benutzte oder abgelaufene Links zur Änderung der E-Mail-Adresse"),
     "name_change_requests": _l("Entschiedene Anträge auf Namensänderung"),
+    "application_drafts": _l("Abgelaufene Entwürfe von Anträgen"),
 }
 
 

@@ -61,6 +61,8 @@ NOT_CRAWLED = {
     "register.batch": "needs a running batch; covered by tests/test_card_issuing.py",
     "register.batch_status": "JSON",
     "public.office_logo": "an image (PNG), not a page",
+    "apply.open_draft": "a draft's mailed link; it redirects to the form (test_apply_drafts.py)",
+    "apply.continue_draft": "the account's link to a draft; it redirects to the form",
 }
 
 #: Routes with arguments make_world fills (test_every_route_with_arguments_is_decided).

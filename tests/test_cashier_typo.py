@@ -93,7 +93,13 @@ def test_typed_typo_on_the_page_keeps_the_number_and_is_not_a_forgery(
     assert records(partner) == []
     assert not failed_codes_used(partner)
     # A well-formed unknown number still counts.
-    unknown = post(client, "/pruefen/", {"code": card_numbers.new_card_number()}, page="/pruefen/")
+    unknown = post(
+        client,
+        "/pruefen/",
+        {"code": card_numbers.new_card_number()},
+        page="/pruefen/",
+        follow_redirects=True,
+    )
     assert '<span class="verdict-word">unbekannt</span>' in page_text(unknown)
     assert failed_codes_used(partner)
 

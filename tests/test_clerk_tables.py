@@ -107,3 +107,76 @@ def test_numbers_follow_the_language(client, ctx: None) -> None:  # type: ignore
     assert "5,0 h/Woche" in german and "5.0 h" not in german
     english = page_text(client.get(path, headers={"Accept-Language": "en"}))
     assert "5.0 h/week" in english and "5,0" not in english
+
+
+#: Per cell with a data-label: its display, the label drawn before it, and whether it
+#: starts below the row's first cell (stacked) or beside it (a table row).
+STACKED_CELLS = """() => [...document.querySelectorAll("table.stacked td[data-label]")]
+  .map((td) => {
+    const first = td.parentElement.firstElementChild;
+    return {
+      display: getComputedStyle(td).display,
+      label: getComputedStyle(td, "::before").content,
+      expected: td.dataset.label,
+      first: td === first,
+      below: td.getBoundingClientRect().top >= first.getBoundingClientRect().bottom - 1,
+    };
+  })"""
+
+#: Sideways scrolling of the page or of any table in it.
+SIDEWAYS = """() => ({
+  page: document.documentElement.scrollWidth - window.innerWidth,
+  tables: [...document.querySelectorAll("table")].map((t) => t.scrollWidth - t.clientWidth),
+})"""
+
+
+@pytest.mark.browser
+def test_the_clerks_tables_stack_on_a_phone(
+    app: Flask, live_server: str, playwright: Playwright
+) -> None:
+    """At 390 px the queue and the eligibility checks are blocks, each cell labelled with
+    its column's head; nothing scrolls sideways, no word is split. At 1280 px they are
+    tables again."""
+    # A fixed folder a person opens to look at the pages (the task's screenshot tour).
+    shots = Path("/tmp/shots/drafts")  # noqa: S108
+    shots.mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        office = make_office()
+        clerk = make_user(UserRole.CLERK, office)
+        application = make_application(
+            office, first_name="Anna", last_name="Schmidt-Aufwandsentschädigung"
+        )
+        make_application(office, first_name="Bernd", last_name="Feuerwehrkamerad")
+        email, secret, public_id = clerk.email, clerk.totp_secret or "", application.public_id
+
+    browser = plain_browser(playwright)
+    try:
+        page = browser.new_page(locale="de-DE", viewport={"width": 390, "height": 844})
+        sign_in_clerk(page, live_server, email, secret)
+        for path, name in (
+            ("/verwaltung/", "queue"),
+            (f"/verwaltung/antrag/{public_id}", "checks"),
+        ):
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.goto(f"{live_server}{path}")
+            page.screenshot(path=str(shots / f"clerk-{name}-390.png"), full_page=True)
+            cells = page.evaluate(STACKED_CELLS)
+            assert cells, path
+            for cell in cells:
+                assert cell["display"] == "block", (path, cell)
+                assert cell["label"].startswith(f'"{cell["expected"]}: "'), (path, cell)
+            # Every cell after the first starts below it: the row is a block, not a line.
+            assert all(cell["below"] for cell in cells if not cell["first"]), (path, cells)
+            sideways = page.evaluate(SIDEWAYS)
+            assert sideways["page"] <= 0 and max(sideways["tables"]) <= 0, (path, sideways)
+            assert page.evaluate(SPLIT_WORDS) == [], path
+            # The column heads are there for screen readers, out of sight.
+            assert page.locator("table.stacked thead").bounding_box()["height"] <= 1  # type: ignore[index]
+
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.screenshot(path=str(shots / f"clerk-{name}-1280.png"), full_page=True)
+            wide = page.evaluate(STACKED_CELLS)
+            assert {cell["display"] for cell in wide} == {"table-cell"}, path
+            assert not any(cell["below"] for cell in wide if not cell["first"]), path
+    finally:
+        browser.close()

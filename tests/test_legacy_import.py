@@ -303,7 +303,13 @@ def test_imported_number_checks_valid_everywhere_and_revoked_after_revocation(
     def answers() -> tuple[str, str, str]:
         api = client.post(VERIFY, json={"code": printed}, headers=bearer(key)).get_json()
         typed = page_text(
-            post(page_client, "/pruefen/", {"code": printed.lower()}, page="/pruefen/")
+            post(
+                page_client,
+                "/pruefen/",
+                {"code": printed.lower()},
+                page="/pruefen/",
+                follow_redirects=True,
+            )
         )
         # The scan page's script sends what the camera read and gets JSON back.
         scan = page_client.post(

@@ -43,6 +43,7 @@ LOW_LIMITS = {
         "RATELIMIT_EMAIL_CHANGE",
         "RATELIMIT_ELIGIBILITY_CHECK",
         "RATELIMIT_PARTNER_CONFIRMATION",
+        "RATELIMIT_DRAFT",
     )
 }
 LIMIT = 2
@@ -103,7 +104,8 @@ LIMITED_PAGES: dict[str, tuple[Callable[[FlaskClient], TestResponse], int]] = {
     "auth.sign_in_with_link": (_link(f"/anmelden/link/{secrets.token_urlsafe(32)}"), 404),
     "auth.confirm_email": (_link(f"/email-bestaetigen/{secrets.token_urlsafe(32)}"), 404),
     "confirm.respond": (lambda c: c.get(f"/bestaetigung/{secrets.token_urlsafe(32)}"), 404),
-    "verify.scan": (_check_page, 200),
+    # Checked and recorded; the answer is on the page it redirects to.
+    "verify.scan": (_check_page, 303),
     "verify.result_json": (_check_json, 200),
     # An empty application form: refused at its fields.
     "apply.form": (lambda c: post(c, "/antrag/", {}, page="/antrag/"), 400),
@@ -116,6 +118,9 @@ LIMITED_PAGES: dict[str, tuple[Callable[[FlaskClient], TestResponse], int]] = {
         lambda c: post(c, "/konto/email", {"email": "not an address"}, page="/konto/"),
         400,
     ),
+    # A draft without an address: refused at its field; a link nobody was mailed.
+    "apply.save_draft": (lambda c: post(c, "/antrag/entwurf", {}, page="/antrag/"), 400),
+    "apply.open_draft": (lambda c: c.get(f"/antrag/entwurf/{secrets.token_urlsafe(32)}"), 303),
     # The form's live check of the rules: nothing typed, nothing to say.
     "apply.eligibility": (lambda c: post(c, "/antrag/voraussetzungen", {}, page="/antrag/"), 200),
     # A signed-in partner whose address is not confirmed asks for a new link.

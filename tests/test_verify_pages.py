@@ -203,6 +203,10 @@ def test_typed_code_gives_the_answer_page(
     }[kind]
 
     response = post(client, "/pruefen/", {"code": code}, page="/pruefen/")
+    # Post/redirect/get: the answer is on the page the check redirects to.
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/pruefen/"
+    response = client.get("/pruefen/")
 
     assert response.status_code == 200
     html = page_text(response)
@@ -289,7 +293,7 @@ def test_json_answer(partner_client: tuple[FlaskClient, Partner]) -> None:
     response = post(
         client, "/pruefen/", {"code": card.number, "benefit": "a\x00"}, page="/pruefen/"
     )
-    assert response.status_code == 200
+    assert response.status_code == 303  # checked and recorded (post/redirect/get)
     # No CSRF token in the header: refused, nothing recorded.
     assert client.post("/pruefen/ergebnis", json={"code": card.number}).status_code == 400
     assert len(records(partner)) == 7
@@ -312,7 +316,8 @@ def test_checks_are_rate_limited_per_partner(
             )
             assert response.status_code == 200
         # The colleague shares the partner's allowance.
-        assert post(colleague, "/pruefen/", {"code": "x"}, page="/pruefen/").status_code == 200
+        # (answered on the page it redirects to: post/redirect/get)
+        assert post(colleague, "/pruefen/", {"code": "x"}, page="/pruefen/").status_code == 303
         response = client.post(
             "/pruefen/ergebnis", json={"code": "x"}, headers={"X-CSRFToken": token}
         )

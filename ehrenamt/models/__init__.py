@@ -19,6 +19,7 @@ from ehrenamt.models.card import (
     DocumentKind,
     RevocationReason,
 )
+from ehrenamt.models.draft import ApplicationDraft
 from ehrenamt.models.insight import StatisticsSnapshot
 from ehrenamt.models.legacy import LegacyImport, LegacyImportState
 from ehrenamt.models.letter import Letter
@@ -58,6 +59,7 @@ __all__ = [
     "STAFF_ROLES",
     "ApiKey",
     "Application",
+    "ApplicationDraft",
     "AuditEntry",
     "Base",
     "Benefit",

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from ehrenamt.applications import drafts
 from ehrenamt.cardformat.token import CARD_TIME_ZONE
 from ehrenamt.cards.index import card_index
 from ehrenamt.cards.states import CardAction
@@ -112,6 +113,8 @@ def erase_person(
         [a.id for a in applications], now.astimezone(CARD_TIME_ZONE).date()
     )
     db.session.execute(delete(OneTimeLink).where(OneTimeLink.user_id == person_id))
+    # Saved drafts of the form hold the person's answers as typed (by account or address).
+    drafts.delete_drafts_of_person(person)
     # Mails to an address the person had before a change are theirs too (the change
     # keeps it as long as such mails are kept).
     earlier = db.session.scalars(

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from ehrenamt.applications import drafts
 from ehrenamt.cards import production
 from ehrenamt.core import audit, mail, uploads
 from ehrenamt.extensions import db
@@ -104,6 +105,10 @@ def collect(user: User, exported_at: datetime) -> ExportData:
             for change in db.session.scalars(
                 select(EmailChange).where(EmailChange.user_id == user.id).order_by(EmailChange.id)
             )
+        ],
+        drafts=[
+            _columns(draft, "email", "answers", "created_at", "saved_at", "expires_at")
+            for draft in drafts.drafts_of_person(user)
         ],
     )
     return data

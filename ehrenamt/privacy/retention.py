@@ -27,6 +27,7 @@ from ehrenamt.core import uploads
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
+    ApplicationDraft,
     Card,
     CardState,
     DataExport,
@@ -76,6 +77,7 @@ class DeletionKind(enum.StrEnum):
     DATA_EXPORTS = "data_exports"
     EMAIL_CHANGES = "email_changes"
     NAME_CHANGE_REQUESTS = "name_change_requests"
+    APPLICATION_DRAFTS = "application_drafts"
     #: Not the job's: people erased at their request (privacy.erasure), per office.
     ERASED_PERSONS = "erased_persons"
 
@@ -295,7 +297,8 @@ def _small_kinds(run: _Run) -> None:
 
 def _rows_of_today(run: _Run) -> None:
     """Letters, print runs (their card lists go by cascade), unconfirmed imports of old
-    cards, data exports (files after the commit), e-mail changes, name change requests."""
+    cards, data exports (files after the commit), e-mail changes, name change requests,
+    expired drafts of the application form."""
     periods = deployment_periods()
     rows = retention_rows
     kinds: tuple[tuple[DeletionKind, type, Select[int]], ...] = (
@@ -312,6 +315,7 @@ def _rows_of_today(run: _Run) -> None:
             NameChangeRequest,
             rows.decided_name_changes(periods, run.now),
         ),
+        (DeletionKind.APPLICATION_DRAFTS, ApplicationDraft, rows.expired_drafts(run.now)),
     )
     for kind, model, query in kinds:
         _delete_by_id(run, None, kind, model, query)

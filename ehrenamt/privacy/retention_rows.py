@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, or_, select
 
 from ehrenamt.models import (
+    ApplicationDraft,
     DataExport,
     EmailChange,
     LegacyImport,
@@ -79,3 +80,9 @@ def decided_name_changes(periods: DeploymentPeriods, now: datetime) -> Select[in
         NameChangeRequest.state != NameChangeState.PENDING,
         NameChangeRequest.decided_at < days_before(now, periods.name_change_days),
     )
+
+
+def expired_drafts(now: datetime) -> Select[int]:
+    """Drafts of the application form past their ``expires_at`` (DRAFT_MAX_AGE_DAYS
+    after the last save)."""
+    return select(ApplicationDraft.id).where(ApplicationDraft.expires_at < now)

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from ehrenamt.accounts import users
-from ehrenamt.applications import decisions, queries
+from ehrenamt.applications import decisions, drafts, queries
 from ehrenamt.cards import register
 from ehrenamt.core import uploads
 from ehrenamt.core.audit import Acting
@@ -62,6 +62,7 @@ def render_index(**forms: FlaskForm) -> str:
         },
         card_of_application={card.application_id: card for card in reversed(cards)},
         applications=queries.applications_of(current_user.id),
+        drafts=drafts.drafts_of(current_user),
         **context,
     )
 

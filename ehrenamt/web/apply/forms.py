@@ -238,6 +238,8 @@ class ApplicationForm(FlaskForm):
         _l("Ich habe die Hinweise gelesen und möchte den Antrag trotzdem stellen.")
     )
     submit = SubmitField(_l("Antrag absenden"))
+    #: Saves what was typed as a draft (ehrenamt.applications.drafts), complete or not.
+    save_draft = SubmitField(_l("Entwurf speichern"))
 
     def __init__(
         self,
@@ -288,6 +290,32 @@ class ApplicationForm(FlaskForm):
             ]
             ok = False
         return self._refuse_control_characters() and ok
+
+    def validate_draft(self) -> bool:
+        """What a draft needs: an e-mail address to mail its link to, and text a database
+        can store. Nothing else is checked: a draft is unfinished by nature."""
+        return self.email.validate(self) and self._refuse_control_characters()
+
+    def draft_answers(self) -> dict[str, list[str]]:
+        """The form's text answers as sent, by field name, for a draft: no password, no
+        file, no buttons and none of the hidden keys that belong to one visit."""
+        skipped = {
+            "csrf_token",
+            "submission_key",
+            "proof_token",
+            "password",
+            "proof",
+            # The applicant decides again, after reading the rules' hints once more.
+            "despite_rules",
+        }
+        rows = (field for entry in self.engagements.entries for field in entry.form)
+        return {
+            field.name: [value for value in field.raw_data if isinstance(value, str)]
+            for field in (*self, *rows)
+            if not isinstance(field, SubmitField | FieldList | FormField)
+            and field.name not in skipped
+            and field.raw_data
+        }
 
     def _refuse_control_characters(self) -> bool:
         """Text with control characters is refused at its field.

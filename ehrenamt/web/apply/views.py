@@ -22,8 +22,10 @@ from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from ehrenamt.applications import drafts
 from ehrenamt.applications import submission as applications_submission
 from ehrenamt.applications.precheck import Shortfall
 from ehrenamt.applications.submission import (
@@ -33,7 +35,7 @@ from ehrenamt.applications.submission import (
 from ehrenamt.cards import register
 from ehrenamt.core import uploads
 from ehrenamt.extensions import db, limiter
-from ehrenamt.models import Application, Office, Upload, UserRole
+from ehrenamt.models import Application, ApplicationDraft, Office, Upload, UserRole
 from ehrenamt.web.access import sign_in
 from ehrenamt.web.apply import precheck as apply_precheck
 from ehrenamt.web.apply.forms import ApplicationForm
@@ -47,13 +49,16 @@ bp = Blueprint("apply", __name__, url_prefix="/antrag")
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Session key: the claim token of the one proof kept for this visitor's next try.
 KEPT_PROOF = "apply_kept_proof"
+#: Session key: the id of the draft this visitor saved or opened; the form is filled from
+#: it, saving again updates it, and submitting deletes it.
+DRAFT = "apply_draft"
 
 
 def _form_limit() -> str:
     return str(current_app.config["RATELIMIT_APPLICATION_FORM"])
 
 
-def _offices() -> list[Office]:
+def all_offices() -> list[Office]:
     return list(db.session.scalars(select(Office).order_by(Office.name)))
 
 
@@ -64,17 +69,19 @@ def form() -> str | Response | tuple[str, int]:
     a form that is otherwise complete (see :func:`_keep_proof`)."""
     if current_user.is_authenticated and current_user.role != UserRole.VOLUNTEER:
         abort(403)
-    offices = _offices()
+    offices = all_offices()
     if not offices:
         abort(404)
     proof = _kept_proof() if request.method == "POST" else None
-    form = ApplicationForm()
+    draft = continued_draft() if request.method == "GET" else None
+    form = ApplicationForm(formdata=_formdata_of(draft)) if draft else ApplicationForm()
     form.office.choices = choices([(o.id, o.name) for o in offices])
     if request.method == "GET":
         form.submission_key.data = secrets.token_urlsafe(24)
-        form.office.data = offices[0].id
-        if current_user.is_authenticated:
-            form.email.data = current_user.email
+        if draft is None:
+            form.office.data = offices[0].id
+            if current_user.is_authenticated:
+                form.email.data = current_user.email
         renew = request.args.get("erneuern")
         if renew:
             # The renewal link of the reminder mail: the holder's old card fills the form.
@@ -116,7 +123,7 @@ def form() -> str | Response | tuple[str, int]:
             proof = _keep_proof(chosen)
         if len(form.engagements) < (form.engagements.max_entries or 0):
             form.engagements.append_entry()
-        return _page(form, offices, proof, upload_error, status=400 if upload_error else 200)
+        return render_form(form, offices, proof, upload_error, status=400 if upload_error else 200)
 
     if form.validate_on_submit() and upload_error is None:
         office = db.session.get(Office, form.office.data)
@@ -128,7 +135,7 @@ def form() -> str | Response | tuple[str, int]:
             shortfalls = apply_precheck.shortfalls_for(form, office)
             if shortfalls and not form.despite_rules.data:
                 # Before any organisation is mailed: the applicant reads why and decides.
-                return _page(
+                return render_form(
                     form, offices, proof, None, status=200, shortfalls=shortfalls, office=office
                 )
             return _submit(form, office, proof)
@@ -138,14 +145,14 @@ def form() -> str | Response | tuple[str, int]:
             "Bitte wählen Sie sie nach dem Korrigieren erneut aus."
         )
     failed = request.method == "POST"
-    return _page(form, offices, proof, upload_error, status=400 if failed else 200)
+    return render_form(form, offices, proof, upload_error, status=400 if failed else 200)
 
 
 @bp.errorhandler(RateLimitExceeded)
 def too_many(error: RateLimitExceeded) -> tuple[str, int]:
     """Too many forms sent from one address: the form again, as typed, with the reason."""
     form = ApplicationForm()
-    offices = _offices()
+    offices = all_offices()
     form.office.choices = choices([(o.id, o.name) for o in offices])
     if not SUBMISSION_KEY.fullmatch(form.submission_key.data or ""):
         form.submission_key.data = secrets.token_urlsafe(24)
@@ -158,7 +165,7 @@ def too_many(error: RateLimitExceeded) -> tuple[str, int]:
     return render_template("apply/form.html", form=form, offices=offices, proof=None), 429
 
 
-def _page(
+def render_form(
     form: ApplicationForm,
     offices: list[Office],
     proof: Upload | None,
@@ -191,7 +198,7 @@ def _page(
 def eligibility() -> Response:
     """The form's script, as the applicant types: the office's rules the answers so far do
     not meet, rendered as the form shows them after sending."""
-    offices = _offices()
+    offices = all_offices()
     form = ApplicationForm()
     form.office.choices = choices([(o.id, o.name) for o in offices])
     office = db.session.get(Office, form.office.data) if form.office.data else None
@@ -200,6 +207,20 @@ def eligibility() -> Response:
     shortfalls = apply_precheck.shortfalls_for(form, office)
     html = render_template("apply/_shortfalls.html", shortfalls=shortfalls, office=office)
     return jsonify({"count": len(shortfalls), "html": html})
+
+
+def continued_draft() -> ApplicationDraft | None:
+    """The draft this visitor is continuing, unless it expired or was submitted."""
+    draft_id = session.get(DRAFT)
+    draft = drafts.find_live(draft_id) if isinstance(draft_id, int) else None
+    if draft is None:
+        session.pop(DRAFT, None)
+    return draft
+
+
+def _formdata_of(draft: ApplicationDraft) -> MultiDict[str, str]:
+    """A draft's answers as the browser once sent them."""
+    return MultiDict([(name, value) for name, values in draft.answers.items() for value in values])
 
 
 def _kept_proof() -> Upload | None:
@@ -249,6 +270,11 @@ def _submit(
         return _refuse_email(
             form, proof, _("Zu dieser E-Mail-Adresse gibt es bereits einen offenen Antrag.")
         )
+    # Before signing in, which starts a fresh session.
+    draft_id = session.pop(DRAFT, None)
+    if isinstance(draft_id, int):
+        # Submitted: the draft's answers now live in the application.
+        drafts.discard_draft(draft_id)
     if signed_in is None:
         # The form's secret submission key proves it is the same visitor (double click).
         sign_in(result.applicant)
@@ -266,7 +292,7 @@ def _refuse_email(form: ApplicationForm, proof: Upload | None, message: str) -> 
     html = render_template(
         "apply/form.html",
         form=form,
-        offices=_offices(),
+        offices=all_offices(),
         proof=proof,
         show_sign_in=True,
         failed=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
@@ -85,7 +85,8 @@ def respond(token: str) -> str | Response | tuple[str, int]:
         except ConfirmationLinkError as error:
             db.session.rollback()
             return _problem(error.problem)
-        return render_template("confirm/thanks.html", confirmed=confirmed)
+        # Post/redirect/get: Back or a reload never sends the answer again.
+        return redirect(url_for("confirm.thanks", antwort="ja" if confirmed else "nein"), 303)
     page = render_template(
         "confirm/respond.html",
         form=form,
@@ -95,3 +96,9 @@ def respond(token: str) -> str | Response | tuple[str, int]:
     )
     # A form sent with errors is answered 400, so it never looks like a success.
     return (page, 400) if form.is_submitted() else page
+
+
+@bp.route("/danke")
+def thanks() -> str:
+    """After the answer: thanks, and what happens next. Says nothing of any applicant."""
+    return render_template("confirm/thanks.html", confirmed=request.args.get("antwort") == "ja")

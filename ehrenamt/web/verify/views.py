@@ -9,9 +9,20 @@ which card was checked.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
@@ -25,7 +36,7 @@ from ehrenamt.cardformat import token as cardformat_token
 from ehrenamt.core import rate_counters
 from ehrenamt.extensions import db, limiter
 from ehrenamt.labels import CHECK_RESULT_LABELS
-from ehrenamt.models import Benefit, VerificationChannel
+from ehrenamt.models import Benefit, CardType, VerificationChannel
 from ehrenamt.partners import membership
 from ehrenamt.verification import check as verification_check
 from ehrenamt.verification import history as verification_history
@@ -99,22 +110,61 @@ def _own_benefit(public_id: str | None) -> Benefit | None:
 @limiter.shared_limit(_page_limit, "check-page", methods=["POST"])
 @limiter.shared_limit(_page_limit, "check-page-partner", methods=["POST"], key_func=_partner_key)
 @partner_required
-def scan() -> str | tuple[str, int]:
-    """Scan the QR code with the camera, or type the number (also without JavaScript)."""
+def scan() -> str | Response | tuple[str, int]:
+    """Scan the QR code with the camera, or type the number (also without JavaScript).
+
+    A typed number's answer is shown after a redirect (post/redirect/get): Back or a
+    reload never sends the number again, which would record a second check.
+    """
     form = _check_form()
-    result = None
     if form.validate_on_submit():
         if _too_many_failed_codes():
             form.code.errors = [str(TOO_MANY_FAILED_CODES)]
             return render_template("verify/scan.html", form=form, result=None), 429
         try:
-            result = _verify(form.code.data or "", form.benefit.data)
+            checked = _verify(form.code.data or "", form.benefit.data)
         except card_numbers.InvalidCardNumber as typo:
             # Kept in the field, so that the one wrong character can be corrected.
             form.code.errors = [str(typo)]
         else:
-            form.code.data = ""
+            session[LAST_RESULT] = _shown(checked)
+            return redirect(url_for("verify.scan"), 303)
+    result = _last_result() if request.method == "GET" else None
     return render_template("verify/scan.html", form=form, result=result)
+
+
+#: Session key: the answer of the check just made, shown once by the page after the
+#: redirect; only what the verdict shows (what the card itself shows), no database id.
+LAST_RESULT = "verify_last_result"
+
+
+def _shown(result: CardCheck) -> dict[str, str | None]:
+    return {
+        "status": result.status.value,
+        "card_number": result.card_number,
+        "holder_name": result.holder_name,
+        "card_type": result.card_type.value if result.card_type else None,
+        "valid_until": result.valid_until.isoformat() if result.valid_until else None,
+    }
+
+
+def _last_result() -> CardCheck | None:
+    """The answer stored by the check just made, taken out of the session."""
+    shown = session.pop(LAST_RESULT, None)
+    if not isinstance(shown, dict):
+        return None
+    try:
+        return CardCheck(
+            status=CheckStatus(shown["status"]),
+            card_number=shown.get("card_number"),
+            holder_name=shown.get("holder_name"),
+            card_type=CardType(shown["card_type"]) if shown.get("card_type") else None,
+            valid_until=date.fromisoformat(shown["valid_until"])
+            if shown.get("valid_until")
+            else None,
+        )
+    except (KeyError, ValueError):
+        return None
 
 
 TOO_MANY_FAILED_CODES = _l(

@@ -1,7 +1,7 @@
 """e-mail changes keep the address they replaced
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Mails sent to a volunteer before an e-mail change went to the old address; the export
 finds them, and an erasure deletes them, by that address. A used change keeps it as long
 as such mails are kept (SENT_MAIL_RETENTION_DAYS), then the retention job deletes the row.
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
