@@ -8,11 +8,12 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from ehrenamt.accounts import recovery_codes
+from ehrenamt.accounts import links, recovery_codes
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
     CardState,
+    LinkPurpose,
     NameChangeRequest,
     OutboxMessage,
     PrintRunState,
@@ -32,6 +33,7 @@ from tests.post_walks import (
     signed_in_volunteer,
 )
 from tests.privacy_data import make_card, make_letter, make_print_run
+from tests.test_partners import make_partner
 
 
 def confirm_email_change(make_client: MakeClient) -> TestResponse:
@@ -113,3 +115,20 @@ def accept_partner_invitation(make_client: MakeClient) -> TestResponse:
     ]
     [link] = [url for url in LINK.findall(text) if "/partner/einladung/" in url]
     return send_form(make_client(), path_of(link), path_of(link))
+
+
+def confirm_partner_email(make_client: MakeClient) -> TestResponse:
+    """A registering partner's link to confirm its address (its page's button)."""
+    _partner, user = make_partner(make_office(), confirm_email=False)
+    token = links.issue_link(user, LinkPurpose.PARTNER_EMAIL, timedelta(hours=1))
+    db.session.commit()
+    page = f"/akzeptanzstelle/email-bestaetigen/{token}"
+    return send_form(make_client(), page, page, {})
+
+
+def resend_partner_confirmation(make_client: MakeClient) -> TestResponse:
+    """A signed-in partner whose address is not confirmed asks for a new link."""
+    _partner, user = make_partner(make_office(), confirm_email=False)
+    client = make_client()
+    sign_in(client, user)
+    return send_form(client, "/partner/", "/partner/email-bestaetigung", {})

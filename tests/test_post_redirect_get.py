@@ -55,10 +55,12 @@ from tests.post_walks_more import (
     accept_partner_invitation,
     bulk_issue,
     confirm_email_change,
+    confirm_partner_email,
     confirm_run_posted,
     decide_name_change,
     mark_letters_printed,
     recovery_code,
+    resend_partner_confirmation,
 )
 
 #: POST routes not walked here, and why.
@@ -193,6 +195,8 @@ WALKS: dict[str, Walk] = {
     "letters.confirm_posted": confirm_run_posted,
     "register.bulk_issue": bulk_issue,
     "partners.accept_invitation": accept_partner_invitation,
+    "partners.confirm_email": confirm_partner_email,
+    "partners.resend_confirmation": resend_partner_confirmation,
     # One-time links
     "auth.sign_in_with_link": link("/anmelden/link/{token}", LinkPurpose.SIGN_IN, {}),
     "auth.confirm_email": link("/email-bestaetigen/{token}", LinkPurpose.CONFIRM_EMAIL, {}),
