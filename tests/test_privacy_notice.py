@@ -90,6 +90,18 @@ def test_data_protection_officer_setting_is_named(
     assert "Datenschutz Stadt, Zerbster Str. 4" in _page(client, office)
 
 
+def test_the_drafts_period_is_the_setting(
+    app: Flask, client: FlaskClient, office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saved drafts are named with the deployment's period; another period is a new version."""
+    assert "Antrags (mit dem Link, ihn fortzusetzen): 30 Tage nach dem letzten" in _page(
+        client, office
+    )
+    monkeypatch.setitem(app.config, "DRAFT_MAX_AGE_DAYS", 14)
+    changed = _page(client, office)
+    assert "fortzusetzen): 14 Tage nach dem letzten" in changed and "Fassung 2 vom" in changed
+
+
 def test_english_page_shows_the_same_periods(client: FlaskClient, office: Office) -> None:
     """In English too, from the same version."""
     response = client.get(f"/datenschutz/{office.slug}", headers={"Accept-Language": "en"})

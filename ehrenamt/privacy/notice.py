@@ -39,6 +39,7 @@ def notice_content(office: Office) -> dict[str, Any]:
         "print_run_days": deployment.print_run_days,
         "export_days": deployment.export_days,
         "name_change_days": deployment.name_change_days,
+        "draft_days": deployment.draft_days,
     }
 
 

@@ -65,6 +65,8 @@ class DeploymentPeriods:
     export_days: int
     #: Days a decided name change request is kept.
     name_change_days: int
+    #: Days a saved draft of the application form lives after its last save.
+    draft_days: int
 
 
 def deployment_periods() -> DeploymentPeriods:
@@ -78,6 +80,7 @@ def deployment_periods() -> DeploymentPeriods:
         print_run_days=int(config["PRINT_RUN_RETENTION_DAYS"]),
         export_days=int(config["EXPORT_MAX_AGE_DAYS"]),
         name_change_days=int(config["NAME_CHANGE_RETENTION_DAYS"]),
+        draft_days=int(config["DRAFT_MAX_AGE_DAYS"]),
     )
 
 
