@@ -14,7 +14,21 @@ from sqlalchemy import Select, and_, select
 from ehrenamt.core.audit import Subject
 from ehrenamt.core.paging import Page, fetch_page
 from ehrenamt.extensions import db
-from ehrenamt.models import STAFF_ROLES, Application, AuditEntry, Card, Partner, User
+from ehrenamt.models import (
+    STAFF_ROLES,
+    Application,
+    AuditEntry,
+    Card,
+    LegacyImport,
+    Partner,
+    User,
+    UserRole,
+)
+
+#: The accounts that have a page of their own: an office's clerks and admins (the staff
+#: page). A volunteer's or partner's account has none for staff (their applications and
+#: partner pages link instead), and a programme admin is no office's staff.
+STAFF_PAGE_ROLES = (UserRole.CLERK, UserRole.ADMIN)
 
 #: The actor filter's value for rows the service wrote itself (no signed-in person).
 SYSTEM_ACTOR = "system"
@@ -34,6 +48,8 @@ class AuditFilter:
     #: The first and last day (in the office's time zone), both included.
     since: date | None = None
     until: date | None = None
+    #: One office out of several (the programme's log); None: all given.
+    office_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,8 @@ class AuditRow:
 
     entry: AuditEntry
     public_id: str | None
+    #: The row is about a clerk or admin who still has a staff page.
+    staff_member: bool = False
 
 
 def _start_of(day: date) -> datetime:
@@ -52,12 +70,14 @@ def _start_of(day: date) -> datetime:
 
 def audit_query(
     office_ids: Collection[int], filters: AuditFilter
-) -> Select[AuditEntry, str, str, str]:
+) -> Select[AuditEntry, str, str, str, str, int]:
     """The offices' audit rows with their objects' public ids, newest first."""
     public_id = (
         Application.public_id.label("application_id"),
         Card.public_id.label("card_id"),
         Partner.public_id.label("partner_id"),
+        LegacyImport.public_id.label("import_id"),
+        User.id.label("staff_id"),
     )
     query = (
         select(AuditEntry, *public_id)
@@ -79,8 +99,26 @@ def audit_query(
                 Partner.id == AuditEntry.subject_id,
             ),
         )
+        .outerjoin(
+            LegacyImport,
+            and_(
+                AuditEntry.subject_type == Subject.LEGACY_IMPORT.value,
+                LegacyImport.id == AuditEntry.subject_id,
+            ),
+        )
+        .outerjoin(
+            User,
+            and_(
+                AuditEntry.subject_type == Subject.USER.value,
+                User.id == AuditEntry.subject_id,
+                User.office_id == AuditEntry.office_id,
+                User.role.in_(STAFF_PAGE_ROLES),
+            ),
+        )
         .where(AuditEntry.office_id.in_(list(office_ids)))
     )
+    if filters.office_id is not None:
+        query = query.where(AuditEntry.office_id == filters.office_id)
     if filters.actor == SYSTEM_ACTOR:
         query = query.where(AuditEntry.actor_role == SYSTEM_ACTOR)
     elif filters.actor.isdigit():
@@ -97,8 +135,9 @@ def audit_query(
 
 
 def _row(found: tuple[Any, ...]) -> AuditRow:
-    entry, *ids = found
-    return AuditRow(entry, next((value for value in ids if value is not None), None))
+    entry, *ids, staff_id = found
+    public_id = next((value for value in ids if value is not None), None)
+    return AuditRow(entry, public_id, staff_member=staff_id is not None)
 
 
 def audit_page(
