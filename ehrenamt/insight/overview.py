@@ -56,6 +56,7 @@ def office_figures(
     month_start = datetime(today.year, today.month, 1, tzinfo=UTC)
     checks = _counts(
         select(Partner.office_id, func.count())
+        .select_from(Verification)
         .join(Partner, Partner.id == Verification.partner_id)
         .where(Partner.office_id.in_(ids), Verification.at >= month_start)
         .group_by(Partner.office_id)
