@@ -30,14 +30,14 @@ from ehrenamt.verification.results import CheckStatus
 from ehrenamt.web import charts
 from ehrenamt.workflow import ApplicationState
 
-#: The kinds of object whose audit rows never link, and why (tests/test_audit_links.py
-#: checks every other kind links).
-UNLINKED_SUBJECTS: dict[Subject, str] = {}
-
-
 def object_link(row: audit_log.AuditRow) -> str | None:
-    """The page of the row's object, for a signed-in admin of the row's office; None
-    where the object has no page (gone, or a volunteer's or partner's account)."""
+    """The page of the row's object, for a signed-in admin of the row's office.
+
+    Every kind of object links (tests/test_audit_links.py); None only where the object
+    is gone (deleted past its retention period, or erased) or is an account staff have
+    no page for: a volunteer's (their applications link) or a partner's (its partner
+    links), or a programme administrator's (no office's staff).
+    """
     entry = row.entry
     kind = entry.subject_type
     if kind == Subject.APPLICATION and row.public_id:
