@@ -160,6 +160,7 @@ AUDIT_ACTION_LABELS: dict[AuditAction, LazyString] = {
     AuditAction.APPLY_NAME_CHANGE: _l("Namensänderung übernommen"),
     AuditAction.DECLINE_NAME_CHANGE: _l("Namensänderung abgelehnt"),
     AuditAction.INVITE_STAFF: _l("Mitarbeiterin oder Mitarbeiter eingeladen"),
+    AuditAction.RESEND_INVITATION: _l("Einladung erneut gesendet"),
     AuditAction.CHANGE_ROLE: _l("Rolle geändert"),
     AuditAction.DEACTIVATE: _l("Zugang deaktiviert"),
     AuditAction.REACTIVATE: _l("Zugang wieder aktiviert"),

@@ -25,13 +25,16 @@ from ehrenamt.core.errors import DomainError, NotPermitted
 from ehrenamt.core.paging import Page, fetch_page
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
-from ehrenamt.models import LinkPurpose, Office, User, UserRole
+from ehrenamt.models import LinkPurpose, Office, OneTimeLink, User, UserRole, utcnow
 from ehrenamt.workflow import Actor
 
 #: The roles an office admin gives and takes: programme admins are not an office's staff.
 OFFICE_ROLES = (UserRole.CLERK, UserRole.ADMIN)
 #: How long an invitation link works.
 INVITATION_MAX_AGE = timedelta(days=7)
+#: An invitation goes out again at most this often per person: a double click, or an
+#: admin clicking on and on, must not fill the person's mailbox.
+INVITATION_RESEND_INTERVAL = timedelta(minutes=10)
 
 
 class StaffChangeRefused(DomainError):
@@ -48,6 +51,10 @@ class OwnAccount(StaffChangeRefused):
 
 class EmailTaken(StaffChangeRefused):
     """The address has an account already."""
+
+
+class InvitationNotResent(StaffChangeRefused):
+    """No new invitation: the person has a password already, or one went out just now."""
 
 
 def _staff_query(office_id: int) -> Select[Any]:
@@ -89,21 +96,81 @@ def invite_staff(
     office = db.session.get(Office, office_id)
     user = users.create_user(email, role, office=office, display_name=display_name.strip())
     db.session.flush()
-    token = links.issue_link(user, LinkPurpose.INVITATION, INVITATION_MAX_AGE)
     _audit(acting, user, audit.AuditAction.INVITE_STAFF, to_state=role.value)
+    _mail_invitation(user)
+    outbox.commit()
+    return user
+
+
+def resend_invitation(acting: audit.Acting, member: User) -> None:
+    """Mail ``member`` a new invitation link; every earlier one stops working (an old
+    mail forwarded or lying about must not set the password). Only for someone who has
+    not set a password yet, and at most every :data:`INVITATION_RESEND_INTERVAL`.
+    Commits."""
+    _check_change(acting, member)
+    # One resend at a time per person: a write to the person's row locks it (PostgreSQL)
+    # or the database (SQLite, where SELECT … FOR UPDATE does nothing), so the second of
+    # two clicks waits here, then reads the first's link and is refused.
+    db.session.execute(
+        update(User)
+        .where(User.id == member.id)
+        .values(session_version=User.session_version)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(member)
+    if member.password_hash is not None:
+        raise InvitationNotResent(
+            _(
+                "Diese Person hat ihr Passwort schon festgelegt. Hat sie es vergessen, "
+                "fordert sie auf der Anmeldeseite einen Link an."
+            )
+        )
+    if not member.active:
+        raise InvitationNotResent(_("Der Zugang ist deaktiviert; aktivieren Sie ihn zuerst."))
+    now = utcnow()
+    last = db.session.scalar(
+        select(func.max(OneTimeLink.created_at)).where(
+            OneTimeLink.user_id == member.id, OneTimeLink.purpose == LinkPurpose.INVITATION
+        )
+    )
+    if last is not None and last > now - INVITATION_RESEND_INTERVAL:
+        raise InvitationNotResent(
+            _(
+                "Die letzte Einladung ging vor weniger als %(minutes)s Minuten hinaus; bitte "
+                "versuchen Sie es später noch einmal.",
+                minutes=int(INVITATION_RESEND_INTERVAL.total_seconds() // 60),
+            )
+        )
+    db.session.execute(
+        update(OneTimeLink)
+        .where(
+            OneTimeLink.user_id == member.id,
+            OneTimeLink.purpose == LinkPurpose.INVITATION,
+            OneTimeLink.used_at.is_(None),
+            OneTimeLink.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    _audit(acting, member, audit.AuditAction.RESEND_INVITATION)
+    _mail_invitation(member)
+    outbox.commit()
+
+
+def _mail_invitation(user: User) -> None:
+    """Issue an invitation link for ``user`` and queue the mail that carries it."""
+    token = links.issue_link(user, LinkPurpose.INVITATION, INVITATION_MAX_AGE)
     with force_locale(user.language):
         mail.queue_mail(
             users.email_of(user),
             _("Einladung zur Ehrenamtskarte"),
             "staff_invitation",
             user=user,
-            office=office,
-            role=role,
+            office=user.office,
+            role=user.role,
             link=external_url("passwords.accept_invitation", token=token),
             days=INVITATION_MAX_AGE.days,
         )
-    outbox.commit()
-    return user
 
 
 def change_role(acting: audit.Acting, member: User, role: UserRole) -> None:

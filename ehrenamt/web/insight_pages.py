@@ -30,6 +30,7 @@ from ehrenamt.verification.results import CheckStatus
 from ehrenamt.web import charts
 from ehrenamt.workflow import ApplicationState
 
+
 def object_link(row: audit_log.AuditRow) -> str | None:
     """The page of the row's object, for a signed-in admin of the row's office.
 
