@@ -97,7 +97,7 @@ def invite_staff(
     user = users.create_user(email, role, office=office, display_name=display_name.strip())
     db.session.flush()
     _audit(acting, user, audit.AuditAction.INVITE_STAFF, to_state=role.value)
-    _mail_invitation(user)
+    mail_invitation(user)
     outbox.commit()
     return user
 
@@ -153,12 +153,13 @@ def resend_invitation(acting: audit.Acting, member: User) -> None:
         .execution_options(synchronize_session=False)
     )
     _audit(acting, member, audit.AuditAction.RESEND_INVITATION)
-    _mail_invitation(member)
+    mail_invitation(member)
     outbox.commit()
 
 
-def _mail_invitation(user: User) -> None:
-    """Issue an invitation link for ``user`` and queue the mail that carries it."""
+def mail_invitation(user: User) -> None:
+    """Issue an invitation link for ``user`` and queue the mail that carries it (also
+    for a programme administrator: :mod:`ehrenamt.accounts.programme_admins`)."""
     token = links.issue_link(user, LinkPurpose.INVITATION, INVITATION_MAX_AGE)
     with force_locale(user.language):
         mail.queue_mail(
@@ -183,7 +184,7 @@ def change_role(acting: audit.Acting, member: User, role: UserRole) -> None:
     old = member.role
     _change(member, removes_admin=role != UserRole.ADMIN, role=role)
     _audit(acting, member, audit.AuditAction.CHANGE_ROLE, old.value, role.value)
-    _tell(member, _l("Ihre Rolle ist jetzt: %(role)s.", role=_role_name(role)))
+    tell(member, _l("Ihre Rolle ist jetzt: %(role)s.", role=_role_name(role)))
 
 
 def deactivate(acting: audit.Acting, member: User) -> None:
@@ -193,7 +194,7 @@ def deactivate(acting: audit.Acting, member: User) -> None:
         return
     _change(member, removes_admin=True, active=False, session_version=User.session_version + 1)
     _audit(acting, member, audit.AuditAction.DEACTIVATE, "active", "inactive")
-    _tell(member, _l("Ihr Zugang wurde deaktiviert. Sie können sich nicht mehr anmelden."))
+    tell(member, _l("Ihr Zugang wurde deaktiviert. Sie können sich nicht mehr anmelden."))
 
 
 def reactivate(acting: audit.Acting, member: User) -> None:
@@ -203,27 +204,33 @@ def reactivate(acting: audit.Acting, member: User) -> None:
         return
     member.active = True
     _audit(acting, member, audit.AuditAction.REACTIVATE, "inactive", "active")
-    _tell(member, _l("Ihr Zugang wurde wieder freigeschaltet."))
+    tell(member, _l("Ihr Zugang wurde wieder freigeschaltet."))
 
 
 def reset_second_factor(acting: audit.Acting, member: User) -> None:
     """Forget ``member``'s authenticator and recovery codes (a lost phone): they enrol
     again at their next sign-in, and their sessions end now. Commits."""
     _check_change(acting, member)
-    member.totp_secret = None
-    member.totp_last_step = None
-    member.second_factor_failures = 0
-    member.second_factor_locked_until = None
-    member.session_version += 1
-    recovery_codes.delete_codes(member)
+    forget_second_factor(member)
     _audit(acting, member, audit.AuditAction.RESET_SECOND_FACTOR)
-    _tell(
+    tell(
         member,
         _l(
             "Ihr zweiter Faktor wurde zurückgesetzt. Bei der nächsten Anmeldung richten Sie "
             "Ihre Authenticator-App neu ein."
         ),
     )
+
+
+def forget_second_factor(member: User) -> None:
+    """Drop ``member``'s authenticator, its lock and the recovery codes, and end her
+    sessions: the next sign-in enrols anew (the caller audits and commits)."""
+    member.totp_secret = None
+    member.totp_last_step = None
+    member.second_factor_failures = 0
+    member.second_factor_locked_until = None
+    member.session_version += 1
+    recovery_codes.delete_codes(member)
 
 
 def _check_change(acting: audit.Acting, member: User) -> None:
@@ -287,7 +294,7 @@ def _role_name(role: UserRole) -> LazyString:
     return _l("Administration") if role == UserRole.ADMIN else _l("Sachbearbeitung")
 
 
-def _tell(member: User, change: LazyString) -> None:
+def tell(member: User, change: LazyString) -> None:
     """Mail ``member`` what changed in their account (in their language), then commit."""
     with force_locale(member.language):
         mail.queue_mail(

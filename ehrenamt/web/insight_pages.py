@@ -31,13 +31,14 @@ from ehrenamt.web import charts
 from ehrenamt.workflow import ApplicationState
 
 
-def object_link(row: audit_log.AuditRow) -> str | None:
+def object_link(row: audit_log.AuditRow, *, programme: bool = False) -> str | None:
     """The page of the row's object, for a signed-in admin of the row's office.
 
     Every kind of object links (tests/test_audit_links.py); None only where the object
     is gone (deleted past its retention period, or erased) or is an account staff have
     no page for: a volunteer's (their applications link) or a partner's (its partner
-    links), or a programme administrator's (no office's staff).
+    links), or, outside the programme's pages (``programme``), a programme
+    administrator's (no office's staff).
     """
     entry = row.entry
     kind = entry.subject_type
@@ -51,6 +52,8 @@ def object_link(row: audit_log.AuditRow) -> str | None:
         return url_for("legacy.progress", public_id=row.public_id)
     if kind == Subject.USER and row.staff_member:
         return url_for("staff.detail", user_id=entry.subject_id)
+    if kind == Subject.USER and row.programme_admin and programme:
+        return url_for("programme.admin_detail", user_id=entry.subject_id)
     if kind == Subject.PROGRAMME_RULES:
         if entry.action == AuditAction.UPDATE_RETENTION:
             return url_for("admin.edit_retention")

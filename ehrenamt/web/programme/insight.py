@@ -9,6 +9,8 @@ switched to it.
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -104,7 +106,9 @@ def audit() -> tuple[str, int]:
     valid = form.validate()
     filters = form.filters() if valid else audit_log.AuditFilter()
     page = (form.page.data or 1) if valid else 1
-    result = audit_log.audit_page(ids, filters, page, current_app.config["PAGE_SIZE"])
+    result = audit_log.audit_page(
+        ids, filters, page, current_app.config["PAGE_SIZE"], programme=True
+    )
     html = list_page(
         "programme/audit.html",
         form,
@@ -112,7 +116,7 @@ def audit() -> tuple[str, int]:
         filter_errors={name: errors for name, errors in form.errors.items() if name != "page"},
         office_names={office.id: office.name for office in offices},
         link_office=current_user.office_id or 0,
-        object_link=insight_pages.object_link,
+        object_link=partial(insight_pages.object_link, programme=True),
         print_run_link=insight_pages.print_run_link,
     )
     return html, 200 if valid else 400

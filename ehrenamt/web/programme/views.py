@@ -67,5 +67,6 @@ def switch_office() -> Response:
     return redirect(url_for("review.queue"))
 
 
-# The read-only overview, statistics and audit log across offices add their routes.
-from ehrenamt.web.programme import insight  # noqa: E402, F401
+# The read-only overview, statistics and audit log across offices, and the programme's
+# administrators, add their routes.
+from ehrenamt.web.programme import admins, insight  # noqa: E402, F401
