@@ -197,6 +197,14 @@ SUBJECT_STATE_LABELS: dict[Subject, Mapping[str, LazyString]] = {
     Subject.APPLICATION: {state.value: label for state, label in STATE_SHORT.items()},
     Subject.CARD: {state.value: label for state, label in CARD_STATE_LABELS.items()},
     Subject.PARTNER: {state.value: label for state, label in PARTNER_STATE_LABELS.items()},
+    # Staff accounts: the role given at an invitation or a change, active or not.
+    Subject.USER: {
+        "clerk": _l("Sachbearbeitung"),
+        "admin": _l("Administration"),
+        "programme_admin": _l("Programmadministration"),
+        "active": _l("aktiv"),
+        "inactive": _l("deaktiviert"),
+    },
 }
 
 

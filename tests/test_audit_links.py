@@ -201,3 +201,26 @@ def test_a_posted_card_links_its_print_run(client: FlaskClient, ctx: None) -> No
     run_page = f"/verwaltung/briefe/druckauftrag/{run.public_id}"
     assert f'href="{run_page}"' in row
     assert client.get(run_page).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("de", "– → Programmadministration"), ("en", "– → Programme administration")],
+)
+def test_staff_changes_name_the_role_in_words(
+    client: FlaskClient, ctx: None, language: str, words: str
+) -> None:
+    office = make_office()
+    admin = make_user(UserRole.ADMIN, office)
+    audit.record(
+        audit.Acting.staff(admin),
+        subject_type=Subject.USER,
+        subject_id=admin.id,
+        action=AuditAction.INVITE_STAFF,
+        office_id=office.id,
+        to_state="programme_admin",
+    )
+    db.session.commit()
+    sign_in(client, admin)
+    text = page_text(client.get(PAGE, headers={"Accept-Language": language}))
+    assert words in text
