@@ -67,17 +67,24 @@ def programme(ctx: None) -> Programme:
     return Programme(first, second, admin)
 
 
-def test_overview_figures_equal_the_hand_count(app: Flask, programme: Programme) -> None:
-    figures = overview.office_figures(
-        [programme.first.id, programme.second.id, 999_999],
-        date.today(),
-        utcnow(),
-        int(app.config["STATISTICS_WAITING_DAYS"]),
-    )
+def test_overview_figures_equal_the_hand_count(programme: Programme) -> None:
+    figures = overview.office_figures([programme.first.id, programme.second.id, 999_999])
     assert figures[programme.first.id] == overview.OfficeFigures(3, 2, 1, 3)
     assert figures[programme.second.id] == overview.OfficeFigures(1, 1, 1, 0)
     assert figures[999_999] == overview.OfficeFigures()
-    assert overview.office_figures([], date.today(), utcnow(), 30) == {}
+    assert overview.office_figures([]) == {}
+
+
+def test_overview_reads_the_kept_figures(
+    app: Flask, client: FlaskClient, programme: Programme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like the statistics page: a new application shows once the snapshot is renewed."""
+    sign_in(client, programme.admin)
+    assert _cells(page_text(client.get(OVERVIEW)), programme.second.slug)["open"] == "1"
+    application(programme.second, utcnow(), ApplicationState.SUBMITTED)
+    assert _cells(page_text(client.get(OVERVIEW)), programme.second.slug)["open"] == "1"
+    monkeypatch.setitem(app.config, "STATISTICS_MAX_AGE_SECONDS", 0)
+    assert _cells(page_text(client.get(OVERVIEW)), programme.second.slug)["open"] == "2"
 
 
 def _cells(text: str, slug: str) -> dict[str, str]:

@@ -17,11 +17,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from ehrenamt.cards import validity
 from ehrenamt.core import spreadsheet
 from ehrenamt.extensions import db
 from ehrenamt.insight import audit_log, overview, statistics
-from ehrenamt.models import Office, utcnow
+from ehrenamt.models import Office
 from ehrenamt.offices import programme
 from ehrenamt.web import insight_pages
 from ehrenamt.web.access import programme_admin_required
@@ -42,12 +41,12 @@ def overview_page() -> str:
     page = programme.list_offices(
         request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"]
     )
-    waiting_days = int(current_app.config["STATISTICS_WAITING_DAYS"])
-    figures = overview.office_figures(
-        [office.id for office in page.items], validity.today(), utcnow(), waiting_days
-    )
+    figures = overview.office_figures([office.id for office in page.items])
     return render_template(
-        "programme/overview.html", page=page, figures=figures, waiting_days=waiting_days
+        "programme/overview.html",
+        page=page,
+        figures=figures,
+        waiting_days=int(current_app.config["STATISTICS_WAITING_DAYS"]),
     )
 
 
