@@ -90,7 +90,16 @@ def deactivate(acting: User, member: User) -> None:
     if not member.active:
         return
     # Check and change in one conditional UPDATE: two administrators deactivating each
-    # other at once cannot both succeed (the loser's UPDATE matches no row).
+    # other at once cannot both succeed (the loser's UPDATE matches no row). On
+    # PostgreSQL the active programme admins' rows are locked first (in id order, so two
+    # cannot deadlock): the second UPDATE then starts after the first commits and sees
+    # its result; without the lock each sees the other still active in its snapshot.
+    db.session.execute(
+        select(User.id)
+        .where(User.role == UserRole.PROGRAMME_ADMIN, User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
     other = aliased(User)
     result = db.session.execute(
         update(User)
