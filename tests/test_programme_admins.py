@@ -5,6 +5,7 @@ reactivate, reset the second factor; audited in the programme's log, mailed."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.harness import at_once
 from tests.helpers import page_text, post, sign_in
 from tests.test_auth import password_step
 from tests.test_staff import NEW_PASSWORD, audit_actions, link_in, mails_to, reload
+from tests.test_staff_invitation import age_invitation_links
 
 INDEX = "/programm/administration/"
 
@@ -175,6 +177,7 @@ VIEWS = [
     ("post", "/programm/administration/{id}/deaktivieren"),
     ("post", "/programm/administration/{id}/reaktivieren"),
     ("post", "/programm/administration/{id}/zweiter-faktor"),
+    ("post", "/programm/administration/{id}/einladung"),
 ]
 
 
@@ -211,3 +214,24 @@ def test_the_buttons_need_the_csrf_token(client: FlaskClient, ctx: None) -> None
     response = client.post(f"/programm/administration/{other.id}/deaktivieren")
     assert response.status_code == 400
     assert reload(other).active
+
+
+def test_an_invitation_is_sent_again_and_the_old_link_dies(make_client, ctx: None) -> None:  # type: ignore[no-untyped-def]
+    client = make_client()
+    sign_in(client, _admin())
+    assert _invite(client, "petra@example.org").status_code == 302
+    petra = db.session.scalar(select(User).where(User.email == "petra@example.org"))
+    assert petra is not None
+    old = link_in(mails_to("petra@example.org")[0], "/einladung/")
+    too_soon = _act(client, petra, "einladung")
+    assert too_soon.status_code == 409 and "weniger als 10 Minuten" in page_text(too_soon)
+    age_invitation_links(petra, timedelta(days=1))
+    assert _act(client, petra, "einladung").status_code == 302
+    new = link_in(mails_to("petra@example.org")[1], "/einladung/")
+    data = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert post(make_client(), old, data, page=old).status_code == 410
+    assert post(make_client(), new, data, page=new).status_code == 302
+    assert audit_actions(petra) == [AuditAction.INVITE_STAFF, AuditAction.RESEND_INVITATION]
+    assert "Einladung erneut senden" not in page_text(
+        client.get(f"/programm/administration/{petra.id}")
+    )

@@ -37,7 +37,7 @@ def _invited(client: FlaskClient, email: str = "clara@example.org") -> User:
     return user
 
 
-def _age_links(user: User, by: timedelta) -> None:
+def age_invitation_links(user: User, by: timedelta) -> None:
     """Pretend the person's links were sent ``by`` ago (the resend waits between)."""
     db.session.rollback()
     for link in db.session.query(OneTimeLink).filter_by(user_id=user.id):
@@ -65,7 +65,7 @@ def test_a_new_link_works_and_the_old_one_does_not(make_client, ctx: None) -> No
     assert "weniger als 10 Minuten" in page_text(refused)
     assert len(mails_to("clara@example.org")) == 1
 
-    _age_links(clara, staff.INVITATION_RESEND_INTERVAL + timedelta(seconds=1))
+    age_invitation_links(clara, staff.INVITATION_RESEND_INTERVAL + timedelta(seconds=1))
     response = act(admin_client, clara, "einladung")
     assert response.status_code == 302
     mails = mails_to("clara@example.org")
@@ -88,7 +88,7 @@ def test_no_new_invitation_once_the_password_is_set(make_client, ctx: None) -> N
         _set_password(make_client(), link_in(mails_to(clara.email)[0], "/einladung/")).status_code
         == 302
     )
-    _age_links(clara, timedelta(days=1))
+    age_invitation_links(clara, timedelta(days=1))
     assert "Einladung erneut senden" not in page_text(
         admin_client.get(f"/verwaltung/mitarbeitende/{clara.id}")
     )
@@ -117,7 +117,7 @@ def test_a_deactivated_account_gets_no_invitation(client: FlaskClient, ctx: None
     signed_in_admin(client)
     clara = _invited(client)
     assert act(client, clara, "deaktivieren").status_code == 302
-    _age_links(clara, timedelta(days=1))
+    age_invitation_links(clara, timedelta(days=1))
     refused = act(client, clara, "einladung")
     assert refused.status_code == 409 and "deaktiviert" in page_text(refused)
 
@@ -125,7 +125,7 @@ def test_a_deactivated_account_gets_no_invitation(client: FlaskClient, ctx: None
 def test_resending_needs_the_csrf_token(client: FlaskClient, ctx: None) -> None:
     signed_in_admin(client)
     clara = _invited(client)
-    _age_links(clara, timedelta(days=1))
+    age_invitation_links(clara, timedelta(days=1))
     response = client.post(f"/verwaltung/mitarbeitende/{clara.id}/einladung")
     assert response.status_code == 400
     assert len(mails_to(clara.email)) == 1
@@ -150,7 +150,7 @@ def test_two_clicks_at_once_send_one_invitation(make_client, app, ctx: None) -> 
     admin_client = make_client()
     signed_in_admin(admin_client)
     clara = _invited(admin_client)
-    _age_links(clara, timedelta(days=1))
+    age_invitation_links(clara, timedelta(days=1))
     path = f"/verwaltung/mitarbeitende/{clara.id}"
     token = re.search(  # type: ignore[union-attr]
         r'name="csrf_token"[^>]*value="([^"]+)"', page_text(admin_client.get(path))

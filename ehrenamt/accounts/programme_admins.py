@@ -147,3 +147,10 @@ def reset_second_factor(acting: User, member: User) -> None:
             "Ihre Authenticator-App neu ein."
         ),
     )
+
+
+def resend_invitation(acting: User, member: User) -> None:
+    """A new invitation link for a programme administrator who has not set a password
+    yet, with the staff page's rules (:func:`staff.resend_invitation`). Commits."""
+    _check(acting, member)
+    staff.send_invitation_again(audit.Acting.staff(acting), member)

@@ -108,6 +108,12 @@ def resend_invitation(acting: audit.Acting, member: User) -> None:
     not set a password yet, and at most every :data:`INVITATION_RESEND_INTERVAL`.
     Commits."""
     _check_change(acting, member)
+    send_invitation_again(acting, member)
+
+
+def send_invitation_again(acting: audit.Acting, member: User) -> None:
+    """:func:`resend_invitation` after its permission check (the programme's
+    administrators check theirs: :mod:`ehrenamt.accounts.programme_admins`)."""
     # One resend at a time per person: a write to the person's row locks it (PostgreSQL)
     # or the database (SQLite, where SELECT … FOR UPDATE does nothing), so the second of
     # two clicks waits here, then reads the first's link and is refused.

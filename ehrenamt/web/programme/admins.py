@@ -116,3 +116,14 @@ def reset_admin_second_factor(user_id: int) -> tuple[str, int] | Response:
         programme_admins.reset_second_factor,
         _("Der zweite Faktor ist zurückgesetzt."),
     )
+
+
+@bp.route("/administration/<int:user_id>/einladung", methods=["POST"])
+@programme_admin_required
+def resend_admin_invitation(user_id: int) -> tuple[str, int] | Response:
+    """A new invitation link; the old one stops working."""
+    return _button(
+        user_id,
+        programme_admins.resend_invitation,
+        _("Eine neue Einladung ist versendet; der alte Link gilt nicht mehr."),
+    )
