@@ -49,6 +49,8 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 #: Paths of the app, asked over plain HTTP (the bench app drops the Secure cookie flag).
 STATISTICS_PAGE = "/verwaltung/einstellungen/statistik"
 CARDS_EXPORT = "/verwaltung/karten/export"
+#: The programme administrator's read-only pages, across every office.
+PROGRAMME_PAGES = ("/programm/uebersicht", "/programm/statistik", "/programm/protokoll")
 
 _CARD_SQL = """
 INSERT INTO card (public_id, number, application_id, office_id, holder_id, state, version,
@@ -126,12 +128,13 @@ def fill_cards_and_checks(office_id: int, cards: int) -> tuple[int, int]:
     return made, checks
 
 
-def signed_in_admin(client: FlaskClient, office_id: int) -> None:
-    """An admin of the office, signed in with password and TOTP like a browser."""
+def signed_in_admin(client: FlaskClient, office_id: int, role: UserRole = UserRole.ADMIN) -> None:
+    """An admin of the office (or a programme admin working in it), signed in with
+    password and TOTP like a browser."""
     secret = pyotp.random_base32()
     admin = users.create_user(
-        "admin@example.org",
-        UserRole.ADMIN,
+        f"{role.value}@example.org",
+        role,
         password=PASSWORD,
         office=db.session.get(Office, office_id),
         display_name="Admin",
@@ -246,6 +249,8 @@ def run(url: URL, args: argparse.Namespace) -> None:
             f"p95 {harness.percentile(page_samples, 0.95):.1f} ms (target < 100 ms)"
         )
 
+        time_programme_pages(app, office_id, args.runs)
+
         print(f"\n== exports of the first office's {cards} cards (streamed to the end)")
         for kind in ("csv", "xlsx"):
             seconds, size, before, after = timed_export(client, kind)
@@ -254,6 +259,28 @@ def run(url: URL, args: argparse.Namespace) -> None:
                 f" peak RSS {before:.0f} MB before, {after:.0f} MB after"
             )
         db.engine.dispose()
+
+
+def time_programme_pages(app: Any, office_id: int, runs: int) -> None:
+    """The programme administrator's pages over every office: the first visit and the
+    later ones (the statistics across offices are kept like an office's)."""
+    client = app.test_client()
+    signed_in_admin(client, office_id, UserRole.PROGRAMME_ADMIN)
+    print(f"\n== programme pages (every office; {runs} visits after the first)")
+    for path in PROGRAMME_PAGES:
+        started = time.perf_counter()
+        assert client.get(path).status_code == 200, path
+        first = (time.perf_counter() - started) * 1000
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            assert client.get(path).status_code == 200, path
+            samples.append((time.perf_counter() - started) * 1000)
+        samples.sort()
+        print(
+            f"{path:<22} first {first:8.0f} ms, later median {stats.median(samples):6.1f} ms, "
+            f"p95 {harness.percentile(samples, 0.95):6.1f} ms"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

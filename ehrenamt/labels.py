@@ -168,6 +168,7 @@ AUDIT_ACTION_LABELS: dict[AuditAction, LazyString] = {
     AuditAction.APPLY_NAME_CHANGE: _l("Namensänderung übernommen"),
     AuditAction.DECLINE_NAME_CHANGE: _l("Namensänderung abgelehnt"),
     AuditAction.INVITE_STAFF: _l("Mitarbeiterin oder Mitarbeiter eingeladen"),
+    AuditAction.RESEND_INVITATION: _l("Einladung erneut gesendet"),
     AuditAction.CHANGE_ROLE: _l("Rolle geändert"),
     AuditAction.DEACTIVATE: _l("Zugang deaktiviert"),
     AuditAction.REACTIVATE: _l("Zugang wieder aktiviert"),
@@ -204,6 +205,14 @@ SUBJECT_STATE_LABELS: dict[Subject, Mapping[str, LazyString]] = {
     Subject.APPLICATION: {state.value: label for state, label in STATE_SHORT.items()},
     Subject.CARD: {state.value: label for state, label in CARD_STATE_LABELS.items()},
     Subject.PARTNER: {state.value: label for state, label in PARTNER_STATE_LABELS.items()},
+    # Staff accounts: the role given at an invitation or a change, active or not.
+    Subject.USER: {
+        "clerk": _l("Sachbearbeitung"),
+        "admin": _l("Administration"),
+        "programme_admin": _l("Programmadministration"),
+        "active": _l("aktiv"),
+        "inactive": _l("deaktiviert"),
+    },
 }
 
 

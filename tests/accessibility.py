@@ -79,6 +79,7 @@ FILLED = {
     "register.detail",
     "partner_admin.detail",
     "staff.detail",
+    "programme.admin_detail",
 }
 
 #: GET routes without arguments that are not HTML pages.
@@ -116,6 +117,8 @@ def make_world(app: Flask) -> World:
         clerk = make_user(UserRole.CLERK, office, email="clerk@example.org")
         admin = make_user(UserRole.ADMIN, office, email="admin@example.org")
         programme = make_user(UserRole.PROGRAMME_ADMIN, office, email="programme@example.org")
+        # A colleague, for her page on the programme's administrators.
+        colleague = make_user(UserRole.PROGRAMME_ADMIN, email="colleague@example.org")
         partner, partner_user = make_partner(office, email="museum@example.org")
         benefit = db.session.scalar(select(Benefit).where(Benefit.partner_id == partner.id))
         assert benefit is not None
@@ -156,7 +159,10 @@ def make_world(app: Flask) -> World:
                 },
                 "clerk": {**public_values, **staff_values},
                 "admin": admin_values,
-                "programme_admin": admin_values,
+                "programme_admin": {
+                    **admin_values,
+                    "programme.admin_detail": {"user_id": colleague.id},
+                },
             },
         )
 

@@ -111,6 +111,7 @@ STAFF_VIEWS = [
     ("post", "/verwaltung/mitarbeitende/{id}/deaktivieren"),
     ("post", "/verwaltung/mitarbeitende/{id}/reaktivieren"),
     ("post", "/verwaltung/mitarbeitende/{id}/zweiter-faktor"),
+    ("post", "/verwaltung/mitarbeitende/{id}/einladung"),
 ]
 
 

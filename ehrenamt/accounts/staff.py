@@ -25,13 +25,16 @@ from ehrenamt.core.errors import DomainError, NotPermitted
 from ehrenamt.core.paging import Page, fetch_page
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
-from ehrenamt.models import LinkPurpose, Office, User, UserRole
+from ehrenamt.models import LinkPurpose, Office, OneTimeLink, User, UserRole, utcnow
 from ehrenamt.workflow import Actor
 
 #: The roles an office admin gives and takes: programme admins are not an office's staff.
 OFFICE_ROLES = (UserRole.CLERK, UserRole.ADMIN)
 #: How long an invitation link works.
 INVITATION_MAX_AGE = timedelta(days=7)
+#: An invitation goes out again at most this often per person: a double click, or an
+#: admin clicking on and on, must not fill the person's mailbox.
+INVITATION_RESEND_INTERVAL = timedelta(minutes=10)
 
 
 class StaffChangeRefused(DomainError):
@@ -48,6 +51,10 @@ class OwnAccount(StaffChangeRefused):
 
 class EmailTaken(StaffChangeRefused):
     """The address has an account already."""
+
+
+class InvitationNotResent(StaffChangeRefused):
+    """No new invitation: the person has a password already, or one went out just now."""
 
 
 def _staff_query(office_id: int) -> Select[Any]:
@@ -89,21 +96,88 @@ def invite_staff(
     office = db.session.get(Office, office_id)
     user = users.create_user(email, role, office=office, display_name=display_name.strip())
     db.session.flush()
-    token = links.issue_link(user, LinkPurpose.INVITATION, INVITATION_MAX_AGE)
     _audit(acting, user, audit.AuditAction.INVITE_STAFF, to_state=role.value)
+    mail_invitation(user)
+    outbox.commit()
+    return user
+
+
+def resend_invitation(acting: audit.Acting, member: User) -> None:
+    """Mail ``member`` a new invitation link; every earlier one stops working (an old
+    mail forwarded or lying about must not set the password). Only for someone who has
+    not set a password yet, and at most every :data:`INVITATION_RESEND_INTERVAL`.
+    Commits."""
+    _check_change(acting, member)
+    send_invitation_again(acting, member)
+
+
+def send_invitation_again(acting: audit.Acting, member: User) -> None:
+    """:func:`resend_invitation` after its permission check (the programme's
+    administrators check theirs: :mod:`ehrenamt.accounts.programme_admins`)."""
+    # One resend at a time per person: a write to the person's row locks it (PostgreSQL)
+    # or the database (SQLite, where SELECT … FOR UPDATE does nothing), so the second of
+    # two clicks waits here, then reads the first's link and is refused.
+    db.session.execute(
+        update(User)
+        .where(User.id == member.id)
+        .values(session_version=User.session_version)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(member)
+    if member.password_hash is not None:
+        raise InvitationNotResent(
+            _(
+                "Diese Person hat ihr Passwort schon festgelegt. Hat sie es vergessen, "
+                "fordert sie auf der Anmeldeseite einen Link an."
+            )
+        )
+    if not member.active:
+        raise InvitationNotResent(_("Der Zugang ist deaktiviert; aktivieren Sie ihn zuerst."))
+    now = utcnow()
+    last = db.session.scalar(
+        select(func.max(OneTimeLink.created_at)).where(
+            OneTimeLink.user_id == member.id, OneTimeLink.purpose == LinkPurpose.INVITATION
+        )
+    )
+    if last is not None and last > now - INVITATION_RESEND_INTERVAL:
+        raise InvitationNotResent(
+            _(
+                "Die letzte Einladung ging vor weniger als %(minutes)s Minuten hinaus; bitte "
+                "versuchen Sie es später noch einmal.",
+                minutes=int(INVITATION_RESEND_INTERVAL.total_seconds() // 60),
+            )
+        )
+    db.session.execute(
+        update(OneTimeLink)
+        .where(
+            OneTimeLink.user_id == member.id,
+            OneTimeLink.purpose == LinkPurpose.INVITATION,
+            OneTimeLink.used_at.is_(None),
+            OneTimeLink.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    _audit(acting, member, audit.AuditAction.RESEND_INVITATION)
+    mail_invitation(member)
+    outbox.commit()
+
+
+def mail_invitation(user: User) -> None:
+    """Issue an invitation link for ``user`` and queue the mail that carries it (also
+    for a programme administrator: :mod:`ehrenamt.accounts.programme_admins`)."""
+    token = links.issue_link(user, LinkPurpose.INVITATION, INVITATION_MAX_AGE)
     with force_locale(user.language):
         mail.queue_mail(
             users.email_of(user),
             _("Einladung zur Ehrenamtskarte"),
             "staff_invitation",
             user=user,
-            office=office,
-            role=role,
+            office=user.office,
+            role=user.role,
             link=external_url("passwords.accept_invitation", token=token),
             days=INVITATION_MAX_AGE.days,
         )
-    outbox.commit()
-    return user
 
 
 def change_role(acting: audit.Acting, member: User, role: UserRole) -> None:
@@ -116,7 +190,7 @@ def change_role(acting: audit.Acting, member: User, role: UserRole) -> None:
     old = member.role
     _change(member, removes_admin=role != UserRole.ADMIN, role=role)
     _audit(acting, member, audit.AuditAction.CHANGE_ROLE, old.value, role.value)
-    _tell(member, _l("Ihre Rolle ist jetzt: %(role)s.", role=_role_name(role)))
+    tell(member, _l("Ihre Rolle ist jetzt: %(role)s.", role=_role_name(role)))
 
 
 def deactivate(acting: audit.Acting, member: User) -> None:
@@ -126,7 +200,7 @@ def deactivate(acting: audit.Acting, member: User) -> None:
         return
     _change(member, removes_admin=True, active=False, session_version=User.session_version + 1)
     _audit(acting, member, audit.AuditAction.DEACTIVATE, "active", "inactive")
-    _tell(member, _l("Ihr Zugang wurde deaktiviert. Sie können sich nicht mehr anmelden."))
+    tell(member, _l("Ihr Zugang wurde deaktiviert. Sie können sich nicht mehr anmelden."))
 
 
 def reactivate(acting: audit.Acting, member: User) -> None:
@@ -136,27 +210,33 @@ def reactivate(acting: audit.Acting, member: User) -> None:
         return
     member.active = True
     _audit(acting, member, audit.AuditAction.REACTIVATE, "inactive", "active")
-    _tell(member, _l("Ihr Zugang wurde wieder freigeschaltet."))
+    tell(member, _l("Ihr Zugang wurde wieder freigeschaltet."))
 
 
 def reset_second_factor(acting: audit.Acting, member: User) -> None:
     """Forget ``member``'s authenticator and recovery codes (a lost phone): they enrol
     again at their next sign-in, and their sessions end now. Commits."""
     _check_change(acting, member)
-    member.totp_secret = None
-    member.totp_last_step = None
-    member.second_factor_failures = 0
-    member.second_factor_locked_until = None
-    member.session_version += 1
-    recovery_codes.delete_codes(member)
+    forget_second_factor(member)
     _audit(acting, member, audit.AuditAction.RESET_SECOND_FACTOR)
-    _tell(
+    tell(
         member,
         _l(
             "Ihr zweiter Faktor wurde zurückgesetzt. Bei der nächsten Anmeldung richten Sie "
             "Ihre Authenticator-App neu ein."
         ),
     )
+
+
+def forget_second_factor(member: User) -> None:
+    """Drop ``member``'s authenticator, its lock and the recovery codes, and end her
+    sessions: the next sign-in enrols anew (the caller audits and commits)."""
+    member.totp_secret = None
+    member.totp_last_step = None
+    member.second_factor_failures = 0
+    member.second_factor_locked_until = None
+    member.session_version += 1
+    recovery_codes.delete_codes(member)
 
 
 def _check_change(acting: audit.Acting, member: User) -> None:
@@ -220,7 +300,7 @@ def _role_name(role: UserRole) -> LazyString:
     return _l("Administration") if role == UserRole.ADMIN else _l("Sachbearbeitung")
 
 
-def _tell(member: User, change: LazyString) -> None:
+def tell(member: User, change: LazyString) -> None:
     """Mail ``member`` what changed in their account (in their language), then commit."""
     with force_locale(member.language):
         mail.queue_mail(

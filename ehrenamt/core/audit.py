@@ -87,6 +87,8 @@ class AuditAction(enum.StrEnum):
     DECLINE_NAME_CHANGE = "decline_name_change"
     # Staff accounts (the admin's staff page, and the person's own second factor).
     INVITE_STAFF = "invite_staff"
+    #: A new invitation link for someone who has not set a password yet.
+    RESEND_INVITATION = "resend_invitation"
     CHANGE_ROLE = "change_role"
     DEACTIVATE = "deactivate"
     REACTIVATE = "reactivate"

@@ -9,12 +9,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import aliased
 
 from ehrenamt.core.audit import Subject
 from ehrenamt.core.paging import Page, fetch_page
 from ehrenamt.extensions import db
-from ehrenamt.models import STAFF_ROLES, Application, AuditEntry, Card, Partner, User
+from ehrenamt.models import (
+    STAFF_ROLES,
+    Application,
+    AuditEntry,
+    Card,
+    LegacyImport,
+    Partner,
+    User,
+    UserRole,
+)
+
+#: The accounts that have a page of their own: an office's clerks and admins (the staff
+#: page). A volunteer's or partner's account has none for staff (their applications and
+#: partner pages link instead), and a programme admin is no office's staff.
+STAFF_PAGE_ROLES = (UserRole.CLERK, UserRole.ADMIN)
 
 #: The actor filter's value for rows the service wrote itself (no signed-in person).
 SYSTEM_ACTOR = "system"
@@ -34,6 +49,8 @@ class AuditFilter:
     #: The first and last day (in the office's time zone), both included.
     since: date | None = None
     until: date | None = None
+    #: One office out of several (the programme's log); None: all given.
+    office_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,10 @@ class AuditRow:
 
     entry: AuditEntry
     public_id: str | None
+    #: The row is about a clerk or admin who still has a staff page.
+    staff_member: bool = False
+    #: The row is about a programme administrator (her page is the programme's).
+    programme_admin: bool = False
 
 
 def _start_of(day: date) -> datetime:
@@ -51,13 +72,19 @@ def _start_of(day: date) -> datetime:
 
 
 def audit_query(
-    office_ids: Collection[int], filters: AuditFilter
-) -> Select[AuditEntry, str, str, str]:
-    """The offices' audit rows with their objects' public ids, newest first."""
+    office_ids: Collection[int], filters: AuditFilter, *, programme: bool = False
+) -> Select[AuditEntry, str, str, str, str, int, int]:
+    """The offices' audit rows with their objects' public ids, newest first; with
+    ``programme``, also the rows about programme administrators' accounts, which belong
+    to no office."""
+    programme_admin = aliased(User)
     public_id = (
         Application.public_id.label("application_id"),
         Card.public_id.label("card_id"),
         Partner.public_id.label("partner_id"),
+        LegacyImport.public_id.label("import_id"),
+        User.id.label("staff_id"),
+        programme_admin.id.label("programme_admin_id"),
     )
     query = (
         select(AuditEntry, *public_id)
@@ -79,8 +106,40 @@ def audit_query(
                 Partner.id == AuditEntry.subject_id,
             ),
         )
-        .where(AuditEntry.office_id.in_(list(office_ids)))
+        .outerjoin(
+            LegacyImport,
+            and_(
+                AuditEntry.subject_type == Subject.LEGACY_IMPORT.value,
+                LegacyImport.id == AuditEntry.subject_id,
+            ),
+        )
+        .outerjoin(
+            User,
+            and_(
+                AuditEntry.subject_type == Subject.USER.value,
+                User.id == AuditEntry.subject_id,
+                User.office_id == AuditEntry.office_id,
+                User.role.in_(STAFF_PAGE_ROLES),
+            ),
+        )
+        .outerjoin(
+            programme_admin,
+            and_(
+                AuditEntry.subject_type == Subject.USER.value,
+                programme_admin.id == AuditEntry.subject_id,
+                programme_admin.role == UserRole.PROGRAMME_ADMIN,
+            ),
+        )
     )
+    in_offices = AuditEntry.office_id.in_(list(office_ids))
+    if programme:
+        query = query.where(
+            or_(in_offices, and_(AuditEntry.office_id.is_(None), programme_admin.id.is_not(None)))
+        )
+    else:
+        query = query.where(in_offices)
+    if filters.office_id is not None:
+        query = query.where(AuditEntry.office_id == filters.office_id)
     if filters.actor == SYSTEM_ACTOR:
         query = query.where(AuditEntry.actor_role == SYSTEM_ACTOR)
     elif filters.actor.isdigit():
@@ -97,15 +156,28 @@ def audit_query(
 
 
 def _row(found: tuple[Any, ...]) -> AuditRow:
-    entry, *ids = found
-    return AuditRow(entry, next((value for value in ids if value is not None), None))
+    entry, *ids, staff_id, programme_admin_id = found
+    public_id = next((value for value in ids if value is not None), None)
+    return AuditRow(
+        entry,
+        public_id,
+        staff_member=staff_id is not None,
+        programme_admin=programme_admin_id is not None,
+    )
 
 
 def audit_page(
-    office_ids: Collection[int], filters: AuditFilter, page: int, page_size: int
+    office_ids: Collection[int],
+    filters: AuditFilter,
+    page: int,
+    page_size: int,
+    *,
+    programme: bool = False,
 ) -> Page[AuditRow]:
-    """One page of the offices' audit log, newest first."""
-    result = fetch_page(audit_query(office_ids, filters), page, page_size, rows=True)
+    """One page of the offices' audit log, newest first (``programme``: see
+    :func:`audit_query`)."""
+    query = audit_query(office_ids, filters, programme=programme)
+    result = fetch_page(query, page, page_size, rows=True)
     return Page([_row(found) for found in result.items], result.number, result.has_next)
 
 

@@ -8,6 +8,7 @@ a page must not do that on every visit (bench/insight.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Collection
@@ -41,6 +42,8 @@ ENDING_WITHIN_DAYS = 90
 TOP_PARTNERS = 20
 #: The outcome of an application still open, beside the final states.
 OPEN = "open"
+#: Longest snapshot key kept as the plain list of ids (the column's length).
+SCOPE_LENGTH = 200
 #: Outcomes, in the order charts stack them.
 OUTCOMES = (
     ApplicationState.APPROVED.value,
@@ -229,8 +232,12 @@ def compute(
 
 
 def _scope(office_ids: Collection[int]) -> str:
-    """The snapshot's key: the offices' ids, sorted."""
-    return ",".join(str(office_id) for office_id in sorted(office_ids))
+    """The snapshot's key: the offices' ids, sorted; a digest of them when that list
+    outgrows the column (a programme of many offices)."""
+    scope = ",".join(str(office_id) for office_id in sorted(set(office_ids)))
+    if len(scope) <= SCOPE_LENGTH:
+        return scope
+    return "sha256:" + hashlib.sha256(scope.encode()).hexdigest()
 
 
 def current(office_ids: Collection[int]) -> Statistics:
@@ -266,10 +273,18 @@ def refresh(office_ids: Collection[int]) -> Statistics:
     return statistics
 
 
+def every_office() -> set[int]:
+    """The ids of every office of the programme (the programme administrator's scope)."""
+    return set(db.session.scalars(select(Office.id)))
+
+
 def refresh_every_office() -> int:
-    """Periodic: keep every office's figures fresh, so no visitor waits for the
-    aggregates (they take seconds at a million applications). Returns the offices."""
-    office_ids = list(db.session.scalars(select(Office.id).order_by(Office.id)))
+    """Periodic: keep every office's figures fresh, and the whole programme's, so no
+    visitor waits for the aggregates (they take seconds at a million applications).
+    Returns the offices."""
+    office_ids = sorted(every_office())
     for office_id in office_ids:
         refresh({office_id})
+    if len(office_ids) > 1:
+        refresh(office_ids)
     return len(office_ids)

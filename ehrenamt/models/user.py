@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ehrenamt.models.base import Base, UTCDateTime, enum_column, utcnow
@@ -34,6 +34,9 @@ class User(UserMixin, Base):
     """A person who signs in."""
 
     __tablename__ = "user_account"
+    # An office's staff (staff page, the audit log's actor filter) among 100,000s of
+    # volunteers: without it each of those pages read every account (bench/insight.py).
+    __table_args__ = (Index("ix_user_account_office_role", "office_id", "role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Lower-cased; unique across the deployment. None for a person without e-mail whose

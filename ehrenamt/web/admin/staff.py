@@ -150,3 +150,15 @@ def reset_second_factor(user_id: int) -> tuple[str, int] | Response:
         lambda member: staff.reset_second_factor(acting_staff(), member),
         _("Der zweite Faktor ist zurückgesetzt."),
     )
+
+
+@bp.route("/<int:user_id>/einladung", methods=["POST"])
+@admin_required
+def resend_invitation(user_id: int) -> tuple[str, int] | Response:
+    """A new invitation link for someone who has not set a password yet; the old one
+    stops working."""
+    return _button(
+        user_id,
+        lambda member: staff.resend_invitation(acting_staff(), member),
+        _("Eine neue Einladung ist versendet; der alte Link gilt nicht mehr."),
+    )

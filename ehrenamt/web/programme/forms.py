@@ -54,3 +54,19 @@ class SwitchOfficeForm(FlaskForm):
 
     office_id = HiddenField(validators=[InputRequired()])
     submit = SubmitField(_l("In diesem Amt arbeiten"))
+
+
+class ProgrammeAdminInviteForm(FlaskForm):
+    """Invite another programme administrator by e-mail."""
+
+    display_name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=200), NoControlCharacters()]
+    )
+    email = EmailField(_l("E-Mail-Adresse"), validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Einladen"))
+
+
+class ProgrammeAdminActionForm(FlaskForm):
+    """One button: deactivate, reactivate or reset the second factor."""
+
+    submit = SubmitField(_l("Ausführen"))

@@ -65,3 +65,8 @@ def switch_office() -> Response:
         abort(404)
     flash(_("Sie arbeiten jetzt im Amt „%(name)s“.", name=office.name), "success")
     return redirect(url_for("review.queue"))
+
+
+# The read-only overview, statistics and audit log across offices, and the programme's
+# administrators, add their routes.
+from ehrenamt.web.programme import admins, insight  # noqa: E402, F401

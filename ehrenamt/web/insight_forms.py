@@ -1,17 +1,20 @@
-"""Filters of the office admin's audit log."""
+"""Filters of the audit log (an office's, the programme's) and the programme's
+statistics."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from ehrenamt.insight.audit_log import SYSTEM_ACTOR, AuditFilter
 from ehrenamt.labels import AUDIT_ACTION_LABELS, SUBJECT_LABELS
-from ehrenamt.models import User
+from ehrenamt.models import Office, User
 from ehrenamt.web.forms import choices, filter_field, filter_select
 
 
@@ -52,3 +55,40 @@ class AuditFilterForm(FlaskForm):
             since=self.since.data,
             until=self.until.data,
         )
+
+
+def office_choices(offices: list[Office]) -> list[SelectChoice]:
+    """Every office, after "all" (the empty value)."""
+    return choices([("", _l("alle Ämter")), *((office.id, office.name) for office in offices)])
+
+
+class OfficeScopeForm(FlaskForm):
+    """The programme's statistics narrowed to one office; a GET form, no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    office = filter_select(_l("Amt"), [])
+
+    def __init__(self, *args: Any, offices: list[Office], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.office.choices = office_choices(offices)
+
+    def office_id(self) -> int | None:
+        """The chosen office's id; None: all."""
+        return int(self.office.data) if self.office.data else None
+
+
+class ProgrammeAuditFilterForm(AuditFilterForm):
+    """The audit log of every office, with the office as one more filter."""
+
+    office = filter_select(_l("Amt"), [])
+
+    def __init__(self, *args: Any, offices: list[Office], staff: list[User], **kwargs: Any):
+        super().__init__(*args, staff=staff, **kwargs)
+        self.office.choices = office_choices(offices)
+
+    def filters(self) -> AuditFilter:
+        """The valid form's filters, the office among them."""
+        chosen = self.office.data
+        return replace(super().filters(), office_id=int(chosen) if chosen else None)
