@@ -62,6 +62,11 @@ from tests.post_walks_more import (
     recovery_code,
     resend_partner_confirmation,
 )
+from tests.post_walks_staff import (
+    invite_programme_admin,
+    programme_admin,
+    resend_staff_invitation,
+)
 
 #: POST routes not walked here, and why.
 EXEMPT = {
@@ -166,6 +171,13 @@ WALKS: dict[str, Walk] = {
     "staff.deactivate": member("deaktivieren", {}),
     "staff.reactivate": member("reaktivieren", {}, active=False),
     "staff.reset_second_factor": member("zweiter-faktor", {}),
+    "staff.resend_invitation": resend_staff_invitation,
+    # The programme's administrators
+    "programme.invite_admin": invite_programme_admin,
+    "programme.deactivate_admin": programme_admin("deaktivieren"),
+    "programme.reactivate_admin": programme_admin("reaktivieren", active=False),
+    "programme.reset_admin_second_factor": programme_admin("zweiter-faktor"),
+    "programme.resend_admin_invitation": programme_admin("einladung", invited=True),
     "admin.apply_preset": admin_form(
         "/verwaltung/einstellungen/regeln", {}, "/verwaltung/einstellungen/vorlage"
     ),
