@@ -11,6 +11,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from ehrenamt.applications import drafts
 from ehrenamt.extensions import db
 from ehrenamt.privacy import export as data_export
 from ehrenamt.privacy.export_summary import FIELD_LABELS
@@ -41,6 +42,15 @@ RAW_VALUES = {
 }
 
 
+#: What Anna typed into the form before saving it as a draft.
+DRAFT_ANSWERS = {
+    "csrf_token": ["x"],
+    "first_name": ["Anna"],
+    "engagements-0-activity": ["Übungsleiterin"],
+    "engagements-1-activity": ["Kassenwartin"],
+}
+
+
 def cells(summary: str) -> list[str]:
     """The text of every table cell and heading cell of the summary."""
     found = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", summary, flags=re.S)
@@ -48,9 +58,12 @@ def cells(summary: str) -> list[str]:
 
 
 def keys_of(value: Any) -> set[str]:
-    """Every key of a JSON document, at any depth."""
+    """Every key of a JSON document, at any depth (a draft's answers are named as the
+    form's fields, not as keys of the document)."""
     if isinstance(value, dict):
-        return set(value) | {k for inner in value.values() for k in keys_of(inner)}
+        return set(value) | {
+            k for key, inner in value.items() if key != "answers" for k in keys_of(inner)
+        }
     if isinstance(value, list):
         return {k for inner in value for k in keys_of(inner)}
     return set()
@@ -61,6 +74,7 @@ def summary_of(client: FlaskClient, language: str) -> tuple[str, dict[str, Any]]
     anna = make_person("anna", date(1980, 5, 17), 900)
     anna.user.language = language
     db.session.commit()
+    drafts.save_draft(DRAFT_ANSWERS, anna.user.email or "", anna.user, None)
     sign_in(client, anna.user)
     archive = download(client)
     summary = archive.read(data_export.SUMMARY_NAME).decode()
@@ -119,5 +133,16 @@ def test_every_key_of_the_json_has_a_label(client: FlaskClient, ctx: None) -> No
         "history",
         "checks",
         "files",
+        "drafts",
+        "answers",
     }
     assert unlabelled <= frame, unlabelled - frame
+
+
+def test_a_draft_s_answers_are_named_as_on_the_form(client: FlaskClient, ctx: None) -> None:
+    summary, data = summary_of(client, "de")
+    assert data["drafts"][0]["answers"]["first_name"] == ["Anna"]
+    texts = cells(summary)
+    assert "Zuletzt gespeichert am" in texts
+    assert {"Tätigkeit (Engagement 1)", "Übungsleiterin", "Tätigkeit (Engagement 2)"} <= set(texts)
+    assert not {"engagements-0-activity", "csrf_token", "first_name"} & set(texts)

@@ -110,6 +110,7 @@ def _write(export: DataExport) -> None:
             facts=export_summary.facts,
             table=export_summary.table,
             text=export_summary.text,
+            draft_answers=export_summary.draft_answers,
         )
     name = secrets.token_hex(16) + ".zip"
     path = export_folder() / name

@@ -10,6 +10,7 @@ is never lost from the summary (tests/test_export.py checks that every key has o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -105,6 +106,7 @@ FIELD_LABELS: dict[str, LazyString] = {
     "new_email": _l("Neue E-Mail-Adresse"),
     "expires_at": _l("Gültig bis"),
     "used_at": _l("Benutzt am"),
+    "saved_at": _l("Zuletzt gespeichert am"),
 }
 
 #: Keys holding a calendar day; every other key ending in ``_at`` holds a moment.
@@ -187,6 +189,26 @@ def facts(item: Mapping[str, Any], kind: str) -> list[tuple[str, str]]:
         for key, value in item.items()
         if not isinstance(value, list | dict)
     ]
+
+
+#: A draft's answers are named as the form's fields: an engagement's with its place.
+_ENGAGEMENT_FIELD = re.compile(r"^engagements-(\d+)-(.+)$")
+
+
+def draft_answers(answers: Mapping[str, list[str]]) -> list[tuple[str, str]]:
+    """A saved draft's answers as the form's labels and what was typed."""
+    found = []
+    for name, values in answers.items():
+        if name == "csrf_token":
+            continue
+        key, engagement = name, None
+        if match := _ENGAGEMENT_FIELD.match(name):
+            engagement, key = int(match.group(1)) + 1, match.group(2)
+        name_in_words = label(key)
+        if engagement is not None:
+            name_in_words = _("%(field)s (Engagement %(n)s)", field=name_in_words, n=engagement)
+        found.append((name_in_words, ", ".join(v for v in values if v) or "–"))
+    return found
 
 
 def table(items: list[Mapping[str, Any]], kind: str) -> Table:
