@@ -9,6 +9,7 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from ehrenamt.core import mail
@@ -115,6 +116,8 @@ def test_a_web_address_that_is_none_is_refused_with_one_message(
     assert field_error(html, "website") == WEB_ADDRESS_ERROR
     # Once at the field, once in the summary's link to it.
     assert html.count(WEB_ADDRESS_ERROR) == 2
+    # The field shows what was typed, not an address completed with https:// it never had.
+    assert re.search(r'<input[^>]*name="website"[^>]*value="([^"]*)"', html)[1] == escape(typed)
     assert db.session.scalar(select(func.count()).select_from(Partner)) == 0
 
 

@@ -59,6 +59,7 @@ def test_registration_in_the_browser(
         expect(page.locator("#error-summary")).to_be_focused()
         error = page.locator("#website-error")
         expect(error).to_have_text(WEB_ADDRESS_ERROR)
+        expect(page.get_by_label("Website (optional)")).to_have_value("beispiel")
         error.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "website-error-390.png"))
         # Shown once at the field, once in the summary: never twice at the field.

@@ -66,6 +66,16 @@ class WebAddress:
         URL(message=str(self.message))(form, field)
 
 
+class WebAddressField(StringField):
+    """A web address completed with ``https://``; when refused, the field shows what the
+    person typed, not the completed address they never wrote."""
+
+    def _value(self) -> str:
+        if self.errors and self.raw_data:
+            return str(self.raw_data[0])
+        return str(super()._value())
+
+
 class KnownPostcodeArea:
     """Five digits that can be a German postcode: none begins with 00."""
 
@@ -128,7 +138,7 @@ class ProfileForm(FlaskForm):
     email = EmailField(
         _l("E-Mail-Adresse (Kontakt)"), validators=[DataRequired(), Email(), Length(max=254)]
     )
-    website = StringField(
+    website = WebAddressField(
         _l("Website (optional)"),
         filters=[with_https],
         validators=[Optional(), WebAddress(), Length(max=300)],
