@@ -53,9 +53,10 @@ def fill_directory(app: Flask) -> None:
         db.session.commit()
 
 
-def cards(page: Page) -> list[str]:
-    """The partners' names on the result cards, in order."""
-    return page.locator(".partner-card h2").all_inner_texts()
+def expect_cards(page: Page, names: list[str]) -> None:
+    """The result cards name these partners, in this order (waiting for the page that a
+    click on "Suchen" loads: reading at once could read the page before it)."""
+    expect(page.locator(".partner-card h2")).to_have_text(names)
 
 
 def test_search_near_me_and_map(
@@ -83,12 +84,12 @@ def test_search_near_me_and_map(
     page.get_by_role("button", name="In meiner Nähe").click()
     page.wait_for_url("**lat=51.835**")
     # Within the default 25 km, nearest first, with the distance in German.
-    assert cards(page) == ["Bäckerei Süß", "Café Müller"]
+    expect_cards(page, ["Bäckerei Süß", "Café Müller"])
     expect(page.locator(".partner-card").first).to_contain_text("2,4 km")
     expect(page.get_by_text("Sortiert nach Entfernung von Ihrem Standort.")).to_be_visible()
     page.get_by_label("Umkreis").select_option("50")
     page.get_by_role("button", name="Suchen").click()
-    assert cards(page) == ["Bäckerei Süß", "Café Müller", "Kino Fern"]
+    expect_cards(page, ["Bäckerei Süß", "Café Müller", "Kino Fern"])
 
     # The map: a marker per listed partner, though no tile could load.
     the_map = page.locator("#directory-map")
@@ -145,7 +146,7 @@ def test_the_directory_on_a_phone_and_without_javascript(
     page.get_by_label("Postleitzahl oder Ort").fill("Rosslau")
     page.get_by_label("Was suchen Sie?").fill("backerei")
     page.get_by_role("button", name="Suchen").click()
-    assert cards(page) == ["Bäckerei Süß"]
+    expect_cards(page, ["Bäckerei Süß"])
     # No empty map box and no radius that nothing could apply.
     expect(page.locator("#directory-map")).to_be_hidden()
     expect(page.get_by_label("Umkreis")).to_be_hidden()

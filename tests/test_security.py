@@ -123,6 +123,9 @@ def prepare_client(client: FlaskClient, world: World, rule: str, endpoint: str) 
     elif rule.startswith("/verwaltung/mitarbeitende"):
         sign_in(client, make_user(UserRole.ADMIN, world.office))
         world.staff_member = make_user(UserRole.ADMIN, world.office)
+    elif rule.startswith("/programm/administration/<int:user_id>"):
+        sign_in(client, make_user(UserRole.PROGRAMME_ADMIN, world.office))
+        world.staff_member = make_user(UserRole.PROGRAMME_ADMIN, None)
     elif rule.startswith("/programm"):
         sign_in(client, make_user(UserRole.PROGRAMME_ADMIN, world.office))
     elif endpoint == "auth.recovery_codes":
