@@ -21,12 +21,15 @@ from ehrenamt.models import (
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.privacy.retention import apply_retention
 from ehrenamt.workflow import Actor
-from tests.factories import make_user
+from tests.factories import make_office, make_user
 from tests.helpers import page_text, post, sign_in
 from tests.test_partner_form import (
+    PROFILE,
     confirmation_paths,
+    profile_data,
     registered_partner,
 )
+from tests.test_partners import make_partner
 
 
 def _approve(partner: Partner) -> None:
@@ -159,3 +162,46 @@ def test_confirmation_links_are_deleted_once_expired(client: FlaskClient, ctx: N
     assert list(db.session.scalars(purposes)) == [LinkPurpose.PARTNER_EMAIL]
     apply_retention(utcnow() + timedelta(days=8))
     assert list(db.session.scalars(purposes)) == []
+
+
+def test_a_new_contact_address_is_confirmed_before_the_partner_is_listed_again(
+    client: FlaskClient, make_client: object, ctx: None
+) -> None:
+    """The link proves a mailbox: a partner that gives another address is unlisted until
+    that one is proven, and a link mailed to the old address no longer proves anything."""
+    partner, user = make_partner(make_office(), name="Kino am Markt", confirm_email=False)
+    old_address = partner.email
+    [old_link] = confirmation_paths(old_address)
+    post(make_client(), old_link, {}, page=old_link)  # type: ignore[operator]
+    partner.email_confirmed_at = None  # as if the link still lay unused in the old mailbox
+    db.session.commit()
+    fresh = partners_registration.email_confirmation.confirmation_link(user)
+    db.session.commit()
+    sign_in(client, user)
+    data = profile_data(partner, email="Neu@Kino.example.org")
+    response = post(client, PROFILE, data, page=PROFILE)
+    assert response.status_code == 302
+    assert "neue E-Mail-Adresse" in page_text(client.get(response.headers["Location"]))
+    db.session.refresh(partner)
+    assert partner.email == "neu@kino.example.org" and partner.email_confirmed_at is None
+    assert "Kino am Markt" not in _listed_names(client)
+    # The link that went to the old address is dead (410), the new one lists the partner.
+    dead = fresh.split("://", 1)[1].split("/", 1)[1]
+    assert post(client, f"/{dead}", {}, page=f"/{dead}").status_code == 410
+    [new_link] = confirmation_paths("neu@kino.example.org")
+    assert post(client, new_link, {}, page=new_link).status_code == 302
+    assert "Kino am Markt" in _listed_names(client)
+
+
+def test_saving_the_profile_with_the_same_address_keeps_it_confirmed(
+    client: FlaskClient, ctx: None
+) -> None:
+    partner, user = make_partner(make_office(), name="Kino am Markt")
+    registration_links = confirmation_paths(partner.email)
+    sign_in(client, user)
+    data = profile_data(partner, email=partner.email.upper(), phone="0340 123")
+    assert post(client, PROFILE, data, page=PROFILE).status_code == 302
+    db.session.refresh(partner)
+    assert partner.email_confirmed_at is not None and partner.phone == "0340 123"
+    assert "Kino am Markt" in _listed_names(client)
+    assert confirmation_paths(partner.email) == registration_links  # no new link

@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select, update
 
 from ehrenamt.accounts.users import email_of, find_user
 from ehrenamt.core import mail, outbox, security
@@ -45,6 +45,24 @@ def issue_link(user: User, purpose: LinkPurpose, max_age: timedelta) -> str:
         )
     )
     return token
+
+
+def expire_links(user_ids: Select[int] | list[int], purpose: LinkPurpose) -> None:
+    """Every unused link of ``purpose`` for these users stops working now (a new one
+    replaces them, or what they were mailed for has changed)."""
+    now = utcnow()
+    owned: ColumnElement[bool] = OneTimeLink.user_id.in_(user_ids)
+    db.session.execute(
+        update(OneTimeLink)
+        .where(
+            owned,
+            OneTimeLink.purpose == purpose,
+            OneTimeLink.used_at.is_(None),
+            OneTimeLink.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def consume_link(token: str, purpose: LinkPurpose) -> User:

@@ -147,17 +147,7 @@ def send_invitation_again(acting: audit.Acting, member: User) -> None:
                 minutes=int(INVITATION_RESEND_INTERVAL.total_seconds() // 60),
             )
         )
-    db.session.execute(
-        update(OneTimeLink)
-        .where(
-            OneTimeLink.user_id == member.id,
-            OneTimeLink.purpose == LinkPurpose.INVITATION,
-            OneTimeLink.used_at.is_(None),
-            OneTimeLink.expires_at > now,
-        )
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    links.expire_links([member.id], LinkPurpose.INVITATION)
     _audit(acting, member, audit.AuditAction.RESEND_INVITATION)
     mail_invitation(member)
     outbox.commit()

@@ -33,6 +33,22 @@ def resend_confirmation(partner: Partner, user: User) -> bool:
     links keep working until they expire. Returns whether a mail was queued."""
     if partner.email_confirmed_at is not None:
         return False
+    _queue_confirmation(partner, user)
+    outbox.commit()
+    return True
+
+
+def address_changed(partner: Partner, user: User) -> None:
+    """The partner gave a new contact address (``user`` did): it is unproven until its
+    own link is used, so the directory stops listing the partner, and links mailed to the
+    old address stop working (they would prove the new one). The caller commits."""
+    partner.email_confirmed_at = None
+    members = select(PartnerMember.user_id).where(PartnerMember.partner_id == partner.id)
+    links.expire_links(members, LinkPurpose.PARTNER_EMAIL)
+    _queue_confirmation(partner, user)
+
+
+def _queue_confirmation(partner: Partner, user: User) -> None:
     with force_locale(user.language):
         mail.queue_mail(
             partner.email,
@@ -41,8 +57,6 @@ def resend_confirmation(partner: Partner, user: User) -> bool:
             partner=partner,
             link=confirmation_link(user),
         )
-    outbox.commit()
-    return True
 
 
 def confirm_email(token: str) -> tuple[Partner, User]:

@@ -221,9 +221,15 @@ def decline_partner(partner: Partner, acting: Acting, reason: str) -> None:
     outbox.commit()
 
 
-def update_profile(partner: Partner, data: PartnerInput) -> None:
-    """The partner edits its profile; its benefits follow at once."""
+def update_profile(partner: Partner, data: PartnerInput, user: User) -> bool:
+    """``user`` edits the partner's profile; its benefits follow at once. A new contact
+    address must be confirmed by link before the directory lists the partner again.
+    Returns whether the address changed (a link is on its way)."""
+    new_address = users.normalise_email(data.email) != partner.email
     _apply_profile(partner, data)
+    if new_address:
+        email_confirmation.address_changed(partner, user)
     for benefit in partner.benefits:
         sync_benefit(benefit, partner)
-    db.session.commit()
+    outbox.commit()
+    return new_address

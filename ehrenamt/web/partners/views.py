@@ -175,8 +175,17 @@ def profile() -> tuple[str, int] | Response:
     if not form.is_submitted():
         form.category.data = partner.category_id
     if form.validate_on_submit():
-        partners_registration.update_profile(partner, _profile_input(form))
-        flash(_("Das Profil ist gespeichert."), "success")
+        if partners_registration.update_profile(partner, _profile_input(form), current_user):
+            flash(
+                _(
+                    "Das Profil ist gespeichert. Bitte bestätigen Sie die neue E-Mail-Adresse "
+                    "mit dem Link, den wir ihr geschickt haben; bis dahin steht Ihre "
+                    "Akzeptanzstelle nicht im Verzeichnis."
+                ),
+                "success",
+            )
+        else:
+            flash(_("Das Profil ist gespeichert."), "success")
         return redirect(url_for("partners.area"))
     status = form_status(form)
     return render_template("partners/profile.html", form=form, partner=partner), status
