@@ -60,15 +60,8 @@ def update_settings(office: Office, values: dict[str, str], acting: Acting) -> l
             setattr(office, name, new)
     if not changed:
         return []
-    audit.record(
-        acting,
-        subject_type=audit.Subject.OFFICE,
-        subject_id=office.id,
-        action=audit.AuditAction.UPDATE_OFFICE,
-        office_id=office.id,
-        # Office data, not a person's: the fields' names suffice to find the change.
-        reason="settings: " + ", ".join(changed),
-    )
+    # Office data, not a person's: the fields' names suffice to find the change.
+    _audit_office_change(acting, office, "settings: " + ", ".join(changed))
     db.session.commit()
     return changed
 
@@ -150,14 +143,7 @@ def set_logo(office: Office, png: bytes | None, acting: Acting) -> None:
     audited, commits."""
     check_staff(acting, office.id, office.slug)
     office.logo_png = png
-    audit.record(
-        acting,
-        subject_type=audit.Subject.OFFICE,
-        subject_id=office.id,
-        action=audit.AuditAction.UPDATE_OFFICE,
-        office_id=office.id,
-        reason="logo: new" if png else "logo: removed",
-    )
+    _audit_office_change(acting, office, "logo: new" if png else "logo: removed")
     db.session.commit()
 
 
@@ -174,3 +160,15 @@ def public_office(slug: str | None) -> Office | None:
 def office_by_slug(slug: str) -> Office | None:
     """The office with this slug, if any."""
     return db.session.scalar(select(Office).where(Office.slug == slug))
+
+
+def _audit_office_change(acting: Acting, office: Office, reason: str) -> None:
+    """One audit row for a change of the office's face (settings or logo)."""
+    audit.record(
+        acting,
+        subject_type=audit.Subject.OFFICE,
+        subject_id=office.id,
+        action=audit.AuditAction.UPDATE_OFFICE,
+        office_id=office.id,
+        reason=reason,
+    )
