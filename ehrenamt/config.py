@@ -172,6 +172,11 @@ OUTBOX_MAX_ATTEMPTS = 10
 OUTBOX_CLAIM_LEASE_SECONDS = 60.0
 #: How often the periodic job hands waiting outbox messages to the broker, in seconds.
 OUTBOX_DISPATCH_INTERVAL_SECONDS = 30.0
+#: Seconds a message waits, once its worker fell silent while sending it (its mail may
+#: be at the mail server), before another worker sends it: a worker cut off from the
+#: network after the server took the mail records it as sent when it is back, so nobody
+#: sends it twice; a worker that died costs that mail this much delay.
+OUTBOX_IN_DOUBT_SECONDS = 300.0
 #: How often the periodic job reminds organisations, in seconds.
 REMINDER_INTERVAL_SECONDS = 3600.0
 

@@ -40,6 +40,8 @@ class Mailbox:
         self._accept_stalled = False
         self._released = threading.Event()
         self._held = threading.Event()
+        #: Seconds the server waits before answering QUIT, as an overloaded one does.
+        self.quit_delay = 0.0
 
     def start(self) -> None:
         self._controller.start()
@@ -74,6 +76,10 @@ class Mailbox:
             self.messages.append(message)  # type: ignore[arg-type]
             self._changed.notify_all()
         return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.quit_delay)
+        return "221 Bye"
 
     def clear(self) -> None:
         with self._changed:

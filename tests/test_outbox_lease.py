@@ -12,6 +12,7 @@ step before sending); database and SMTP server are the real ones.
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -123,3 +124,128 @@ def test_a_lease_that_ran_out_is_not_held_even_if_nobody_took_it(
 
     with outbox.lease_kept(mine) as lease:
         assert not lease.held()
+
+
+# A mail in doubt: the server may have it, the worker did not record it (issue #10, found
+# by tests/test_hosts.py: a worker host cut off between the two sent its mail twice).
+
+
+def _lease_ran_out(message_id: int) -> None:
+    """What a worker cut off from the database leaves: a lease it could not renew."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+
+
+def test_a_worker_cut_off_after_the_server_took_the_mail_records_it_and_nobody_sends_it_again(
+    app: Flask, ctx: None, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message_id = _queued("Abgeschnitten")
+    send = mail._send
+    meanwhile: list[object] = []
+
+    def cut_off_after_sending(mime: EmailMessage, sent_id: int) -> None:
+        send(mime, sent_id)
+        _lease_ran_out(sent_id)
+        # Another worker, and the dispatcher, while this one cannot reach the database.
+        meanwhile.append(outbox.dispatch_pending())
+        meanwhile.append(mail.deliver(sent_id))
+
+    monkeypatch.setattr(mail, "_send", cut_off_after_sending)
+
+    assert mail.deliver(message_id) is True  # back on the network: recorded
+    assert meanwhile == [0, False]
+    time.sleep(0.3)
+    assert len(mailbox.matching(lambda m: "Abgeschnitten" in str(m["Subject"]))) == 1
+    assert _row(message_id).completed_at is not None
+
+
+def test_a_message_in_doubt_goes_out_again_once_the_wait_is_over(
+    app: Flask, ctx: None, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its worker died after it began to send: after OUTBOX_IN_DOUBT_SECONDS the
+    dispatcher hands it over again and it is sent (once more, if the server had it)."""
+    monkeypatch.setitem(app.config, "OUTBOX_IN_DOUBT_SECONDS", 60)
+    message_id = _queued("Zweifel")
+
+    def fell_silent(seconds_ago: float) -> None:
+        now = utcnow()
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(
+                    dispatched_at=now - timedelta(seconds=seconds_ago + 1),
+                    dispatch_attempts=1,
+                    sending_started_at=now - timedelta(seconds=seconds_ago),
+                    locked_until=now - timedelta(seconds=seconds_ago - 4),
+                )
+            )
+
+    fell_silent(30)
+    assert outbox.dispatch_pending() == 0
+    assert mail.deliver(message_id) is False
+    assert mailbox.matching(lambda m: "Zweifel" in str(m["Subject"])) == []
+
+    fell_silent(61)
+    assert outbox.dispatch_pending() == 1
+    assert mail.deliver(message_id) is True  # as the worker that gets the hand-over
+    mailbox.wait_for(subject="Zweifel")
+
+
+def test_a_mail_server_slow_to_say_goodbye_gets_the_mail_once(
+    app: Flask, ctx: None, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server took the mail and then did not answer QUIT in time: that is sent, not
+    a failure for the task to retry (it did, and the mail went twice)."""
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 0.5)
+    mailbox.quit_delay = 2.0
+    message_id = _queued("Tschüss")
+
+    assert mail.deliver(message_id) is True
+
+    assert len(mailbox.matching(lambda m: "Tschüss" in str(m["Subject"]))) == 1
+    assert _row(message_id).completed_at is not None
+
+
+def test_a_mail_the_server_may_have_is_not_sent_again_at_once(
+    app: Flask, ctx: None, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection timed out after the mail went to the server, before its answer:
+    the task does not fail (its retry would send at once); the message is in doubt."""
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 0.5)
+    monkeypatch.setitem(app.config, "OUTBOX_CLAIM_LEASE_SECONDS", 0.3)
+    message_id = _queued("Vielleicht")
+
+    with mailbox.stalling(accept=True) as held:
+        assert mail.deliver(message_id) is False
+        assert held.is_set()
+
+    time.sleep(0.5)  # the lease ran out
+    assert outbox.dispatch_pending() == 0
+    assert mail.deliver(message_id) is False
+    row = _row(message_id)
+    assert row.completed_at is None and row.sending_started_at is not None
+    # (This server drops a mail whose sender left; another may deliver it: hence the wait.)
+    assert mailbox.matching(lambda m: "Vielleicht" in str(m["Subject"])) == []
+
+
+def test_a_mail_that_surely_failed_may_be_sent_again_at_once(
+    app: Flask, ctx: None, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody listened: nothing went out, so the task's retry need not wait."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setitem(app.config, "MAIL_PORT", closed.getsockname()[1])
+        message_id = _queued("Erneut")
+        with pytest.raises(OSError) as refused:
+            mail.deliver(message_id)
+    outbox.record_failure(message_id, refused.value)  # as the task does
+    assert _row(message_id).sending_started_at is None
+
+    monkeypatch.setitem(app.config, "MAIL_PORT", mailbox.port)
+    assert mail.deliver(message_id) is True
+    mailbox.wait_for(subject="Erneut")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 from flask import Flask, current_app, render_template
 from jinja2 import Environment
+from sqlalchemy.exc import OperationalError
 
 from ehrenamt.core import outbox
 from ehrenamt.extensions import db, per_app
@@ -92,8 +95,14 @@ def build_message(payload: dict[str, Any], message_id: int) -> EmailMessage:
     return message
 
 
+class MailInDoubt(Exception):
+    """The connection failed after the message went to the server, before its answer:
+    the server may have taken the mail."""
+
+
 def deliver(message_id: int) -> bool:
-    """Send the queued mail once; True if sent now, False if it was done already."""
+    """Send the queued mail once; True if sent now, False if it was done already (or
+    its sending is in doubt: see :mod:`ehrenamt.core.outbox`)."""
     message = outbox.claim(message_id)
     if message is None:
         return False
@@ -103,14 +112,41 @@ def deliver(message_id: int) -> bool:
         db.session.commit()  # end the read transaction before slow network I/O
         # This worker may have stalled since its claim (cut off, paused) until the lease
         # ran out and another worker took the message: then that one sends it.
-        if not lease.held():
+        if not lease.begin_sending():
             log.warning("outbox message %s: lease lost before sending; not sent", message_id)
             return False
-        _send(mime, message.id)
+        try:
+            _send(mime, message.id)
+        except MailInDoubt as error:
+            # Not retried now: the dispatcher sends it again once the doubt has lasted.
+            log.warning("outbox message %s: the mail server may have it: %s", message_id, error)
+            return False
+        except Exception:
+            outbox.sending_failed(message_id)
+            raise
     # The body holds one-time links; only who got what is kept once it is sent.
-    done = outbox.complete(message_id, keep={"to": mime["To"], "subject": mime["Subject"]})
-    db.session.commit()
-    return done
+    return _record_sent(message_id, {"to": mime["To"], "subject": mime["Subject"]})
+
+
+#: Waits before recording a sent mail again when the database failed, in seconds.
+_RECORD_RETRY_WAITS = (0.5, 2.0, 5.0)
+
+
+def _record_sent(message_id: int, keep: dict[str, Any]) -> bool:
+    """Complete the message, trying a few times: a mail that went out but was not
+    recorded goes out again after the doubt's wait (a copy the holder did not need)."""
+    for wait in (*_RECORD_RETRY_WAITS, None):
+        try:
+            done = outbox.complete(message_id, keep=keep)
+            db.session.commit()
+            return done
+        except OperationalError as error:
+            db.session.rollback()
+            if wait is None:
+                raise
+            log.warning("outbox message %s sent, not yet recorded: %s", message_id, error)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def _send(mime: EmailMessage, message_id: int) -> None:
@@ -148,9 +184,41 @@ def _send_smtp(mime: EmailMessage) -> None:
         smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
     else:
         smtp = smtplib.SMTP(host, port, timeout=timeout)
-    with smtp:
+    try:
         if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
             smtp.starttls(context=context)
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(mime)
+        data_sent = _watch_data(smtp)
+        try:
+            smtp.send_message(mime)
+        except smtplib.SMTPResponseException:
+            raise  # the server answered: it refused the mail, which did not go out
+        except (smtplib.SMTPException, OSError) as error:
+            if data_sent():
+                raise MailInDoubt(str(error) or type(error).__name__) from error
+            raise
+    finally:
+        _close_quietly(smtp)
+
+
+def _watch_data(smtp: smtplib.SMTP) -> Callable[[], bool]:
+    """Whether the message itself was handed to ``smtp`` (its DATA command began)."""
+    began: list[bool] = []
+    data = smtp.data
+
+    def watched(msg: Any) -> tuple[int, bytes]:
+        began.append(True)
+        return data(msg)
+
+    smtp.data = watched  # type: ignore[method-assign]
+    return lambda: bool(began)
+
+
+def _close_quietly(smtp: smtplib.SMTP) -> None:
+    """Say goodbye, but a failed QUIT after the server took the mail is not a failure
+    (smtplib's ``with`` raised it, and the task then sent the mail a second time)."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()

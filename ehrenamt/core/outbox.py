@@ -17,6 +17,16 @@ visibility timeout. A worker that was only cut off (its host lost the network fo
 than the lease) may come back while another holds the message: the lease's end is its
 owner's token, so it neither renews the other's claim nor sends the mail a second time
 (:meth:`Lease.held`, asked right before sending).
+
+Between the mail server taking a mail and the worker recording it as sent lies a gap no
+lease can close: a worker cut off in that gap comes back and records the mail, but by
+then another worker would have sent it too. So a worker marks the message before it
+starts sending (:meth:`Lease.begin_sending`, in the same statement that checks its
+lease); a marked message whose worker fell silent is *in doubt*, and nobody sends it
+again for ``OUTBOX_IN_DOUBT_SECONDS``. A worker that was only cut off records the mail
+within that time; one that died costs its mail that delay (and, had the server taken
+the mail, a second copy with the same Message-ID). A send that surely failed (the
+server refused, or was never reached) clears the mark (:func:`sending_failed`).
 """
 
 from __future__ import annotations
@@ -112,11 +122,14 @@ def dispatch_pending(limit: int = 500) -> int:
         OutboxMessage.locked_until < now,
         OutboxMessage.locked_until > OutboxMessage.dispatched_at,
     )
+    # A message in doubt goes out again only once its wait is over, by either path;
+    # handing it over sooner would only push its next hand-over back.
     query = (
         select(OutboxMessage.id)
         .where(
             OutboxMessage.completed_at.is_(None),
             OutboxMessage.dispatch_attempts < config["OUTBOX_MAX_ATTEMPTS"],
+            not_in_doubt(now),
             or_(
                 OutboxMessage.dispatched_at.is_(None),
                 and_(OutboxMessage.dispatched_at < stale_before, not_held),
@@ -129,6 +142,16 @@ def dispatch_pending(limit: int = 500) -> int:
     ids = list(db.session.scalars(query))
     db.session.commit()
     return dispatch(ids) if ids else 0
+
+
+def not_in_doubt(now: datetime) -> Any:
+    """SQL: no worker began to send the message, or it began so long ago that its
+    worker, had it been merely cut off, would have recorded the mail as sent by now."""
+    waited = timedelta(seconds=float(current_app.config["OUTBOX_IN_DOUBT_SECONDS"]))
+    return or_(
+        OutboxMessage.sending_started_at.is_(None),
+        OutboxMessage.sending_started_at < now - waited,
+    )
 
 
 def unfinished(message_id: int) -> OutboxMessage | None:
@@ -157,6 +180,7 @@ def claim(message_id: int) -> OutboxMessage | None:
             OutboxMessage.id == message_id,
             OutboxMessage.completed_at.is_(None),
             or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+            not_in_doubt(now),
         )
         .values(locked_until=now + claim_lease())
     )
@@ -197,6 +221,11 @@ class Lease(Protocol):
         another worker may have taken the message (or it was completed or released)."""
         ...
 
+    def begin_sending(self) -> bool:
+        """:meth:`held`, and in the same statement mark the message as being sent (see
+        the module's docstring); False: do not send."""
+        ...
+
 
 class _LeaseKeeper(threading.Thread):
     """Extends ``locked_until`` of one claimed message until stopped.
@@ -223,6 +252,13 @@ class _LeaseKeeper(threading.Thread):
 
     def held(self) -> bool:
         """See :meth:`Lease.held`."""
+        return self._renew()
+
+    def begin_sending(self) -> bool:
+        """See :meth:`Lease.begin_sending`."""
+        return self._renew(sending_started_at=utcnow())
+
+    def _renew(self, **also: datetime) -> bool:
         with self._lock:
             if self._until is None:
                 return False
@@ -239,7 +275,7 @@ class _LeaseKeeper(threading.Thread):
                         # Not run out: another worker may take it from then on.
                         OutboxMessage.locked_until > utcnow(),
                     )
-                    .values(locked_until=until)
+                    .values(locked_until=until, **also)
                 )
             self._until = until if result.rowcount else None
             return self._until is not None
@@ -265,6 +301,16 @@ def complete(message_id: int, keep: dict[str, Any] | None = None) -> bool:
         .values(**values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def sending_failed(message_id: int) -> None:
+    """The mail surely did not go out (refused, or the server never reached): clear the
+    mark :meth:`Lease.begin_sending` set, so a retry need not wait."""
+    db.session.rollback()
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(sending_started_at=None)
+    )
+    db.session.commit()
 
 
 def record_failure(message_id: int, error: BaseException) -> None:

@@ -34,6 +34,10 @@ class OutboxMessage(Base):
     #: A task working on the message holds it until then; a second delivery of the same
     #: message meanwhile does nothing. Expires, so a worker dying mid-task frees it.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When a worker began an effect outside the database (sending the mail) that may
+    #: have happened even though the worker never recorded it; cleared when the effect
+    #: surely failed. Another worker repeats it only after ``OUTBOX_IN_DOUBT_SECONDS``.
+    sending_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Set by the task when its work is done; a redelivered task then does nothing.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
