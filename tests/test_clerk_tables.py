@@ -1,5 +1,5 @@
-"""The clerk's tables (issue #14): no word is broken in the middle, measured on the
-rendered pages at phone and desktop width; the eligibility panel counts unconfirmed hours
+"""The clerk's tables and headings (issue #14): no word is broken in the middle, measured
+on the rendered pages at phone and desktop width; the eligibility panel counts unconfirmed hours
 as "to check"."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from ehrenamt.models import ConfirmationState, UserRole
 from tests.factories import PASSWORD, make_application, make_office, make_user
 from tests.test_verify_pages import plain_browser
 
-#: The words of every table cell whose parts lie on more than one line. Hyphens and
+#: The words of every table cell and main heading whose parts lie on more than one line. Hyphens and
 #: slashes are places a line may break ("Dessau-Roßlau"), so they end a word here.
 SPLIT_WORDS = """() => {
   const split = [];
-  for (const cell of document.querySelectorAll("td, th")) {
+  for (const cell of document.querySelectorAll("td, th, h1")) {
     const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
     let node;
     while ((node = walker.nextNode())) {
