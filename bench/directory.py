@@ -27,7 +27,7 @@ from bench import harness
 from ehrenamt.extensions import db
 from ehrenamt.models import Benefit, Category, Partner
 from ehrenamt.partners import categories
-from ehrenamt.partners.directory import DirectoryQuery, search_directory
+from ehrenamt.partners.directory import DirectoryQuery, postcode_centre, search_directory
 
 DEFAULT_DATABASE = "ehrenamt_bench_directory"
 PAGE_SIZE = 25
@@ -141,6 +141,9 @@ def run(url: URL, args: argparse.Namespace) -> None:
         category_id = db.session.scalar(
             select(Category.id).where(Category.slug == "bildung-kultur-unterhaltung")
         )
+        # What the view asks for the place "06844" with a radius of 10 km.
+        centre = postcode_centre("06844")
+        assert centre is not None
         scenarios = [
             ("first page, no filter", DirectoryQuery(), 1),
             ("text 'schwimm'", DirectoryQuery(text="schwimm"), 1),
@@ -163,6 +166,11 @@ def run(url: URL, args: argparse.Namespace) -> None:
                     longitude=12.24,
                     radius_km=50,
                 ),
+                1,
+            ),
+            (
+                "around postcode 06844, 10 km",
+                DirectoryQuery(latitude=centre.latitude, longitude=centre.longitude, radius_km=10),
                 1,
             ),
             ("page 100, no filter", DirectoryQuery(), 100),
