@@ -27,7 +27,7 @@ from bench import harness
 from ehrenamt.extensions import db
 from ehrenamt.models import Benefit, Category, Partner
 from ehrenamt.partners import categories
-from ehrenamt.partners.directory import DirectoryQuery, search_directory
+from ehrenamt.partners.directory import DirectoryQuery, postcode_centre, search_directory
 
 DEFAULT_DATABASE = "ehrenamt_bench_directory"
 PAGE_SIZE = 25
@@ -69,15 +69,17 @@ def fill(count: int, office_id: int) -> None:
         text(
             f"""
             INSERT INTO partner (public_id, office_id, state, name, category_id, street,
-                postcode, town, latitude, longitude, email, created_at)
+                postcode, town, latitude, longitude, email, email_confirmed_at, created_at)
             SELECT 'p' || n, :office, 'approved',
                    ({words})[1 + n % 10] || ' Laden ' || n,
                    (SELECT id FROM category ORDER BY position OFFSET n % 10 LIMIT 1),
                    'Straße ' || n,
                    lpad((6000 + n % 900)::text, 5, '0'),
-                   'Ort ' || (n % 300),
+                   -- Letters, not digits, as in real town names: digits in the place
+                   -- field are a postcode ("ort 17" would be "ort" in postcodes 17…).
+                   'Ort ' || translate((n % 300)::text, '0123456789', 'abcdefghij'),
                    51.0 + random() * 2.0, 11.0 + random() * 2.0,
-                   'p' || n || '@example.org', now()
+                   'p' || n || '@example.org', now(), now()
             FROM generate_series(1, :count) AS n
             """
         ),
@@ -139,13 +141,17 @@ def run(url: URL, args: argparse.Namespace) -> None:
         category_id = db.session.scalar(
             select(Category.id).where(Category.slug == "bildung-kultur-unterhaltung")
         )
+        # What the view asks for the place "06844" with a radius of 10 km.
+        centre = postcode_centre("06844")
+        assert centre is not None
         scenarios = [
             ("first page, no filter", DirectoryQuery(), 1),
             ("text 'schwimm'", DirectoryQuery(text="schwimm"), 1),
             ("text 'laden 4711' (rare)", DirectoryQuery(text="laden 4711"), 1),
             ("category", DirectoryQuery(category_id=category_id), 1),
             ("place: postcode prefix '064'", DirectoryQuery(place="064"), 1),
-            ("place: town 'ort 17'", DirectoryQuery(place="ort 17"), 1),
+            ("place: town 'ort bh'", DirectoryQuery(place="ort bh"), 1),
+            ("place: postcode + town '064 ort bh'", DirectoryQuery(place="064 ort bh"), 1),
             (
                 "distance from Dessau, 50 km",
                 DirectoryQuery(latitude=51.83, longitude=12.24, radius_km=50),
@@ -160,6 +166,11 @@ def run(url: URL, args: argparse.Namespace) -> None:
                     longitude=12.24,
                     radius_km=50,
                 ),
+                1,
+            ),
+            (
+                "around postcode 06844, 10 km",
+                DirectoryQuery(latitude=centre.latitude, longitude=centre.longitude, radius_km=10),
                 1,
             ),
             ("page 100, no filter", DirectoryQuery(), 100),

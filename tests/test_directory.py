@@ -77,6 +77,13 @@ def test_search_by_text_category_and_place(client: FlaskClient, ctx: None) -> No
     assert listed("place=06862") == {"Bäckerei Süß"}
     assert listed("place=dessau") == {"Fahrradladen"}
     assert listed("place=Roßlau") == {"Bäckerei Süß"}
+    # Postcode and town together, as people write an address, in either order: both
+    # must hold, each as tolerant as alone.
+    assert listed("place=06844+Dessau") == {"Fahrradladen"}
+    assert listed("place=06862+Dessau") == set()
+    assert listed("place=Rosslau,+06862") == {"Bäckerei Süß"}
+    assert listed("place=068+ROSSLAU") == {"Bäckerei Süß"}
+    assert listed("place=068+dess") == {"Fahrradladen"}
 
 
 def test_sort_by_distance_with_coordinates(client: FlaskClient, ctx: None) -> None:
@@ -123,6 +130,78 @@ def test_distance_filter_keeps_the_radius_and_shows_the_distance(
     # Without a radius the default (25 km) holds; a radius not offered is refused.
     assert ">Vierzig<" not in listed("") and ">Zwanzig<" in listed("")
     assert client.get("/verguenstigungen/?lat=51.8&lon=12.2&radius=7").status_code == 400
+
+
+#: The centre of postcode 06844 (Dessau-Roßlau) in ehrenamt/data/postcodes_de.csv.
+CENTRE_06844 = (51.8513, 12.2698)
+
+
+def listed_in_order(html: str, names: tuple[str, ...]) -> list[str]:
+    """The partners among ``names`` whose cards the page shows, in the page's order."""
+    return sorted((n for n in names if f">{n}<" in html), key=lambda n: html.index(f">{n}<"))
+
+
+def test_a_complete_postcode_with_a_radius_is_the_centre(client: FlaskClient, ctx: None) -> None:
+    office = make_office()
+    latitude, longitude = CENTRE_06844
+    names = ("Drei", "Acht", "Zwanzig")
+    # Due north of the postcode's centre; the nearest has another postcode.
+    for name, postcode, km in (
+        ("Zwanzig", "06844", 20),
+        ("Acht", "06844", 8),
+        ("Drei", "06862", 3),
+    ):
+        make_partner(
+            office,
+            name=name,
+            postcode=postcode,
+            latitude=f"{latitude + km / 111.32:.6f}",
+            longitude=f"{longitude:.6f}",
+            benefits=(f"Angebot {name}",),
+        )
+
+    def page(query: str, language: str = "de") -> str:
+        response = client.get("/verguenstigungen/?" + query, headers={"Accept-Language": language})
+        assert response.status_code == 200
+        return page_text(response)
+
+    around = page("place=06844&radius=10")
+    assert listed_in_order(around, names) == ["Drei", "Acht"]
+    assert "3,0 km" in around and "8,0 km" in around
+    assert "Im Umkreis von 10 km um 06844 Dessau-Roßlau, sortiert nach Entfernung." in around
+    assert 'href="/verguenstigungen/?place=06844">Umkreis nicht mehr verwenden' in around
+    assert 'data-here="06844 Dessau-Roßlau"' in around  # the centre on the map
+    assert "Within 10 km of 06844 Dessau-Roßlau" in page("place=06844&radius=10", "en")
+    # With the town beside it too, and nearest first.
+    assert listed_in_order(page("place=06844+Dessau&radius=25"), names) == list(names)
+    # Without a radius ("any"), or with an incomplete postcode: the postcode prefix.
+    for query in ("place=06844", "place=06844&radius=", "place=0684&radius=10"):
+        html = page(query)
+        assert listed_in_order(html, names) == ["Zwanzig", "Acht"]
+        assert " km" not in html.split('class="directory-results"')[1]
+    # The visitor's own position wins; the postcode then narrows as a prefix.
+    near_me = page(f"place=06844&radius=50&lat={latitude}&lon={longitude}")
+    assert listed_in_order(near_me, names) == ["Acht", "Zwanzig"]
+    assert "Sortiert nach Entfernung von Ihrem Standort." in near_me
+
+
+def test_an_unknown_postcode_as_the_centre_is_explained_at_the_field(
+    client: FlaskClient, ctx: None
+) -> None:
+    office = make_office()
+    make_partner(office, name="Ohne Ort", postcode="99999", benefits=("Rabatt",))
+    response = client.get("/verguenstigungen/?place=99999&radius=10")
+    html = page_text(response)
+    assert response.status_code == 400
+    field = html[html.index('id="place"') - 200 : html.index('id="place-error"') + 200]
+    assert 'aria-invalid="true"' in field and "place-error" in field
+    assert "Die Postleitzahl 99999 ist uns nicht bekannt." in field
+    english = page_text(
+        client.get("/verguenstigungen/?place=99999&radius=10", headers={"Accept-Language": "en"})
+    )
+    assert "We do not know the postcode 99999." in english
+    # As a prefix (no radius) it is no error: the partner with that postcode is listed.
+    assert ">Ohne Ort<" in page_text(client.get("/verguenstigungen/?place=99999"))
 
 
 def test_bad_search_parameters_answer_400(client: FlaskClient, ctx: None) -> None:
@@ -220,6 +299,9 @@ TOLERANT_SEARCHES = [
     ("place=Dessau-Rosslau", "Bäckerei Süß"),
     ("place=Kothen", "Café Müller"),
     ("place=KÖTHEN+(Anhalt)", "Café Müller"),
+    ("place=06844+Dessau-Roßlau", "Bäckerei Süß"),
+    ("place=Dessau-Rosslau+06844", "Bäckerei Süß"),
+    ("place=06366+Kothen", "Café Müller"),
 ]
 
 
@@ -229,7 +311,9 @@ def test_search_is_tolerant_of_spelling(
 ) -> None:
     office = make_office()
     make_partner(office, name="Bäckerei Süß", town="Dessau-Roßlau", benefits=("Brötchen gratis",))
-    make_partner(office, name="Café Müller", town="Köthen (Anhalt)", benefits=("Kaffee",))
+    make_partner(
+        office, name="Café Müller", town="Köthen (Anhalt)", postcode="06366", benefits=("Kaffee",)
+    )
     html = page_text(client.get("/verguenstigungen/?" + query))
     others = {"Bäckerei Süß", "Café Müller"} - {found}
     assert found in html and not any(other in html for other in others)

@@ -147,9 +147,55 @@ def test_the_directory_on_a_phone_and_without_javascript(
     page.get_by_label("Was suchen Sie?").fill("backerei")
     page.get_by_role("button", name="Suchen").click()
     expect_cards(page, ["Bäckerei Süß"])
-    # No empty map box and no radius that nothing could apply.
+    # No empty map box; the radius is there, for a postcode (see below), set to "any".
     expect(page.locator("#directory-map")).to_be_hidden()
-    expect(page.get_by_label("Umkreis")).to_be_hidden()
+    expect(page.get_by_label("Umkreis")).to_have_value("")
     assert overflow_problem(page) is None
     page.screenshot(path=str(shots / "directory-phone-no-js.png"), full_page=True)
     plain.close()
+
+
+@pytest.mark.parametrize(("viewport", "javascript"), [(PHONE, False), (DESKTOP, True)])
+def test_a_postcode_with_a_radius_is_the_centre(
+    app: Flask,
+    live_server: str,
+    browser: Browser,
+    tmp_path: Path,
+    viewport: dict[str, int],
+    javascript: bool,
+) -> None:
+    fill_directory(app)
+    shots = screenshot_dir(tmp_path)
+    size = "phone" if viewport == PHONE else "desktop"
+    # No geolocation granted: the postcode is the only centre there is.
+    context = browser.new_context(locale="de-DE", viewport=viewport, java_script_enabled=javascript)
+    if javascript:
+        context.add_init_script(path=AXE)
+    page = context.new_page()
+    page.goto(f"{live_server}/verguenstigungen/")
+    expect(page.get_by_text("z. B. 06844, Dessau oder 06844 Dessau")).to_be_visible()
+    page.get_by_label("Postleitzahl oder Ort").fill("06844 Dessau")
+    page.get_by_label("Umkreis").select_option("10")
+    page.get_by_role("button", name="Suchen").click()
+    # About 1.7 and 6.4 km from the centre of 06844; the cinema (38 km) is outside.
+    expect_cards(page, ["Bäckerei Süß", "Café Müller"])
+    expect(page.locator(".partner-card .distance")).to_have_text(["1,7 km", "6,4 km"])
+    expect(page.locator("#centre-status")).to_have_text(
+        "Im Umkreis von 10 km um 06844 Dessau-Roßlau, sortiert nach Entfernung."
+    )
+    assert overflow_problem(page) is None
+    page.screenshot(path=str(shots / f"directory-postcode-{size}.png"), full_page=True)
+    if javascript:
+        assert axe_violations(page) == []
+
+    # A postcode the table does not know: said at the field, which is focusable by name.
+    page.get_by_label("Postleitzahl oder Ort").fill("99999")
+    page.get_by_role("button", name="Suchen").click()
+    place = page.get_by_label("Postleitzahl oder Ort")
+    expect(place).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#place-error")).to_contain_text("Die Postleitzahl 99999 ist uns nicht")
+    assert overflow_problem(page) is None
+    page.screenshot(path=str(shots / f"directory-postcode-unknown-{size}.png"), full_page=True)
+    if javascript:
+        assert axe_violations(page) == []
+    context.close()

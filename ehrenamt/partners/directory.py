@@ -4,6 +4,7 @@ text, category, place and distance, one card per partner."""
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +19,7 @@ from ehrenamt.models import (
     Benefit,
     Partner,
 )
+from ehrenamt.partners.geocoding import is_postcode, locate
 from ehrenamt.partners.listing import listed_partners
 
 #: Radii a visitor can choose, in kilometres.
@@ -37,7 +39,8 @@ class DirectoryQuery:
 
     text: str = ""
     category_id: int | None = None
-    #: A postcode prefix (digits) or the start of a word of a town's name.
+    #: A postcode prefix (digits), the start of a word of a town's name, or both
+    #: (see :func:`parse_place`).
     place: str = ""
     latitude: float | None = None
     longitude: float | None = None
@@ -55,6 +58,60 @@ class DirectoryEntry:
     more: bool = False
     #: Kilometres from the visitor, when the visitor's position is known.
     distance_km: float | None = None
+
+
+#: A number standing alone in the place field: a postcode or its first digits
+#: ("06844 Dessau", "Dessau-Roßlau 06844"). German town names hold no digits.
+_POSTCODE_PART = re.compile(r"\b[0-9]+\b")
+
+
+@dataclass(frozen=True)
+class PlaceSearch:
+    """The place field taken apart: the postcode (or its start) and the town's words."""
+
+    #: Digits a partner's postcode starts with; empty for none.
+    postcode: str
+    #: The rest, folded (core.text.fold_for_search), to match the start of the town's
+    #: words; empty for none.
+    words: str
+
+
+def parse_place(place: str) -> PlaceSearch:
+    """The postcode part (the first number) and the town part of the place field, as
+    people write an address: "06844", "Dessau", "06844 Dessau", "Dessau-Roßlau, 06844"."""
+    found = _POSTCODE_PART.search(place)
+    if found is None:
+        return PlaceSearch("", fold_for_search(place))
+    rest = place[: found.start()] + " " + place[found.end() :]
+    return PlaceSearch(found.group(), fold_for_search(rest))
+
+
+@dataclass(frozen=True)
+class Centre:
+    """A complete postcode's centre, to search around when the visitor's position is not
+    known (from the table shipped with the app, see partners.geocoding)."""
+
+    postcode: str
+    #: The table's place name for the postcode ("Dessau-Roßlau").
+    name: str
+    latitude: float
+    longitude: float
+
+
+def complete_postcode(place: str) -> str | None:
+    """The place field's postcode if it is complete (five digits), else None."""
+    postcode = parse_place(place).postcode
+    return postcode if is_postcode(postcode) else None
+
+
+def postcode_centre(place: str) -> Centre | None:
+    """The centre of the place field's complete postcode; None without one, or for a
+    postcode the table does not know."""
+    postcode = complete_postcode(place)
+    found = locate(postcode) if postcode else None
+    if postcode is None or found is None:
+        return None
+    return Centre(postcode, found.name, float(found.latitude), float(found.longitude))
 
 
 #: Kilometres per degree of latitude.
@@ -79,11 +136,11 @@ def _benefit_filters(criteria: DirectoryQuery, today: date) -> list[ColumnElemen
         filters.append(Benefit.search_text.contains(word, autoescape=True))
     if criteria.category_id is not None:
         filters.append(Benefit.category_id == criteria.category_id)
-    place = criteria.place.strip()
-    if place.isdigit():
-        filters.append(Benefit.postcode.startswith(place, autoescape=True))
-    elif fold_for_search(place):
-        filters.append(Benefit.place_text.contains(" " + fold_for_search(place), autoescape=True))
+    place = parse_place(criteria.place)
+    if place.postcode:
+        filters.append(Benefit.postcode.startswith(place.postcode, autoescape=True))
+    if place.words:
+        filters.append(Benefit.place_text.contains(" " + place.words, autoescape=True))
     return filters
 
 

@@ -12,7 +12,6 @@
   var status = document.getElementById("near-me-status");
   if (button && form && "geolocation" in navigator) {
     button.hidden = false;
-    document.getElementById("radius-field").hidden = false;
     button.addEventListener("click", function () {
       status.textContent = button.dataset.locating;
       navigator.geolocation.getCurrentPosition(

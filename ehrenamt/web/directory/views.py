@@ -42,21 +42,31 @@ def index() -> ResponseReturnValue:
         [("", _("alle Kategorien"))]
         + [(c.slug, partners_categories.category_name(c, language)) for c in categories]
     )
-    form.radius.choices = choices((km, _("%(km)s km", km=km)) for km in partners_directory.RADII_KM)
-    if not form.radius.data:
+    # "Any" keeps the place a postcode prefix; the visitor's position alone takes the
+    # default radius.
+    form.radius.choices = choices(
+        [("", _("beliebig"))] + [(km, _("%(km)s km", km=km)) for km in partners_directory.RADII_KM]
+    )
+    if not form.radius.data and form.lat.data is not None and form.lon.data is not None:
         form.radius.data = str(partners_directory.DEFAULT_RADIUS_KM)
     criteria = partners_directory.DirectoryQuery()
+    centre = None
     page = 1
     valid = form.validate()
     if valid:
         by_slug = {c.slug: c.id for c in categories}
+        place = form.place.data or ""
+        if form.around_postcode():
+            centre = partners_directory.postcode_centre(place)
         criteria = partners_directory.DirectoryQuery(
             text=form.q.data or "",
             category_id=by_slug.get(form.category.data or ""),
-            place=form.place.data or "",
-            latitude=form.lat.data,
-            longitude=form.lon.data,
-            radius_km=float(form.radius.data),
+            # Around a postcode the radius replaces the place: the partners of the next
+            # town are as near as those of the postcode itself.
+            place="" if centre else place,
+            latitude=centre.latitude if centre else form.lat.data,
+            longitude=centre.longitude if centre else form.lon.data,
+            radius_km=float(form.radius.data or partners_directory.DEFAULT_RADIUS_KM),
         )
         page = form.page.data or 1
     result = partners_directory.search_directory(criteria, page, current_app.config["PAGE_SIZE"])
@@ -67,10 +77,12 @@ def index() -> ResponseReturnValue:
         form,
         result,
         categories={c.id: partners_categories.category_name(c, language) for c in categories},
-        near_me=criteria.latitude is not None and criteria.longitude is not None,
+        near_me=centre is None and criteria.latitude is not None and criteria.longitude is not None,
+        centre=centre,
         without_location={
             k: v for k, v in request.args.items() if k not in ("lat", "lon", "page") and v
         },
+        without_radius={k: v for k, v in request.args.items() if k not in ("radius", "page") and v},
         tile_url=tile_url if origin else "",
         tile_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
     )
