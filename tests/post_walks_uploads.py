@@ -1,6 +1,6 @@
 """Walks of tests/test_post_redirect_get.py for staff forms with a file or a go-ahead: a
 paper application with its scan, the office's logo, the partners' and the old cards'
-imports after their dry run, a print run."""
+imports after their dry run, a print run; and a partner's confirmation link sent again."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from tests.privacy_data import make_card
 from tests.test_legacy_import import csv_file, legacy_line
 from tests.test_office_logo import png_bytes
 from tests.test_paper import paper_form_data
+from tests.test_partners import make_partner
+from tests.test_staff_invitation import age_invitation_links
 
 OFFICE_SETTINGS = "/verwaltung/einstellungen/amt"
 
@@ -98,3 +100,12 @@ def new_print_run(make_client: MakeClient) -> TestResponse:
     )
     page = "/verwaltung/briefe/druckauftrag"
     return send_form(client, page, page, {"source": "register", "state": "active"})
+
+
+def resend_partner_confirmation_by_staff(make_client: MakeClient) -> TestResponse:
+    """A clerk mails a new confirmation link to a partner, an hour after its first."""
+    client, office = _staff(make_client)
+    partner, user = make_partner(office, confirm_email=False)
+    age_invitation_links(user, timedelta(hours=1))
+    page = f"/verwaltung/partner/{partner.public_id}"
+    return send_form(client, page, f"{page}/bestaetigungslink")

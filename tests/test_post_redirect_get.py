@@ -72,6 +72,7 @@ from tests.post_walks_uploads import (
     new_print_run,
     paper_application,
     remove_logo,
+    resend_partner_confirmation_by_staff,
     start_legacy_import,
     upload_logo,
 )
@@ -217,6 +218,7 @@ WALKS: dict[str, Walk] = {
     "partner_admin.import_confirmed": import_partners,
     "legacy.start": start_legacy_import,
     "letters.new_print_run": new_print_run,
+    "partner_admin.resend_confirmation": resend_partner_confirmation_by_staff,
     # One-time links
     "auth.sign_in_with_link": link("/anmelden/link/{token}", LinkPurpose.SIGN_IN, {}),
     "auth.confirm_email": link("/email-bestaetigen/{token}", LinkPurpose.CONFIRM_EMAIL, {}),
