@@ -20,6 +20,7 @@ from ehrenamt.models import (
     RejectionReason,
     RevocationReason,
 )
+from ehrenamt.partners.listing import NotListedReason
 from ehrenamt.verification.results import CheckStatus
 from ehrenamt.workflow import ApplicationState
 
@@ -106,6 +107,13 @@ PARTNER_STATE_LABELS = {
     PartnerState.PENDING: _l("offen"),
     PartnerState.APPROVED: _l("bestätigt"),
     PartnerState.DECLINED: _l("abgelehnt"),
+}
+
+#: Why the directory does not show a partner, as the staff's pages say it.
+NOT_LISTED_LABELS = {
+    NotListedReason.NOT_DECIDED: _l("Registrierung noch nicht entschieden"),
+    NotListedReason.DECLINED: _l("Registrierung abgelehnt"),
+    NotListedReason.ADDRESS_UNCONFIRMED: _l("E-Mail-Adresse nicht bestätigt"),
 }
 
 #: A card check's answer in one word (the partner's page adds a symbol).
@@ -292,6 +300,7 @@ def register(app: Flask) -> None:
         CARD_STATE_LABELS=CARD_STATE_LABELS,
         REVOCATION_LABELS=REVOCATION_LABELS,
         PARTNER_STATE_LABELS=PARTNER_STATE_LABELS,
+        NOT_LISTED_LABELS=NOT_LISTED_LABELS,
         action_words=action_words,
         change_words=change_words,
         subject_words=subject_words,

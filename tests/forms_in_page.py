@@ -3,7 +3,9 @@ CSRF token, the options chosen by default), change what a person would type, sen
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask.testing import FlaskClient
@@ -70,11 +72,24 @@ class PageForms(HTMLParser):
 
 
 def send_form(
-    client: FlaskClient, page: str, action: str, changes: dict[str, str] | None = None
+    client: FlaskClient, page: str, action: str, changes: Mapping[str, Any] | None = None
 ) -> TestResponse:
-    """Open ``page``, fill its form for ``action`` with ``changes``, and send it."""
+    """Open ``page``, fill its form for ``action`` with ``changes``, and send it (a
+    ``(stream, filename)`` value is a file chosen, sent as multipart like a browser)."""
     shown = client.get(page)
     assert shown.status_code == 200, (page, shown.status_code)
+    return send_form_of(client, shown, page, action, changes)
+
+
+def send_form_of(
+    client: FlaskClient,
+    shown: TestResponse,
+    page: str,
+    action: str,
+    changes: Mapping[str, Any] | None = None,
+) -> TestResponse:
+    """:func:`send_form` for a page already shown at ``page`` (e.g. the answer to an
+    upload, whose go-ahead form exists only there)."""
     forms = PageForms(shown.get_data(as_text=True))
     # A form without an action is sent to its own page.
     forms.forms = [(path or urlsplit(page).path, fields) for path, fields in forms.forms]

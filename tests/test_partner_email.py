@@ -112,7 +112,7 @@ def test_staff_see_that_the_address_is_not_confirmed(client: FlaskClient, ctx: N
     staff = make_user(UserRole.CLERK, partner.office)
     sign_in(client, staff)
     listed = page_text(client.get("/verwaltung/partner/"))
-    assert "E-Mail nicht bestätigt" in listed
+    assert "E-Mail-Adresse nicht bestätigt" in listed
     detail = page_text(client.get(f"/verwaltung/partner/{partner.public_id}"))
     assert "E-Mail nicht bestätigt" in detail
     # Staff may approve anyway: the listing then waits for the link.

@@ -67,6 +67,15 @@ from tests.post_walks_staff import (
     programme_admin,
     resend_staff_invitation,
 )
+from tests.post_walks_uploads import (
+    import_partners,
+    new_print_run,
+    paper_application,
+    remove_logo,
+    resend_partner_confirmation_by_staff,
+    start_legacy_import,
+    upload_logo,
+)
 
 #: POST routes not walked here, and why.
 EXEMPT = {
@@ -84,13 +93,6 @@ EXEMPT = {
     # redirects); re-sending only checks the file again.
     "legacy.upload": "dry run of an uploaded file; the go-ahead (legacy.start) redirects",
     "partner_admin.import_csv": "dry run of an uploaded file; the go-ahead redirects",
-    # Not walked yet (redirect on success read in the view; see the note of issue #14).
-    "apply.paper_form": "redirects to review.detail (web/apply/paper.py _enter)",
-    "admin.upload_logo": "redirects to the settings (web/admin/office_settings.py)",
-    "admin.remove_logo": "redirects to the settings (web/admin/office_settings.py)",
-    "partner_admin.import_confirmed": "redirects to the list (web/partner_admin/views.py)",
-    "legacy.start": "redirects to the progress page (web/legacy/views.py)",
-    "letters.new_print_run": "redirects to the run (tests/test_browser_print_run.py)",
 }
 
 
@@ -209,6 +211,14 @@ WALKS: dict[str, Walk] = {
     "partners.accept_invitation": accept_partner_invitation,
     "partners.confirm_email": confirm_partner_email,
     "partners.resend_confirmation": resend_partner_confirmation,
+    # Files and go-aheads
+    "apply.paper_form": paper_application,
+    "admin.upload_logo": upload_logo,
+    "admin.remove_logo": remove_logo,
+    "partner_admin.import_confirmed": import_partners,
+    "legacy.start": start_legacy_import,
+    "letters.new_print_run": new_print_run,
+    "partner_admin.resend_confirmation": resend_partner_confirmation_by_staff,
     # One-time links
     "auth.sign_in_with_link": link("/anmelden/link/{token}", LinkPurpose.SIGN_IN, {}),
     "auth.confirm_email": link("/email-bestaetigen/{token}", LinkPurpose.CONFIRM_EMAIL, {}),

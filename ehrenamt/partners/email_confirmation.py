@@ -8,17 +8,41 @@ hash stored, expiring, used once), so the retention job deletes it with the othe
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from ehrenamt.accounts import links, users
 from ehrenamt.core import mail, outbox
+from ehrenamt.core.access import check_staff
+from ehrenamt.core.audit import Acting, AuditAction, record_change
+from ehrenamt.core.errors import DomainError
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
-from ehrenamt.models import LinkPurpose, Partner, PartnerMember, User, utcnow
+from ehrenamt.models import (
+    LinkPurpose,
+    OneTimeLink,
+    Partner,
+    PartnerMember,
+    PartnerState,
+    User,
+    utcnow,
+)
 from ehrenamt.partners.benefits import sync_benefit
+
+#: Staff send a partner a new link at most this often (as a staff invitation,
+#: :data:`ehrenamt.accounts.staff.INVITATION_RESEND_INTERVAL`): a double click, or a
+#: clerk clicking on and on, must not fill the partner's mailbox.
+STAFF_RESEND_INTERVAL = timedelta(minutes=10)
+
+
+class ConfirmationNotResent(DomainError):
+    """No new link from staff: the address is confirmed, the registration declined, the
+    partner has no account the link could name, or a link went out just now. The
+    message says which (for the page)."""
 
 
 def confirmation_link(user: User) -> str:
@@ -36,6 +60,58 @@ def resend_confirmation(partner: Partner, user: User) -> bool:
     _queue_confirmation(partner, user)
     outbox.commit()
     return True
+
+
+def resend_confirmation_by_staff(partner: Partner, acting: Acting) -> None:
+    """Staff of the partner's office mail a new link to its address (audited), e.g. after
+    the partner called because the first mail went astray.
+
+    Earlier links keep working until they expire, as with the partner's own resend: they
+    prove the same address (only a new address ends them: :func:`address_changed`). At
+    most one link per :data:`STAFF_RESEND_INTERVAL`, whoever asked for the last one.
+    Raises :class:`NotPermitted` for another office's staff and
+    :class:`ConfirmationNotResent`. Commits.
+    """
+    check_staff(acting, partner.office_id, partner.public_id)
+    # One resend at a time per partner: a write to its row locks it (PostgreSQL) or the
+    # database (SQLite), so the second of two clicks waits, then sees the first's link.
+    db.session.execute(
+        update(Partner)
+        .where(Partner.id == partner.id)
+        .values(email=Partner.email)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(partner)
+    if partner.email_confirmed_at is not None:
+        raise ConfirmationNotResent(_("Die E-Mail-Adresse ist bereits bestätigt."))
+    if partner.state == PartnerState.DECLINED:
+        # Confirming would list nothing: the directory never shows a declined partner.
+        raise ConfirmationNotResent(_("Die Registrierung ist abgelehnt."))
+    members = select(PartnerMember.user_id).where(PartnerMember.partner_id == partner.id)
+    user = db.session.scalar(
+        select(User).where(User.id.in_(members), User.active).order_by(User.id).limit(1)
+    )
+    if user is None:
+        # The link is an account's one-time link: without an account it names nobody.
+        raise ConfirmationNotResent(
+            _("Die Akzeptanzstelle hat keinen aktiven Zugang; laden Sie zuerst einen ein.")
+        )
+    last = db.session.scalar(
+        select(func.max(OneTimeLink.created_at)).where(
+            OneTimeLink.user_id.in_(members), OneTimeLink.purpose == LinkPurpose.PARTNER_EMAIL
+        )
+    )
+    if last is not None and last > utcnow() - STAFF_RESEND_INTERVAL:
+        raise ConfirmationNotResent(
+            _(
+                "Der letzte Bestätigungslink ging vor weniger als %(minutes)s Minuten hinaus; "
+                "bitte versuchen Sie es später noch einmal.",
+                minutes=int(STAFF_RESEND_INTERVAL.total_seconds() // 60),
+            )
+        )
+    record_change(acting, partner, AuditAction.RESEND_CONFIRMATION, reason=partner.email)
+    _queue_confirmation(partner, user)
+    outbox.commit()
 
 
 def address_changed(partner: Partner, user: User) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from sqlalchemy import ColumnElement, and_, func, select
 
 from ehrenamt.core.paging import Page, fetch_page
@@ -19,18 +21,46 @@ def is_listed(partner: Partner) -> bool:
     return partner.state == PartnerState.APPROVED and partner.email_confirmed_at is not None
 
 
+class NotListedReason(enum.StrEnum):
+    """Why the public directory does not show a partner (the staff's list names each)."""
+
+    NOT_DECIDED = "not_decided"
+    DECLINED = "declined"
+    ADDRESS_UNCONFIRMED = "address_unconfirmed"
+
+
+def not_listed_reasons(partner: Partner) -> list[NotListedReason]:
+    """What keeps the partner out of the directory; empty when :func:`is_listed`."""
+    reasons = []
+    if partner.state == PartnerState.PENDING:
+        reasons.append(NotListedReason.NOT_DECIDED)
+    elif partner.state == PartnerState.DECLINED:
+        reasons.append(NotListedReason.DECLINED)
+    if partner.email_confirmed_at is None:
+        reasons.append(NotListedReason.ADDRESS_UNCONFIRMED)
+    return reasons
+
+
 def listed_partners() -> ColumnElement[bool]:
     """:func:`is_listed` as a condition for queries (the directory's pages)."""
     return and_(Partner.state == PartnerState.APPROVED, Partner.email_confirmed_at.is_not(None))
 
 
 def list_partners(
-    office_id: int, state: PartnerState | None, page: int, page_size: int
+    office_id: int,
+    state: PartnerState | None,
+    page: int,
+    page_size: int,
+    *,
+    address_unconfirmed: bool = False,
 ) -> Page[Partner]:
-    """The office's partners, oldest registration first."""
+    """The office's partners, oldest registration first; with ``address_unconfirmed``
+    only those whose contact address is not confirmed (not listed for that reason)."""
     query = select(Partner).where(Partner.office_id == office_id)
     if state is not None:
         query = query.where(Partner.state == state)
+    if address_unconfirmed:
+        query = query.where(Partner.email_confirmed_at.is_(None))
     return fetch_page(query.order_by(Partner.created_at, Partner.id), page, page_size)
 
 

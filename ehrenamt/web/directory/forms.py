@@ -44,7 +44,7 @@ class DirectorySearchForm(FlaskForm):
             raise ValidationError(
                 _l(
                     "Die Postleitzahl %(postcode)s ist uns nicht bekannt. Bitte prüfen Sie"
-                    " sie oder wählen Sie den Umkreis „beliebig“.",
+                    " sie oder wählen Sie den Umkreis „beliebig weit“.",
                     postcode=postcode,
                 )
             )

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     HiddenField,
     IntegerField,
     SubmitField,
@@ -27,6 +28,8 @@ class PartnerFilterForm(FlaskForm):
         csrf = False
 
     state = filter_field(_l("Status"), STATE_LABELS, _l("alle"))
+    #: Only partners the directory leaves out because their address is not confirmed.
+    unconfirmed = BooleanField(_l("Adresse nicht bestätigt"))
     page = IntegerField(_l("Seite"), validators=[Optional(), NumberRange(min=1, max=100000)])
 
 
@@ -50,6 +53,12 @@ class InviteAccountForm(InviteForm):
     """Staff invite an account for the partner (its address by default)."""
 
     submit = SubmitField(_l("Zugang einladen"))
+
+
+class ResendConfirmationForm(FlaskForm):
+    """Mail the partner a new link to confirm its address."""
+
+    submit = SubmitField(_l("Bestätigungslink erneut senden"))
 
 
 class BenefitNoteForm(FlaskForm):

@@ -20,7 +20,7 @@ from ehrenamt.core import errors as core_errors
 from ehrenamt.extensions import db
 from ehrenamt.models import Benefit, Office, Partner, PartnerState
 from ehrenamt.partners import benefits as partners_benefits
-from ehrenamt.partners import import_export, listing, membership
+from ehrenamt.partners import email_confirmation, import_export, listing, membership
 from ehrenamt.partners import registration as partners_registration
 from ehrenamt.web.access import acting_staff, staff_required
 from ehrenamt.web.pages import or_404
@@ -33,6 +33,7 @@ from ehrenamt.web.partner_admin.forms import (
     ImportUploadForm,
     InviteAccountForm,
     PartnerFilterForm,
+    ResendConfirmationForm,
 )
 
 bp = Blueprint("partner_admin", __name__, url_prefix="/verwaltung/partner")
@@ -45,22 +46,31 @@ def _partner(public_id: str) -> Partner:
 @bp.route("/")
 @staff_required
 def index() -> str:
-    """The office's partners by state, paged in the database."""
+    """The office's partners by state (and those whose address is not confirmed), paged
+    in the database; each row says why the directory leaves the partner out."""
     form = PartnerFilterForm(request.args)
     state: PartnerState | None = PartnerState.PENDING if "state" not in request.args else None
     if state is not None:
         # The filter shows what is listed: pending first, "alle" (an empty choice) all.
         form.state.data = state.value
     page = 1
+    unconfirmed = False
     if form.validate():
         if form.state.data:
             state = PartnerState(form.state.data)
         page = form.page.data or 1
+        unconfirmed = bool(form.unconfirmed.data)
     result = listing.list_partners(
-        current_user.office_id, state, page, current_app.config["PAGE_SIZE"]
+        current_user.office_id,
+        state,
+        page,
+        current_app.config["PAGE_SIZE"],
+        address_unconfirmed=unconfirmed,
     )
     counts = listing.verification_counts([p.id for p in result.items])
     args = {"state": state.value if state else ""}
+    if unconfirmed:
+        args["unconfirmed"] = "y"
     return render_template(
         "partner_admin/index.html",
         form=form,
@@ -68,6 +78,7 @@ def index() -> str:
         counts=counts,
         args=args,
         labels=STATE_LABELS,
+        not_listed=listing.not_listed_reasons,
     )
 
 
@@ -96,6 +107,8 @@ def _render_detail(
         note_form=BenefitNoteForm(formdata=None),
         verifications=listing.verification_counts([partner.id]).get(partner.id, 0),
         labels=STATE_LABELS,
+        not_listed=listing.not_listed_reasons,
+        resend_form=ResendConfirmationForm(formdata=None),
     )
     return html, status
 
@@ -136,6 +149,28 @@ def invite_account(public_id: str) -> Response | tuple[str, int]:
     return _render_detail(
         partner, ApproveForm(formdata=None), DeclineForm(formdata=None), 400, form
     )
+
+
+@bp.route("/<public_id>/bestaetigungslink", methods=["POST"])
+@staff_required
+def resend_confirmation(public_id: str) -> Response | tuple[str, int]:
+    """Mail the partner a new link to confirm its address (audited, at most every few
+    minutes)."""
+    partner = _partner(public_id)
+    if not ResendConfirmationForm().validate_on_submit():
+        abort(400)
+    try:
+        email_confirmation.resend_confirmation_by_staff(partner, acting_staff())
+    except email_confirmation.ConfirmationNotResent as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return _render_detail(partner, ApproveForm(formdata=None), DeclineForm(formdata=None), 409)
+    except core_errors.NotPermitted:
+        abort(404)
+    flash(
+        _("Ein neuer Bestätigungslink ist an %(email)s verschickt.", email=partner.email), "success"
+    )
+    return redirect(url_for("partner_admin.detail", public_id=public_id))
 
 
 @bp.route("/<public_id>/ablehnen", methods=["POST"])
