@@ -282,6 +282,15 @@ def test_directory_works_in_english(client: FlaskClient, ctx: None) -> None:
     assert "Search" in html and "Education/culture/entertainment" in html
     assert "Theater" in html
     assert db.session.scalar(select(Benefit.title)) == "Karten günstiger"
+    assert "Locations by postcode area:" in html and "© OpenStreetMap contributors</a>" in html
+
+
+def test_the_postcode_tables_source_is_named(client: FlaskClient, ctx: None) -> None:
+    """Partners and search centres are placed by an OpenStreetMap-derived table (ODbL)."""
+    make_partner(make_office(), name="Kino", benefits=("Eintritt frei",))
+    response = client.get("/verguenstigungen/")
+    assert 'href="https://www.openstreetmap.org/copyright"' in response.text
+    assert "© OpenStreetMap-Mitwirkende</a> (ODbL)" in response.text
 
 
 TOLERANT_SEARCHES = [
