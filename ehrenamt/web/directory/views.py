@@ -45,7 +45,8 @@ def index() -> ResponseReturnValue:
     # "Any" keeps the place a postcode prefix; the visitor's position alone takes the
     # default radius.
     form.radius.choices = choices(
-        [("", _("beliebig weit"))] + [(km, _("%(km)s km", km=km)) for km in partners_directory.RADII_KM]
+        [("", _("beliebig weit"))]
+        + [(km, _("%(km)s km", km=km)) for km in partners_directory.RADII_KM]
     )
     if not form.radius.data and form.lat.data is not None and form.lon.data is not None:
         form.radius.data = str(partners_directory.DEFAULT_RADIUS_KM)
