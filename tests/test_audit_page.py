@@ -131,6 +131,9 @@ def test_date_range_includes_both_days(client: FlaskClient, setting: Setting) ->
     [
         ("since=2026-03-12&until=2026-03-10", "until", "Das Ende liegt vor dem Anfang."),
         ("since=2026-13-40", "since", ""),
+        # Once a 500: the first day of the calendar overflowed in the office's time zone.
+        ("since=0001-01-01", "since", "Bitte ein Datum zwischen 1900 und 2199 angeben."),
+        ("until=9999-12-31", "until", "Bitte ein Datum zwischen 1900 und 2199 angeben."),
         ("action=drop_tables", "action", ""),
         ("actor=999999", "actor", ""),
         ("subject_type=%20", "subject_type", ""),

@@ -83,6 +83,27 @@ class PrintableOnCard:
             )
 
 
+class PlausibleDate:
+    """A date in the years a person, a card or an office's records live in (1900–2199).
+
+    A date field takes any date down to 0001-01-01 and up to 9999-12-31, and such a date
+    overflowed where it became a time in the office's zone (the audit filter answered
+    500). Every date field has this check (tests/test_form_dates.py sees to it).
+    """
+
+    FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data is not None and not self.FIRST_YEAR <= field.data.year <= self.LAST_YEAR:
+            raise ValidationError(
+                _(
+                    "Bitte ein Datum zwischen %(first)s und %(last)s angeben.",
+                    first=self.FIRST_YEAR,
+                    last=self.LAST_YEAR,
+                )
+            )
+
+
 class NoControlCharacters:
     """Refuse control characters other than tabs and line breaks.
 

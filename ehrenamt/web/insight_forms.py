@@ -15,7 +15,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 from ehrenamt.insight.audit_log import SYSTEM_ACTOR, AuditFilter
 from ehrenamt.labels import AUDIT_ACTION_LABELS, SUBJECT_LABELS
 from ehrenamt.models import Office, User
-from ehrenamt.web.forms import choices, filter_field, filter_select
+from ehrenamt.web.forms import PlausibleDate, choices, filter_field, filter_select
 
 
 class AuditFilterForm(FlaskForm):
@@ -27,8 +27,8 @@ class AuditFilterForm(FlaskForm):
     actor = filter_select(_l("Wer"), [])
     action = filter_field(_l("Aktion"), AUDIT_ACTION_LABELS, _l("alle"))
     subject_type = filter_field(_l("Art des Objekts"), SUBJECT_LABELS, _l("alle"))
-    since = DateField(_l("vom"), validators=[Optional()])
-    until = DateField(_l("bis"), validators=[Optional()])
+    since = DateField(_l("vom"), validators=[Optional(), PlausibleDate()])
+    until = DateField(_l("bis"), validators=[Optional(), PlausibleDate()])
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
 
     def __init__(self, *args: Any, staff: list[User], **kwargs: Any) -> None:

@@ -41,6 +41,7 @@ from ehrenamt.web.forms import (
     KEPT_PASSWORD,
     POSTCODE,
     NumberField,
+    PlausibleDate,
     PrintableOnCard,
     choices,
     enum_choices,
@@ -86,7 +87,7 @@ class EngagementForm(FlaskForm):
         choices=choices([("week", _l("pro Woche")), ("year", _l("pro Jahr"))]),
         default="week",
     )
-    engaged_since = DateField(_l("Engagiert seit"), validators=[Optional()])
+    engaged_since = DateField(_l("Engagiert seit"), validators=[Optional(), PlausibleDate()])
     allowance = IntegerField(
         _l("Aufwandsentschädigung in € pro Jahr (0, wenn keine)"),
         default=0,
@@ -174,7 +175,7 @@ class ApplicationForm(FlaskForm):
     )
     birth_date = DateField(
         _l("Geburtsdatum"),
-        validators=[DataRequired(message=_l("Bitte ein gültiges Datum angeben."))],
+        validators=[DataRequired(message=_l("Bitte ein gültiges Datum angeben.")), PlausibleDate()],
         render_kw={"autocomplete": "bday"},
     )
     street = StringField(

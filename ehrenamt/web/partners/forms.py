@@ -29,6 +29,7 @@ from wtforms.validators import (
 
 from ehrenamt.web.forms import (
     NoControlCharacters,
+    PlausibleDate,
     new_password_field,
     repeated_password_field,
 )
@@ -100,8 +101,8 @@ class BenefitForm(FlaskForm):
     conditions = TextAreaField(
         _l("Bedingungen (optional)"), validators=[Optional(), Length(max=2000), TEXT]
     )
-    valid_from = DateField(_l("Gültig ab (optional)"), validators=[Optional()])
-    valid_until = DateField(_l("Gültig bis (optional)"), validators=[Optional()])
+    valid_from = DateField(_l("Gültig ab (optional)"), validators=[Optional(), PlausibleDate()])
+    valid_until = DateField(_l("Gültig bis (optional)"), validators=[Optional(), PlausibleDate()])
 
     def validate_valid_until(self, field: Any) -> None:
         """The end cannot come before the start."""

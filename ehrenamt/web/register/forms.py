@@ -21,6 +21,7 @@ from ehrenamt.labels import CARD_STATE_LABELS, CARD_TYPE_SHORT, REVOCATION_LABEL
 from ehrenamt.models import CardState, CardType
 from ehrenamt.web.forms import (
     NoControlCharacters,
+    PlausibleDate,
     VersionedForm,
     choices,
     filter_field,
@@ -52,7 +53,7 @@ class RegisterFilterForm(FlaskForm):
     expires_within = filter_select(
         _l("Läuft ab"), choices([("", _l("beliebig")), *EXPIRY_PRESETS.items()])
     )
-    expires_by = DateField(_l("Läuft ab bis"), validators=[Optional()])
+    expires_by = DateField(_l("Läuft ab bis"), validators=[Optional(), PlausibleDate()])
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
 
     def filters(self) -> RegisterFilter:
@@ -103,7 +104,7 @@ class ExtendForm(CardActionForm):
 
     valid_until = DateField(
         _l("Neues Ende der Gültigkeit"),
-        validators=[DataRequired(message=_l("Bitte ein gültiges Datum angeben."))],
+        validators=[DataRequired(message=_l("Bitte ein gültiges Datum angeben.")), PlausibleDate()],
     )
     submit = SubmitField(_l("Verlängern"))
 

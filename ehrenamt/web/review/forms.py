@@ -31,6 +31,7 @@ from ehrenamt.models import CardType
 from ehrenamt.web.forms import (
     POSTCODE,
     NoControlCharacters,
+    PlausibleDate,
     PrintableOnCard,
     VersionedForm,
     filter_field,
@@ -136,7 +137,7 @@ class CorrectionForm(VersionedForm):
     )
     birth_date = DateField(
         _l("Geburtsdatum"),
-        validators=[DataRequired(message=_l("Bitte ein gültiges Datum angeben."))],
+        validators=[DataRequired(message=_l("Bitte ein gültiges Datum angeben.")), PlausibleDate()],
     )
     street = StringField(
         _l("Straße und Hausnummer"),
