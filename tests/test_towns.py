@@ -90,14 +90,15 @@ def test_the_shipped_table_knows_the_programmes_towns() -> None:
     [
         (
             "Neustadt",
-            "Meinten Sie 35279 Neustadt, 67433 Neustadt an der Weinstraße, 01844 Neustadt in"
-            " Sachsen, 31535 Neustadt am Rübenberge, 53577 Neustadt (Wied), …?",
-            "Did you mean 35279 Neustadt, 67433 Neustadt an der Weinstraße,",
+            "Meinten Sie 35279\u00a0Neustadt, 67433\u00a0Neustadt an der Weinstraße,"
+            " 01844\u00a0Neustadt in Sachsen, 31535\u00a0Neustadt am Rübenberge,"
+            " 53577\u00a0Neustadt (Wied), …?",
+            "Did you mean 35279\u00a0Neustadt, 67433\u00a0Neustadt an der Weinstraße,",
         ),
         (
             "Frankfurt",
-            "Meinten Sie 60306 Frankfurt am Main, 15230 Frankfurt (Oder)? Bitte geben Sie",
-            "Did you mean 60306 Frankfurt am Main, 15230 Frankfurt (Oder)? Please",
+            "Meinten Sie 60306\u00a0Frankfurt am Main, 15230\u00a0Frankfurt (Oder)? Bitte",
+            "Did you mean 60306\u00a0Frankfurt am Main, 15230\u00a0Frankfurt (Oder)? Please",
         ),
         (
             "Atlantis",
@@ -105,6 +106,7 @@ def test_the_shipped_table_knows_the_programmes_towns() -> None:
             "We do not know a town called “Atlantis”.",
         ),
     ],
+    ids=["neustadt", "frankfurt", "unknown"],
 )
 def test_an_ambiguous_or_unknown_town_as_the_centre_is_explained_at_the_field(
     client: FlaskClient, ctx: None, place: str, german: str, english: str

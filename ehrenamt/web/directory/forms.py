@@ -64,7 +64,8 @@ class DirectorySearchForm(FlaskForm):
                 )
             )
         shown = search.candidates[: partners_directory.TOWNS_SHOWN]
-        listed = ", ".join(f"{town.postcode} {town.name}" for town in shown)
+        # A no-break space keeps each postcode on the line of its town on a phone.
+        listed = ", ".join(f"{town.postcode}\u00a0{town.name}" for town in shown)
         if len(search.candidates) > len(shown):
             listed += ", …"
         raise ValidationError(
