@@ -15,6 +15,7 @@ again at the start, and dropped at the end unless ``--keep`` is given.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -27,7 +28,13 @@ from bench import harness
 from ehrenamt.extensions import db
 from ehrenamt.models import Benefit, Category, Partner
 from ehrenamt.partners import categories
-from ehrenamt.partners.directory import DirectoryQuery, postcode_centre, search_directory
+from ehrenamt.partners.directory import (
+    DirectoryQuery,
+    place_centre,
+    postcode_centre,
+    search_directory,
+)
+from ehrenamt.partners.towns import find_town, town_index
 
 DEFAULT_DATABASE = "ehrenamt_bench_directory"
 PAGE_SIZE = 25
@@ -121,6 +128,30 @@ def time_search(criteria: DirectoryQuery, page: int, runs: int) -> tuple[float, 
     return statistics.median(samples), harness.percentile(samples, 0.95), len(result.items)
 
 
+#: Town names as visitors type them: found, found by a later word, found by a word's
+#: start, ambiguous, unknown, and one letter (the widest prefix scan).
+TOWN_NAMES = ("Dessau-Roßlau", "Rosslau", "Köth", "Neustadt", "Atlantis", "b")
+
+
+def time_town_lookups(runs: int) -> None:
+    """The town index's build (once per process) and lookups by name, in microseconds."""
+    town_index.cache_clear()
+    started = time.perf_counter()
+    index = town_index()
+    built = (time.perf_counter() - started) * 1000
+    print(f"\n== town index: {len(index.towns)} towns, {len(index.keys)} keys, built in")
+    print(f"   {built:.1f} ms (after the postcode table is loaded)")
+    print(f"{'town lookup':<36}{'found':>6}{'median µs':>12}{'p95 µs':>10}")
+    for name in TOWN_NAMES:
+        samples, found = harness.timed_calls(
+            functools.partial(find_town, name), runs * 10, lambda: None
+        )
+        samples.sort()
+        median, p95 = statistics.median(samples) * 1000, harness.percentile(samples, 0.95) * 1000
+        count = 1 if found.town else len(found.candidates)
+        print(f"{name!r:<36}{count:>6}{median:>12.1f}{p95:>10.1f}")
+
+
 def run(url: URL, args: argparse.Namespace) -> None:
     """Migrate, fill, time."""
     with harness.bench_app(url).app_context():
@@ -143,7 +174,8 @@ def run(url: URL, args: argparse.Namespace) -> None:
         )
         # What the view asks for the place "06844" with a radius of 10 km.
         centre = postcode_centre("06844")
-        assert centre is not None
+        town = place_centre("Rosslau")
+        assert centre is not None and town is not None
         scenarios = [
             ("first page, no filter", DirectoryQuery(), 1),
             ("text 'schwimm'", DirectoryQuery(text="schwimm"), 1),
@@ -173,6 +205,11 @@ def run(url: URL, args: argparse.Namespace) -> None:
                 DirectoryQuery(latitude=centre.latitude, longitude=centre.longitude, radius_km=10),
                 1,
             ),
+            (
+                "around town 'Rosslau', 10 km",
+                DirectoryQuery(latitude=town.latitude, longitude=town.longitude, radius_km=10),
+                1,
+            ),
             ("page 100, no filter", DirectoryQuery(), 100),
         ]
         print(f"\n== search_directory(page_size={PAGE_SIZE}), {args.runs} timed runs each")
@@ -180,6 +217,7 @@ def run(url: URL, args: argparse.Namespace) -> None:
         for label, criteria, page in scenarios:
             median, p95, rows = time_search(criteria, page, args.runs)
             print(f"{label:<36}{rows:>6}{median:>12.2f}{p95:>10.2f}")
+        time_town_lookups(args.runs)
         db.session.remove()
         db.engine.dispose()
 

@@ -204,6 +204,47 @@ def test_an_unknown_postcode_as_the_centre_is_explained_at_the_field(
     assert ">Ohne Ort<" in page_text(client.get("/verguenstigungen/?place=99999"))
 
 
+#: The centre of Dessau-Roßlau by its name: the mean of its seven postcodes' centres.
+CENTRE_DESSAU_ROSSLAU = (51.8481, 12.2251)
+
+
+def test_a_towns_name_with_a_radius_is_the_centre(client: FlaskClient, ctx: None) -> None:
+    office = make_office()
+    latitude, longitude = CENTRE_DESSAU_ROSSLAU
+    names = ("Drei", "Acht", "Zwanzig")
+    # Due north of the town's centre; the nearest is in the next town.
+    for name, town, km in (
+        ("Zwanzig", "Dessau-Roßlau", 20),
+        ("Acht", "Dessau-Roßlau", 8),
+        ("Drei", "Oranienbaum-Wörlitz", 3),
+    ):
+        make_partner(
+            office,
+            name=name,
+            town=town,
+            latitude=f"{latitude + km / 111.32:.6f}",
+            longitude=f"{longitude:.6f}",
+            benefits=(f"Angebot {name}",),
+        )
+
+    def page(query: str, language: str = "de") -> str:
+        response = client.get("/verguenstigungen/?" + query, headers={"Accept-Language": language})
+        assert response.status_code == 200
+        return page_text(response)
+
+    for place in ("Dessau-Roßlau", "dessau+rosslau", "Rosslau", "Dessau"):
+        around = page(f"place={place}&radius=10")
+        assert listed_in_order(around, names) == ["Drei", "Acht"], place
+        assert "3,0 km" in around and "8,0 km" in around
+    assert "Im Umkreis von 10 km um Dessau-Roßlau, sortiert nach Entfernung." in around
+    assert 'data-here="Dessau-Roßlau"' in around
+    english = page("place=Dessau&radius=10", "en")
+    assert "Within 10 km of Dessau-Roßlau, sorted by distance." in english
+    assert listed_in_order(page("place=Dessau&radius=25"), names) == list(names)
+    # Without a radius the name narrows by the partner's town, as before.
+    assert listed_in_order(page("place=Dessau"), names) == ["Zwanzig", "Acht"]
+
+
 def test_bad_search_parameters_answer_400(client: FlaskClient, ctx: None) -> None:
     make_office()
     assert client.get("/verguenstigungen/?lat=abc&lon=1").status_code == 400

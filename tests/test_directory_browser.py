@@ -199,3 +199,38 @@ def test_a_postcode_with_a_radius_is_the_centre(
     if javascript:
         assert axe_violations(page) == []
     context.close()
+
+
+def test_a_towns_name_with_a_radius_is_the_centre_on_a_phone(
+    app: Flask, live_server: str, browser: Browser, tmp_path: Path
+) -> None:
+    fill_directory(app)
+    shots = screenshot_dir(tmp_path)
+    context = browser.new_context(locale="de-DE", viewport=PHONE)
+    context.add_init_script(path=AXE)
+    page = context.new_page()
+    page.goto(f"{live_server}/verguenstigungen/")
+    expect(page.get_by_text("um Ihren Standort, eine fünfstellige Postleitzahl oder einen Ort"))
+    place = page.get_by_label("Postleitzahl oder Ort")
+    place.fill("Rosslau")
+    page.get_by_label("Umkreis").select_option("10")
+    page.get_by_role("button", name="Suchen").click()
+    # Around the mean of Dessau-Roßlau's postcodes' centres; the cinema (38 km) is outside.
+    expect_cards(page, ["Bäckerei Süß", "Café Müller"])
+    expect(page.locator(".partner-card .distance")).to_have_text(["1,7 km", "6,7 km"])
+    expect(page.locator("#centre-status")).to_have_text(
+        "Im Umkreis von 10 km um Dessau-Roßlau, sortiert nach Entfernung."
+    )
+    assert overflow_problem(page) is None
+    page.screenshot(path=str(shots / "directory-town-phone.png"), full_page=True)
+    assert axe_violations(page) == []
+
+    # Several towns of that name: the field lists some with their postcodes.
+    place.fill("Neustadt")
+    page.get_by_role("button", name="Suchen").click()
+    expect(place).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#place-error")).to_contain_text("Meinten Sie 35279 Neustadt, 67433")
+    assert overflow_problem(page) is None
+    page.screenshot(path=str(shots / "directory-town-ambiguous-phone.png"), full_page=True)
+    assert axe_violations(page) == []
+    context.close()

@@ -21,6 +21,7 @@ from ehrenamt.models import (
 )
 from ehrenamt.partners.geocoding import is_postcode, locate
 from ehrenamt.partners.listing import listed_partners
+from ehrenamt.partners.towns import TownSearch, find_town
 
 #: Radii a visitor can choose, in kilometres.
 RADII_KM = (5, 10, 25, 50)
@@ -29,6 +30,9 @@ DEFAULT_RADIUS_KM = 25
 #: Benefits shown on a partner's card in the results; more are on the partner's page
 #: (keeps a page of results bounded whatever one partner publishes).
 BENEFITS_PER_CARD = 5
+#: Towns an ambiguous town name lists at the field, most likely first; the visitor then
+#: types the one meant more exactly.
+TOWNS_SHOWN = 5
 #: Words of a query that must all match; more are ignored (each adds a LIKE).
 MAX_QUERY_WORDS = 6
 
@@ -88,9 +92,11 @@ def parse_place(place: str) -> PlaceSearch:
 
 @dataclass(frozen=True)
 class Centre:
-    """A complete postcode's centre, to search around when the visitor's position is not
-    known (from the table shipped with the app, see partners.geocoding)."""
+    """A complete postcode's centre or a town's, to search around when the visitor's
+    position is not known (from the table shipped with the app, see partners.geocoding
+    and partners.towns)."""
 
+    #: The postcode typed; empty around a town typed by its name.
     postcode: str
     #: The table's place name for the postcode ("Dessau-Roßlau").
     name: str
@@ -112,6 +118,23 @@ def postcode_centre(place: str) -> Centre | None:
     if postcode is None or found is None:
         return None
     return Centre(postcode, found.name, float(found.latitude), float(found.longitude))
+
+
+def town_search(place: str) -> TownSearch | None:
+    """The town the place field names by words alone; None if it holds a number (then
+    the postcode decides) or no words."""
+    parsed = parse_place(place)
+    return None if parsed.postcode or not parsed.words else find_town(parsed.words)
+
+
+def place_centre(place: str) -> Centre | None:
+    """The centre of the place field's complete postcode, or else of the one town its
+    words name; None for neither."""
+    search = town_search(place)
+    if search is None or search.town is None:
+        return postcode_centre(place)
+    town = search.town
+    return Centre("", town.name, town.latitude, town.longitude)
 
 
 #: Kilometres per degree of latitude.

@@ -57,6 +57,12 @@ def is_postcode(text: str) -> bool:
     return len(text) == 5 and text.isascii() and text.isdigit()
 
 
+def postcode_places() -> dict[str, Place]:
+    """Every postcode of the table with its centre and place name (read once per process;
+    callers must not change it)."""
+    return _table()
+
+
 def locate(postcode: str) -> Place | None:
     """The centre of ``postcode``'s area, or None for a postcode the table does not know
     (a new one, or one that does not exist: the partner is then listed without distance)."""

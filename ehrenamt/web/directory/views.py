@@ -57,13 +57,13 @@ def index() -> ResponseReturnValue:
     if valid:
         by_slug = {c.slug: c.id for c in categories}
         place = form.place.data or ""
-        if form.around_postcode():
-            centre = partners_directory.postcode_centre(place)
+        if form.around_place():
+            centre = partners_directory.place_centre(place)
         criteria = partners_directory.DirectoryQuery(
             text=form.q.data or "",
             category_id=by_slug.get(form.category.data or ""),
-            # Around a postcode the radius replaces the place: the partners of the next
-            # town are as near as those of the postcode itself.
+            # Around a postcode or town the radius replaces the place: the partners of
+            # the next town are as near as those of the place itself.
             place="" if centre else place,
             latitude=centre.latitude if centre else form.lat.data,
             longitude=centre.longitude if centre else form.lon.data,
