@@ -2,6 +2,7 @@
 
     python -m bench.card_render            # 500 cards
     python -m bench.card_render --cards 2000
+    python -m bench.card_render --logo     # every card with an office's coat of arms
 
 Each card has its own number, a name from a varied list and a really signed token, as
 the issuing worker produces them. Signing is timed apart; the target is 100,000 cards an
@@ -11,12 +12,14 @@ hour on 2 cores together with signing and database work, i.e. 72 ms per card and
 from __future__ import annotations
 
 import argparse
+import io
 import resource
 import statistics
 import time
 from datetime import UTC, date, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image, ImageDraw
 
 from bench.harness import percentile
 from ehrenamt.cardformat import token as cardformat_token
@@ -38,8 +41,25 @@ NAMES = [
 TARGET_PER_CORE_HOUR = 50_000
 
 
-def faces(count: int) -> list[tuple[CardFace, float]]:
-    """``count`` faces with signed URLs, and the seconds each signature took."""
+def coat_of_arms() -> bytes:
+    """A shield in four colours on a transparent ground, as large as an office's stored
+    logo (``LOGO_SIDE``, 400 px): the size and kind of picture the card scales down."""
+    width, height = 333, 400
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    shield = [(8, 8), (325, 8), (325, 220), (166, 392), (8, 220)]
+    draw.polygon(shield, fill=(0xC8, 0x10, 0x2E), outline=(0x20, 0x20, 0x20), width=6)
+    draw.polygon([(166, 14), (319, 14), (319, 220), (166, 382)], fill=(255, 255, 255))
+    draw.ellipse((60, 100, 150, 192), fill=(0xF2, 0xC2, 0x00), outline=(0x20, 0x20, 0x20))
+    draw.rectangle((193, 80, 266, 240), fill=(0x1B, 0x7A, 0x3A))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def faces(count: int, logo: bytes | None = None) -> list[tuple[CardFace, float]]:
+    """``count`` faces with signed URLs (and ``logo`` as the office's), and the seconds
+    each signature took."""
     key = Ed25519PrivateKey.generate()
     result = []
     for index in range(count):
@@ -68,6 +88,7 @@ def faces(count: int) -> list[tuple[CardFace, float]]:
             "Stadt Dessau-Roßlau",
             "Ehrenamtskarte Sachsen-Anhalt",
             url,
+            office_logo=logo,
         )
         result.append((face, elapsed))
     return result
@@ -77,9 +98,10 @@ def main() -> None:
     """Render the cards one after another in this process and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cards", type=int, default=500)
+    parser.add_argument("--logo", action="store_true", help="with an office's coat of arms")
     arguments = parser.parse_args()
 
-    cards = faces(arguments.cards)
+    cards = faces(arguments.cards, coat_of_arms() if arguments.logo else None)
     started = time.perf_counter()
     render_card(cards[0][0])  # loads the fonts once, as the first card of a worker does
     first = time.perf_counter() - started

@@ -38,6 +38,24 @@ CARD_HEIGHT = 54.0 * mm
 PNG_WIDTH = 1000
 
 
+#: PNG pixels per PDF point: what is placed on the printed card by size relative to the
+#: card (the logo) takes the same share of the PNG's width.
+PNG_PER_POINT = PNG_WIDTH / CARD_WIDTH
+
+
+#: The office's logo on the front, right of the name, in both renderers: scaled into a
+#: box this wide and high (aspect ratio kept), its top right corner LOGO_BELOW_BAND below
+#: the coloured band at the right margin, LOGO_GAP clear of the name beside it. In points;
+#: the PNG multiplies by PNG_PER_POINT.
+LOGO_BOX = (20 * mm, 13 * mm)
+
+
+LOGO_BELOW_BAND = 2.5 * mm
+
+
+LOGO_GAP = 3 * mm
+
+
 #: Smallest QR module in the PNG; phone screens and scanners need a few pixels each.
 PNG_MIN_MODULE = 6
 
@@ -237,6 +255,21 @@ def _longest_fitting_prefix(word: str, measure: Measure, size: float, width: flo
         else:
             high = middle - 1
     return low
+
+
+def logo_size(
+    pixels: tuple[int, int], box: tuple[float, float], *, upscale: float | None = None
+) -> tuple[float, float]:
+    """Width and height of a logo of ``pixels`` scaled into ``box``, aspect ratio kept.
+
+    ``upscale``: the most each of the logo's pixels may be enlarged (None: no limit); a
+    small logo then stays smaller than the box rather than turning to blur.
+    """
+    pixel_width, pixel_height = pixels
+    scale = min(box[0] / pixel_width, box[1] / pixel_height)
+    if upscale is not None:
+        scale = min(scale, upscale)
+    return pixel_width * scale, pixel_height * scale
 
 
 def qr_modules(url: str) -> list[list[bool]]:

@@ -23,6 +23,9 @@ from ehrenamt.cardformat.layout import (
     FONT_FOLDER,
     INK,
     LEADING,
+    LOGO_BELOW_BAND,
+    LOGO_BOX,
+    LOGO_GAP,
     MUTED,
     QUIET_ZONE,
     REGULAR,
@@ -37,6 +40,7 @@ from ehrenamt.cardformat.layout import (
     fit_text,
     found_note,
     german_date,
+    logo_size,
 )
 
 _pdf_fonts_lock = threading.Lock()
@@ -185,8 +189,10 @@ def _draw_front(pdf: _PdfWriter, face: CardFace, number: str) -> None:
 
     name_width = inner
     if face.office_logo:
-        name_width = inner - LOGO_BOX[0] - 3 * mm
-        _draw_logo(canvas, face.office_logo, CARD_WIDTH - margin, CARD_HEIGHT - band - 2.5 * mm)
+        name_width = inner - LOGO_BOX[0] - LOGO_GAP
+        _draw_logo(
+            canvas, face.office_logo, CARD_WIDTH - margin, CARD_HEIGHT - band - LOGO_BELOW_BAND
+        )
     top = CARD_HEIGHT - band - 4 * mm
     pdf.label("Name", margin, top, name_width)
     pdf.text(
@@ -280,16 +286,10 @@ def _draw_back(pdf: _PdfWriter, face: CardFace, number: str, modules: list[list[
     pdf.text(THANKS, BOLD, x, 5.5 * mm, width, colour, largest=6.5, smallest=5)
 
 
-#: Largest width and height of the logo on the front, right of the name.
-LOGO_BOX = (20 * mm, 13 * mm)
-
-
 def _draw_logo(canvas: Canvas, png: bytes, right: float, top: float) -> None:
     """The logo scaled into LOGO_BOX, its top right corner at (right, top)."""
     image = ImageReader(io.BytesIO(png))
-    pixel_width, pixel_height = image.getSize()
-    scale = min(LOGO_BOX[0] / pixel_width, LOGO_BOX[1] / pixel_height)
-    width, height = pixel_width * scale, pixel_height * scale
+    width, height = logo_size(image.getSize(), LOGO_BOX)
     # mask="auto": a transparent ground stays transparent (an alpha channel, as SMask).
     canvas.drawImage(image, right - width, top - height, width, height, mask="auto")
 

@@ -20,8 +20,12 @@ from ehrenamt.cardformat.layout import (
     FONT_FOLDER,
     INK,
     LEADING,
+    LOGO_BELOW_BAND,
+    LOGO_BOX,
+    LOGO_GAP,
     MUTED,
     PNG_MIN_MODULE,
+    PNG_PER_POINT,
     PNG_WIDTH,
     QUIET_ZONE,
     REGULAR,
@@ -34,7 +38,16 @@ from ehrenamt.cardformat.layout import (
     check_line,
     fit_text,
     german_date,
+    logo_size,
 )
+
+#: Most a logo's pixels are enlarged on the phone card. A logo stored at full size
+#: (``LOGO_SIDE``, 400 px) only ever shrinks into the box; a small uploaded one grows at
+#: most twice, beyond which its edges turn to blur, and stays smaller than the box instead.
+PNG_LOGO_UPSCALE = 2.0
+
+#: Colours of the card's own palette (:func:`_png_palette`); a logo gets the rest of 256.
+CARD_COLOURS = 16
 
 
 @functools.cache
@@ -124,6 +137,12 @@ def draw_card_png(face: CardFace, modules: list[list[bool]]) -> bytes:
     half = inner // 2
     gap = 30
 
+    logo = _png_logo(face.office_logo) if face.office_logo else None
+    # The same box as on the printed card, as the same share of the card's width.
+    name_width = inner
+    if logo is not None:
+        name_width = inner - round((LOGO_BOX[0] + LOGO_GAP) * PNG_PER_POINT)
+
     programme = _png_text(
         face.programme_name, BOLD, inner, WHITE, largest=52, smallest=36, max_lines=2
     )
@@ -131,12 +150,12 @@ def draw_card_png(face: CardFace, modules: list[list[bool]]) -> bytes:
     band = int(44 + programme.height + 6 + kind.height + 30)
     valid_until = WITHOUT_END if face.valid_until is None else german_date(face.valid_until)
     # Rows of (caption, value) columns; a row of two has half-width columns.
-    name = _png_text(face.holder_name, BOLD, inner, INK, largest=64, smallest=40, max_lines=2)
+    name = _png_text(face.holder_name, BOLD, name_width, INK, largest=64, smallest=40, max_lines=2)
     number = _png_text(format_card_number(face.card_number), BOLD, inner, INK, largest=52)
     valid_from = _png_text(german_date(face.valid_from), BOLD, half, INK, largest=44)
     office = _png_text(face.office_name, REGULAR, inner, INK, largest=38, smallest=28, max_lines=2)
     rows = [
-        [(_png_label("Name", inner), name)],
+        [(_png_label("Name", name_width), name)],
         [(_png_label("Kartennummer", inner), number)],
         [
             (_png_label("Gültig ab", half), valid_from),
@@ -145,6 +164,10 @@ def draw_card_png(face: CardFace, modules: list[list[bool]]) -> bytes:
         [(_png_label("Ausgestellt von", inner), office)],
     ]
     row_heights = [max(caption.height + 4 + value.height for caption, value in row) for row in rows]
+    logo_top = band + round(LOGO_BELOW_BAND * PNG_PER_POINT)
+    if logo is not None:
+        # The rows below the name are as wide as the card: they begin below the logo.
+        row_heights[0] = max(row_heights[0], logo_top + logo.height - (band + 44))
     check = _png_text(
         check_line(face.url), REGULAR, inner, MUTED, largest=30, smallest=22, max_lines=2
     )
@@ -174,8 +197,42 @@ def draw_card_png(face: CardFace, modules: list[list[bool]]) -> bytes:
     # A fixed palette keeps the QR code's black and white exact and the file small;
     # level 7 is as small as 9 within 2 % at a fraction of the time.
     palette_image = image.quantize(palette=_png_palette(face.card_type), dither=Image.Dither.NONE)
+    if logo is not None:
+        _paste_logo(palette_image, logo, (PNG_WIDTH - margin - logo.width, logo_top))
     palette_image.save(buffer, "PNG", compress_level=7)
     return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=16)
+def _png_logo(png: bytes) -> Image.Image:
+    """The office's logo at its size on the phone card, on the card's white ground, in
+    colours of its own (at most 240: the card's 16 stay the first of the PNG's 256).
+
+    Kept for the next card: a worker issues many cards of one office in a row.
+    """
+    with Image.open(io.BytesIO(png)) as source:
+        source.load()
+        picture = source.convert("RGBA")
+    ground = Image.new("RGBA", picture.size, (*WHITE, 255))
+    picture = Image.alpha_composite(ground, picture).convert("RGB")
+    box = (LOGO_BOX[0] * PNG_PER_POINT, LOGO_BOX[1] * PNG_PER_POINT)
+    width, height = logo_size(picture.size, box, upscale=PNG_LOGO_UPSCALE)
+    size = (max(1, round(width)), max(1, round(height)))
+    if size != picture.size:
+        picture = picture.resize(size, Image.Resampling.LANCZOS)
+    return picture.quantize(colors=256 - CARD_COLOURS, dither=Image.Dither.NONE)
+
+
+def _paste_logo(card: Image.Image, logo: Image.Image, corner: tuple[int, int]) -> None:
+    """Put the logo into the card's palette image behind the card's own colours, so that
+    no pixel of the card (the QR code's black and white above all) changes its colour."""
+    card_colours = card.getpalette() or []
+    logo_colours = logo.getpalette() or []
+    offset = len(card_colours) // 3
+    shifted = bytes((index + offset) % 256 for index in range(256))
+    indices = Image.frombytes("P", logo.size, logo.tobytes().translate(shifted))
+    card.paste(indices, corner)
+    card.putpalette(card_colours + logo_colours[: 3 * (256 - offset)])
 
 
 @functools.cache
