@@ -414,7 +414,9 @@ def fill(rows: int, office_ids: list[int]) -> None:
     db.session.commit()
 
 
-def drop_secondary_schema() -> list[ExecutableDDLElement]:
+def drop_secondary_schema(
+    table_names: Sequence[str] = FILLED_TABLES,
+) -> list[ExecutableDDLElement]:
     """Drop the filled tables' indexes, unique and foreign keys; return the DDL to re-add them.
 
     Building an index once over the filled table is much faster than maintaining it row
@@ -423,7 +425,7 @@ def drop_secondary_schema() -> list[ExecutableDDLElement]:
     ``db.create_all()`` made, and re-adding the constraints checks the generated data
     (among others ``uq_application_one_open_per_applicant``). Primary keys stay.
     """
-    tables = [db.metadata.tables[name] for name in FILLED_TABLES]
+    tables = [db.metadata.tables[name] for name in table_names]
     foreign_keys: list[ForeignKeyConstraint] = []
     uniques: list[UniqueConstraint] = []
     for table in tables:

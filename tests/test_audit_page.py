@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ehrenamt.core import audit
 from ehrenamt.extensions import db
+from ehrenamt.insight import audit_log
 from ehrenamt.models import Application, AuditEntry, Card, Office, User, UserRole
 from ehrenamt.workflow import ApplicationState
 from tests.factories import make_application, make_office, make_user
@@ -215,3 +216,29 @@ def test_another_offices_admin_sees_none_of_it(client: FlaskClient, setting: Set
     body = client.get(CSV, buffered=True).get_data(as_text=True)
     assert setting.card.public_id not in body
     assert setting.other_application.public_id in body
+
+
+@pytest.mark.parametrize("until", [None, date(2020, 1, 2)])
+def test_a_range_long_ago_pages_newest_first_like_any_other(
+    app: Flask, setting: Setting, until: date | None
+) -> None:
+    # A closed range far back is read by its date index (a query of its own); it must
+    # give the rows, their order (by id, not by time) and the pages of the open range.
+    size = app.config["PAGE_SIZE"]
+    written = [
+        _entry_at(
+            setting.office,
+            # Later rows carry earlier times: the order is the rows' order, not the clock's.
+            datetime(2020, 1, 2, 20, tzinfo=UTC) - timedelta(minutes=n),
+            audit.AuditAction.EXPIRE,
+        ).id
+        for n in range(size + 3)
+    ]
+    filters = audit_log.AuditFilter(action="expire", since=date(2020, 1, 1), until=until)
+    first = audit_log.audit_page({setting.office.id}, filters, 1, size)
+    second = audit_log.audit_page({setting.office.id}, filters, 2, size)
+    assert [row.entry.id for row in first.items + second.items] == sorted(written, reverse=True)
+    assert (first.has_next, second.has_next) == (True, False)
+    # Another office's rows of the same days stay out.
+    other = audit_log.audit_page({setting.other_application.office_id}, filters, 1, size)
+    assert other.items == []

@@ -29,6 +29,17 @@ def test_migrated_schema_matches_the_models(ctx: None) -> None:
         assert compare_metadata(context, Base.metadata) == []
 
 
+def test_postgresql_knows_an_actors_audit_rows_lie_in_one_office(ctx: None) -> None:
+    """Migration 0019's statistics: without them the planner misjudges a clerk's audit
+    rows and picks a slow plan for the audit log's combined filters (bench/audit.py)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("extended statistics are PostgreSQL's")
+    kinds = db.session.scalar(
+        text("SELECT stxkind FROM pg_statistic_ext WHERE stxname = 'st_audit_entry_office_actor'")
+    )
+    assert kinds is not None and "f" in kinds  # f: functional dependencies
+
+
 def test_database_refuses_an_unknown_state(ctx: None) -> None:
     """Enum columns carry CHECK constraints: bad values cannot get in by any route."""
     office = make_office()

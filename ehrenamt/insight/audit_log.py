@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -33,6 +33,9 @@ STAFF_PAGE_ROLES = (UserRole.CLERK, UserRole.ADMIN)
 
 #: The actor filter's value for rows the service wrote itself (no signed-in person).
 SYSTEM_ACTOR = "system"
+
+#: A query of audit rows (whole rows with their objects, or ids).
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 #: Rows fetched from the database at a time while streaming an export.
 STREAM_BATCH = 1000
@@ -71,12 +74,9 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
-def audit_query(
-    office_ids: Collection[int], filters: AuditFilter, *, programme: bool = False
-) -> Select[AuditEntry, str, str, str, str, int, int]:
-    """The offices' audit rows with their objects' public ids, newest first; with
-    ``programme``, also the rows about programme administrators' accounts, which belong
-    to no office."""
+def _with_objects() -> Select[AuditEntry, str, str, str, str, int, int]:
+    """Audit rows with their objects' public ids (a staff member's and a programme
+    administrator's id), not yet narrowed or ordered."""
     programme_admin = aliased(User)
     public_id = (
         Application.public_id.label("application_id"),
@@ -86,7 +86,7 @@ def audit_query(
         User.id.label("staff_id"),
         programme_admin.id.label("programme_admin_id"),
     )
-    query = (
+    return (
         select(AuditEntry, *public_id)
         .outerjoin(
             Application,
@@ -131,10 +131,26 @@ def audit_query(
             ),
         )
     )
+
+
+def _narrowed(query: Q, office_ids: Collection[int], filters: AuditFilter, programme: bool) -> Q:
+    """``query`` narrowed to the offices' rows and the filters, newest first.
+
+    Every condition names columns of ``audit_entry`` only, so the database can walk one
+    of its indexes in the order of the page and stop after the page (bench/audit.py).
+    """
     in_offices = AuditEntry.office_id.in_(list(office_ids))
     if programme:
+        programme_admins = select(User.id).where(User.role == UserRole.PROGRAMME_ADMIN)
         query = query.where(
-            or_(in_offices, and_(AuditEntry.office_id.is_(None), programme_admin.id.is_not(None)))
+            or_(
+                in_offices,
+                and_(
+                    AuditEntry.office_id.is_(None),
+                    AuditEntry.subject_type == Subject.USER.value,
+                    AuditEntry.subject_id.in_(programme_admins.scalar_subquery()),
+                ),
+            )
         )
     else:
         query = query.where(in_offices)
@@ -155,6 +171,15 @@ def audit_query(
     return query.order_by(AuditEntry.id.desc())
 
 
+def audit_query(
+    office_ids: Collection[int], filters: AuditFilter, *, programme: bool = False
+) -> Select[AuditEntry, str, str, str, str, int, int]:
+    """The offices' audit rows with their objects' public ids, newest first; with
+    ``programme``, also the rows about programme administrators' accounts, which belong
+    to no office."""
+    return _narrowed(_with_objects(), office_ids, filters, programme)
+
+
 def _row(found: tuple[Any, ...]) -> AuditRow:
     entry, *ids, staff_id, programme_admin_id = found
     public_id = next((value for value in ids if value is not None), None)
@@ -164,6 +189,15 @@ def _row(found: tuple[Any, ...]) -> AuditRow:
         staff_member=staff_id is not None,
         programme_admin=programme_admin_id is not None,
     )
+
+
+def _far_back(filters: AuditFilter) -> bool:
+    """The date range ends longer ago than it lasts: fewer rows lie inside it than after
+    it (rows come at about the same rate all the time)."""
+    if filters.since is None or filters.until is None:
+        return False
+    today = datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    return today - filters.until > filters.until - filters.since
 
 
 def audit_page(
@@ -176,9 +210,21 @@ def audit_page(
 ) -> Page[AuditRow]:
     """One page of the offices' audit log, newest first (``programme``: see
     :func:`audit_query`)."""
-    query = audit_query(office_ids, filters, programme=programme)
-    result = fetch_page(query, page, page_size, rows=True)
-    return Page([_row(found) for found in result.items], result.number, result.has_next)
+    # The page's ids first, then their objects: a deep page skips its OFFSET rows in an
+    # index alone instead of joining each skipped row to six tables.
+    ids_query = _narrowed(select(AuditEntry.id), office_ids, filters, programme)
+    if _far_back(filters):
+        # The database takes the rows of a range as spread over all ids and walks the
+        # ids from the newest, through every newer row. It does not know that the ids
+        # follow the time; fenced off (OFFSET 0), the range is read by its date index
+        # and only its own rows are sorted.
+        in_range = ids_query.order_by(None).offset(0).subquery()
+        ids_query = select(in_range.c.id).order_by(in_range.c.id.desc())
+    ids = fetch_page(ids_query, page, page_size)
+    found = db.session.execute(
+        _with_objects().where(AuditEntry.id.in_(ids.items)).order_by(AuditEntry.id.desc())
+    )
+    return Page([_row(tuple(row)) for row in found], ids.number, ids.has_next)
 
 
 def stream_audit(office_ids: Collection[int], filters: AuditFilter) -> Iterator[AuditRow]:

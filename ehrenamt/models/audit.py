@@ -19,6 +19,13 @@ class AuditEntry(Base):
         Index("ix_audit_entry_subject", "subject_type", "subject_id", "id"),
         # The office's audit page: newest first, paged.
         Index("ix_audit_entry_office", "office_id", "id"),
+        # Its filters, newest first, so a rare action, kind or actor is found without
+        # reading every row of the office, and a date range without reading the newer
+        # rows (bench/audit.py; migration 0019).
+        Index("ix_audit_entry_office_action", "office_id", "action", "id"),
+        Index("ix_audit_entry_office_subject_type", "office_id", "subject_type", "id"),
+        Index("ix_audit_entry_office_actor", "office_id", "actor_id", "id"),
+        Index("ix_audit_entry_office_at", "office_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -89,17 +89,31 @@ def audit_header() -> list[str]:
 def audit_rows(
     office_ids: Collection[int], filters: audit_log.AuditFilter
 ) -> Iterator[list[object]]:
-    """The filtered audit rows as CSV lines, streamed from the database."""
+    """The filtered audit rows as CSV lines, streamed from the database.
+
+    The words for an action, a kind of object and a change are translated once per
+    export for each combination (the language stays the same throughout): translating
+    them row by row took half of the export's time (bench/audit.py).
+    """
+    words: dict[tuple[str, str, str | None, str | None], tuple[str, str, str]] = {}
     for row in audit_log.stream_audit(office_ids, filters):
         entry = row.entry
+        key = (entry.subject_type, entry.action, entry.from_state, entry.to_state)
+        if key not in words:
+            words[key] = (
+                action_words(entry.subject_type, entry.action),
+                subject_words(entry.subject_type),
+                change_words(entry),
+            )
+        action, kind, change = words[key]
         yield [
             entry.at.strftime("%Y-%m-%d %H:%M:%S"),
             entry.actor_label,
             entry.actor_role,
-            action_words(entry.subject_type, entry.action),
-            subject_words(entry.subject_type),
+            action,
+            kind,
             row.public_id or entry.subject_id,
-            change_words(entry),
+            change,
             entry.reason,
         ]
 
