@@ -23,6 +23,7 @@ from ehrenamt.core import audit, mail, outbox
 from ehrenamt.core.access import check_staff
 from ehrenamt.core.errors import DomainError, NotPermitted
 from ehrenamt.core.paging import Page, fetch_page
+from ehrenamt.core.turns import wait_for_turn
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
 from ehrenamt.models import LinkPurpose, Office, OneTimeLink, User, UserRole, utcnow
@@ -114,16 +115,8 @@ def resend_invitation(acting: audit.Acting, member: User) -> None:
 def send_invitation_again(acting: audit.Acting, member: User) -> None:
     """:func:`resend_invitation` after its permission check (the programme's
     administrators check theirs: :mod:`ehrenamt.accounts.programme_admins`)."""
-    # One resend at a time per person: a write to the person's row locks it (PostgreSQL)
-    # or the database (SQLite, where SELECT … FOR UPDATE does nothing), so the second of
-    # two clicks waits here, then reads the first's link and is refused.
-    db.session.execute(
-        update(User)
-        .where(User.id == member.id)
-        .values(session_version=User.session_version)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(member)
+    # One resend at a time per person: the second of two clicks reads the first's link.
+    wait_for_turn(member, User.session_version)
     if member.password_hash is not None:
         raise InvitationNotResent(
             _(

@@ -13,13 +13,14 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from ehrenamt.accounts import links, users
 from ehrenamt.core import mail, outbox
 from ehrenamt.core.access import check_staff
 from ehrenamt.core.audit import Acting, AuditAction, record_change
 from ehrenamt.core.errors import DomainError
+from ehrenamt.core.turns import wait_for_turn
 from ehrenamt.core.urls import external_url
 from ehrenamt.extensions import db
 from ehrenamt.models import (
@@ -73,15 +74,8 @@ def resend_confirmation_by_staff(partner: Partner, acting: Acting) -> None:
     :class:`ConfirmationNotResent`. Commits.
     """
     check_staff(acting, partner.office_id, partner.public_id)
-    # One resend at a time per partner: a write to its row locks it (PostgreSQL) or the
-    # database (SQLite), so the second of two clicks waits, then sees the first's link.
-    db.session.execute(
-        update(Partner)
-        .where(Partner.id == partner.id)
-        .values(email=Partner.email)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(partner)
+    # One resend at a time per partner: the second of two clicks sees the first's link.
+    wait_for_turn(partner, Partner.email)
     if partner.email_confirmed_at is not None:
         raise ConfirmationNotResent(_("Die E-Mail-Adresse ist bereits bestätigt."))
     if partner.state == PartnerState.DECLINED:
