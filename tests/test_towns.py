@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 from ehrenamt.partners.towns import TownIndex, find_town
 from tests.factories import make_office
 from tests.helpers import page_text
+from tests.test_directory import directory_text, listed_in_order, partners_due_north
 
 #: A small table: postcode → (place name, latitude, longitude).
 TABLE = {
@@ -121,3 +122,33 @@ def test_an_ambiguous_or_unknown_town_as_the_centre_is_explained_at_the_field(
     assert english in page_text(client.get(url, headers={"Accept-Language": "en"}))
     # Without a radius the name only narrows by town: no error.
     assert client.get(f"/verguenstigungen/?place={place}").status_code == 200
+
+
+#: The centre of Dessau-Roßlau by its name: the mean of its seven postcodes' centres.
+CENTRE_DESSAU_ROSSLAU = (51.8481, 12.2251)
+
+
+def test_a_towns_name_with_a_radius_is_the_centre(client: FlaskClient, ctx: None) -> None:
+    names = ("Drei", "Acht", "Zwanzig")
+    # The nearest is in the next town.
+    partners_due_north(
+        CENTRE_DESSAU_ROSSLAU,
+        {"name": "Zwanzig", "km": 20, "town": "Dessau-Roßlau"},
+        {"name": "Acht", "km": 8, "town": "Dessau-Roßlau"},
+        {"name": "Drei", "km": 3, "town": "Oranienbaum-Wörlitz"},
+    )
+
+    def page(query: str, language: str = "de") -> str:
+        return directory_text(client, query, language)
+
+    for place in ("Dessau-Roßlau", "dessau+rosslau", "Rosslau", "Dessau"):
+        around = page(f"place={place}&radius=10")
+        assert listed_in_order(around, names) == ["Drei", "Acht"], place
+        assert "3,0 km" in around and "8,0 km" in around
+    assert "Im Umkreis von 10 km um Dessau-Roßlau, sortiert nach Entfernung." in around
+    assert 'data-here="Dessau-Roßlau"' in around
+    english = page("place=Dessau&radius=10", "en")
+    assert "Within 10 km of Dessau-Roßlau, sorted by distance." in english
+    assert listed_in_order(page("place=Dessau&radius=25"), names) == list(names)
+    # Without a radius the name narrows by the partner's town, as before.
+    assert listed_in_order(page("place=Dessau"), names) == ["Zwanzig", "Acht"]
