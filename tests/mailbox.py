@@ -33,6 +33,8 @@ class Mailbox:
         """``hostname``: the address to listen on (another than loopback for workers in
         other network namespaces, tests/test_hosts.py)."""
         self.messages: list[EmailMessage] = []
+        #: When each of ``messages`` arrived (time.monotonic()), in the same order.
+        self.arrived_at: list[float] = []
         self._changed = threading.Condition()
         self.port = free_port()
         self._controller = Controller(self, hostname=hostname, port=self.port)
@@ -74,6 +76,7 @@ class Mailbox:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self._changed:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.arrived_at.append(time.monotonic())
             self._changed.notify_all()
         return "250 OK"
 
@@ -84,6 +87,7 @@ class Mailbox:
     def clear(self) -> None:
         with self._changed:
             self.messages.clear()
+            self.arrived_at.clear()
 
     def wait_for(
         self,

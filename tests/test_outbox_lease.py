@@ -13,6 +13,7 @@ step before sending); database and SMTP server are the real ones.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ehrenamt.core import mail, outbox
 from ehrenamt.extensions import db
@@ -147,12 +148,15 @@ def test_a_worker_cut_off_after_the_server_took_the_mail_records_it_and_nobody_s
     send = mail._send
     meanwhile: list[object] = []
 
-    def cut_off_after_sending(mime: EmailMessage, sent_id: int) -> None:
-        send(mime, sent_id)
-        _lease_ran_out(sent_id)
-        # Another worker, and the dispatcher, while this one cannot reach the database.
-        meanwhile.append(outbox.dispatch_pending())
-        meanwhile.append(mail.deliver(sent_id))
+    def cut_off_after_sending(mime: EmailMessage, sent_id: int, accepted: Any) -> None:
+        def cut_off_then_back() -> None:
+            _lease_ran_out(sent_id)
+            # Another worker, and the dispatcher, while this one cannot reach the database.
+            meanwhile.append(outbox.dispatch_pending())
+            meanwhile.append(mail.deliver(sent_id))
+            accepted()
+
+        send(mime, sent_id, cut_off_then_back)
 
     monkeypatch.setattr(mail, "_send", cut_off_after_sending)
 
@@ -249,3 +253,31 @@ def test_a_mail_that_surely_failed_may_be_sent_again_at_once(
     monkeypatch.setitem(app.config, "MAIL_PORT", mailbox.port)
     assert mail.deliver(message_id) is True
     mailbox.wait_for(subject="Erneut")
+
+
+def test_a_mail_is_recorded_as_sent_before_the_goodbye(
+    app: Flask, ctx: None, mailbox: Mailbox
+) -> None:
+    """A worker that dies after the server took the mail and before recording it leaves
+    it to be sent twice (tests/test_hosts.py met one): that gap ends when the server has
+    the mail, not after the QUIT that follows."""
+    mailbox.quit_delay = 1.0
+    message_id = _queued("Vor dem Abschied")
+    engine = db.engine
+    during_quit: list[object] = []
+
+    def look() -> None:
+        time.sleep(0.5)  # the mail is at the server; the worker waits for QUIT's answer
+        with engine.connect() as connection:
+            during_quit.append(
+                connection.scalar(
+                    select(OutboxMessage.completed_at).where(OutboxMessage.id == message_id)
+                )
+            )
+
+    looking = threading.Thread(target=look)
+    looking.start()
+    assert mail.deliver(message_id) is True
+    looking.join()
+    assert mailbox.matching(lambda m: "Vor dem Abschied" in str(m["Subject"]))
+    assert during_quit[0] is not None

@@ -115,17 +115,22 @@ def deliver(message_id: int) -> bool:
         if not lease.begin_sending():
             log.warning("outbox message %s: lease lost before sending; not sent", message_id)
             return False
+        # The body holds one-time links; only who got what is kept once it is sent.
+        keep = {"to": mime["To"], "subject": mime["Subject"]}
+        recorded: list[bool] = []
         try:
-            _send(mime, message.id)
+            # Recorded the moment the server has it, before the goodbye: a worker that
+            # dies in between is the one way left to send a mail twice (see outbox).
+            _send(mime, message.id, lambda: recorded.append(_record_sent(message_id, keep)))
         except MailInDoubt as error:
             # Not retried now: the dispatcher sends it again once the doubt has lasted.
             log.warning("outbox message %s: the mail server may have it: %s", message_id, error)
             return False
         except Exception:
-            outbox.sending_failed(message_id)
+            if not recorded:  # else the server has it, and only the record failed
+                outbox.sending_failed(message_id)
             raise
-    # The body holds one-time links; only who got what is kept once it is sent.
-    return _record_sent(message_id, {"to": mime["To"], "subject": mime["Subject"]})
+    return recorded[0]
 
 
 #: Waits before recording a sent mail again when the database failed, in seconds.
@@ -149,12 +154,14 @@ def _record_sent(message_id: int, keep: dict[str, Any]) -> bool:
     raise AssertionError("unreachable")
 
 
-def _send(mime: EmailMessage, message_id: int) -> None:
+def _send(mime: EmailMessage, message_id: int, accepted: Callable[[], None]) -> None:
+    """Hand the mail over; call ``accepted`` once it is out of this worker's hands."""
     config = current_app.config
     backend = config["MAIL_BACKEND"]
     if backend == "smtp":
-        _send_smtp(mime)
-    elif backend == "file":
+        _send_smtp(mime, accepted)
+        return
+    if backend == "file":
         folder = Path(config["MAIL_FOLDER"])
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{message_id:08d}.eml"
@@ -166,6 +173,7 @@ def _send(mime: EmailMessage, message_id: int) -> None:
         log.warning("mail:\n%s", readable(mime))
     else:
         raise ValueError(f"unknown MAIL_BACKEND {backend!r}")
+    accepted()
 
 
 def readable(mime: EmailMessage) -> str:
@@ -175,7 +183,7 @@ def readable(mime: EmailMessage) -> str:
     return f"To: {mime['To']}\nSubject: {mime['Subject']}\n\n{text}"
 
 
-def _send_smtp(mime: EmailMessage) -> None:
+def _send_smtp(mime: EmailMessage, accepted: Callable[[], None]) -> None:
     config = current_app.config
     host, port, timeout = config["MAIL_SERVER"], int(config["MAIL_PORT"]), config["MAIL_TIMEOUT"]
     context = ssl.create_default_context()
@@ -198,6 +206,7 @@ def _send_smtp(mime: EmailMessage) -> None:
             if data_sent():
                 raise MailInDoubt(str(error) or type(error).__name__) from error
             raise
+        accepted()
     finally:
         _close_quietly(smtp)
 
