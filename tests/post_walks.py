@@ -16,6 +16,7 @@ from ehrenamt.extensions import db
 from ehrenamt.models import (
     ApiKey,
     Application,
+    Card,
     CardState,
     LinkPurpose,
     PartnerState,
@@ -66,6 +67,18 @@ def signed_in_clerk(
     client = make_client()
     sign_in(client, make_user(UserRole.CLERK, office))
     return client, application
+
+
+def clerk_with_active_card(make_client: MakeClient) -> tuple[FlaskClient, Application, Card]:
+    """A signed-in clerk and an active card of their office (valid for about two years)."""
+    client, application = signed_in_clerk(make_client, ApplicationState.APPROVED)
+    card = make_card(
+        application,
+        state=CardState.ACTIVE,
+        valid_from=date.today(),
+        valid_until=date.today() + timedelta(days=700),
+    )
+    return client, application, card
 
 
 def _admin(make_client: MakeClient) -> FlaskClient:
@@ -166,13 +179,7 @@ def correct(make_client: MakeClient) -> TestResponse:
 
 
 def revoke(make_client: MakeClient) -> TestResponse:
-    client, application = signed_in_clerk(make_client, ApplicationState.APPROVED)
-    card = make_card(
-        application,
-        state=CardState.ACTIVE,
-        valid_from=date.today(),
-        valid_until=date.today() + timedelta(days=700),
-    )
+    client, _application, card = clerk_with_active_card(make_client)
     page = f"/verwaltung/karten/{card.public_id}"
     return send_form(client, page, f"{page}/sperren", {"reason": "lost"})
 
@@ -280,13 +287,7 @@ def card_action(action: str, changes: dict[str, str]) -> Walk:
     """A clerk on an active card's page."""
 
     def walk(make_client: MakeClient) -> TestResponse:
-        client, application = signed_in_clerk(make_client, ApplicationState.APPROVED)
-        card = make_card(
-            application,
-            state=CardState.ACTIVE,
-            valid_from=date.today(),
-            valid_until=date.today() + timedelta(days=700),
-        )
+        client, _application, card = clerk_with_active_card(make_client)
         page = f"/verwaltung/karten/{card.public_id}"
         return send_form(client, page, f"{page}/{action}", changes)
 

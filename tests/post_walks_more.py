@@ -3,7 +3,7 @@ letters and print runs, cards issued in bulk."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from werkzeug.test import TestResponse
@@ -12,7 +12,6 @@ from ehrenamt.accounts import links, recovery_codes
 from ehrenamt.extensions import db
 from ehrenamt.models import (
     Application,
-    CardState,
     LinkPurpose,
     NameChangeRequest,
     OutboxMessage,
@@ -27,12 +26,13 @@ from tests.helpers import sign_in
 from tests.mailbox import LINK, path_of
 from tests.post_walks import (
     MakeClient,
+    clerk_with_active_card,
     detail_path,
     signed_in_clerk,
     signed_in_partner,
     signed_in_volunteer,
 )
-from tests.privacy_data import make_card, make_letter, make_print_run
+from tests.privacy_data import make_letter, make_print_run
 from tests.test_partners import make_partner
 
 
@@ -84,13 +84,7 @@ def mark_letters_printed(make_client: MakeClient) -> TestResponse:
 
 def confirm_run_posted(make_client: MakeClient) -> TestResponse:
     """A clerk confirms a finished print run was posted."""
-    client, application = signed_in_clerk(make_client, ApplicationState.APPROVED)
-    card = make_card(
-        application,
-        state=CardState.ACTIVE,
-        valid_from=date.today(),
-        valid_until=date.today() + timedelta(days=700),
-    )
+    client, application, card = clerk_with_active_card(make_client)
     run = make_print_run(application.office, [card], PrintRunState.READY, utcnow())
     page = f"/verwaltung/briefe/druckauftrag/{run.public_id}"
     return send_form(client, page, f"{page}/versandt")

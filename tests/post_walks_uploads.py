@@ -5,7 +5,7 @@ imports after their dry run, a print run; and a partner's confirmation link sent
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -13,15 +13,14 @@ from werkzeug.test import TestResponse
 
 from ehrenamt.core.audit import Acting
 from ehrenamt.extensions import db
-from ehrenamt.models import CardState, LegacyImport, Office, UserRole
+from ehrenamt.models import LegacyImport, Office, UserRole
 from ehrenamt.offices import face
 from ehrenamt.partners import categories, import_export
-from ehrenamt.workflow import Actor, ApplicationState
+from ehrenamt.workflow import Actor
 from tests.factories import make_office, make_user
 from tests.forms_in_page import send_form, send_form_of
 from tests.helpers import sign_in
-from tests.post_walks import MakeClient, signed_in_clerk
-from tests.privacy_data import make_card
+from tests.post_walks import MakeClient, clerk_with_active_card
 from tests.test_legacy_import import csv_file, legacy_line
 from tests.test_office_logo import png_bytes
 from tests.test_paper import paper_form_data
@@ -91,13 +90,7 @@ def start_legacy_import(make_client: MakeClient) -> TestResponse:
 
 def new_print_run(make_client: MakeClient) -> TestResponse:
     """A clerk prints the active cards of the register."""
-    client, application = signed_in_clerk(make_client, ApplicationState.APPROVED)
-    make_card(
-        application,
-        state=CardState.ACTIVE,
-        valid_from=date.today(),
-        valid_until=date.today() + timedelta(days=700),
-    )
+    client, _application, _card = clerk_with_active_card(make_client)
     page = "/verwaltung/briefe/druckauftrag"
     return send_form(client, page, page, {"source": "register", "state": "active"})
 
