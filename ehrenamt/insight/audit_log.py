@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import aliased
 
 from ehrenamt.core.audit import Subject
@@ -86,51 +86,33 @@ def _with_objects() -> Select[AuditEntry, str, str, str, str, int, int]:
         User.id.label("staff_id"),
         programme_admin.id.label("programme_admin_id"),
     )
-    return (
-        select(AuditEntry, *public_id)
-        .outerjoin(
-            Application,
-            and_(
-                AuditEntry.subject_type == Subject.APPLICATION.value,
-                Application.id == AuditEntry.subject_id,
-            ),
-        )
-        .outerjoin(
-            Card,
-            and_(AuditEntry.subject_type == Subject.CARD.value, Card.id == AuditEntry.subject_id),
-        )
-        .outerjoin(
-            Partner,
-            and_(
-                AuditEntry.subject_type == Subject.PARTNER.value,
-                Partner.id == AuditEntry.subject_id,
-            ),
-        )
-        .outerjoin(
-            LegacyImport,
-            and_(
-                AuditEntry.subject_type == Subject.LEGACY_IMPORT.value,
-                LegacyImport.id == AuditEntry.subject_id,
-            ),
-        )
-        .outerjoin(
-            User,
-            and_(
-                AuditEntry.subject_type == Subject.USER.value,
-                User.id == AuditEntry.subject_id,
-                User.office_id == AuditEntry.office_id,
-                User.role.in_(STAFF_PAGE_ROLES),
-            ),
-        )
-        .outerjoin(
-            programme_admin,
-            and_(
-                AuditEntry.subject_type == Subject.USER.value,
-                programme_admin.id == AuditEntry.subject_id,
-                programme_admin.role == UserRole.PROGRAMME_ADMIN,
-            ),
-        )
+    query = select(AuditEntry, *public_id)
+    for model, subject in (
+        (Application, Subject.APPLICATION),
+        (Card, Subject.CARD),
+        (Partner, Subject.PARTNER),
+        (LegacyImport, Subject.LEGACY_IMPORT),
+    ):
+        query = query.outerjoin(model, _about(model, subject))
+    return query.outerjoin(
+        User,
+        and_(
+            _about(User, Subject.USER),
+            User.office_id == AuditEntry.office_id,
+            User.role.in_(STAFF_PAGE_ROLES),
+        ),
+    ).outerjoin(
+        programme_admin,
+        and_(
+            _about(programme_admin, Subject.USER),
+            programme_admin.role == UserRole.PROGRAMME_ADMIN,
+        ),
     )
+
+
+def _about(target: Any, subject: Subject) -> ColumnElement[bool]:
+    """The audit row is about this row of ``target`` (a model or an alias of one)."""
+    return and_(AuditEntry.subject_type == subject.value, target.id == AuditEntry.subject_id)
 
 
 def _narrowed(query: Q, office_ids: Collection[int], filters: AuditFilter, programme: bool) -> Q:
