@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pyotp
@@ -13,6 +14,7 @@ from werkzeug.test import TestResponse
 from ehrenamt.extensions import db
 from ehrenamt.models import User
 from tests.factories import PASSWORD
+from tests.harness import at_once
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -81,3 +83,27 @@ def qr_texts(image: Any) -> list[str]:
 
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return [str(result.text) for result in found]
+
+
+def deactivate_each_other_at_once(
+    make_client: Callable[[], FlaskClient], first: User, second: User, pages: str
+) -> list[int]:
+    """Each signed in, each with the other's page loaded (``pages``/<id>), both send
+    "deactivate" at the same moment; the two answers' status codes."""
+    clients = [make_client(), make_client()]
+    sign_in(clients[0], first)
+    sign_in(clients[1], second)
+
+    def remove(client: FlaskClient, other: User):  # type: ignore[no-untyped-def]
+        path = f"{pages}/{other.id}"
+        token = re.search(  # type: ignore[union-attr]
+            r'name="csrf_token"[^>]*value="([^"]+)"', page_text(client.get(path))
+        ).group(1)
+
+        def run(meet):  # type: ignore[no-untyped-def]
+            meet()
+            return client.post(f"{path}/deaktivieren", data={"csrf_token": token}).status_code
+
+        return run
+
+    return at_once(remove(clients[0], second), remove(clients[1], first))

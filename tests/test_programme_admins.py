@@ -4,7 +4,6 @@ reactivate, reset the second factor; audited in the programme's log, mailed."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -17,10 +16,15 @@ from ehrenamt.core.audit import AuditAction
 from ehrenamt.extensions import db
 from ehrenamt.models import AuditEntry, User, UserRole
 from tests.factories import make_office, make_user
-from tests.harness import at_once
-from tests.helpers import page_text, post, sign_in
+from tests.helpers import deactivate_each_other_at_once, page_text, post, sign_in
 from tests.test_auth import password_step
-from tests.test_staff import NEW_PASSWORD, audit_actions, link_in, mails_to, reload
+from tests.test_staff import (
+    NEW_PASSWORD,
+    audit_actions,
+    link_in,
+    mails_to,
+    reload,
+)
 from tests.test_staff_invitation import age_invitation_links
 
 INDEX = "/programm/administration/"
@@ -131,23 +135,7 @@ def test_the_last_active_programme_admin_cannot_be_deactivated(ctx: None) -> Non
 def test_two_removing_each_other_at_once_leave_one(make_client, ctx: None) -> None:  # type: ignore[no-untyped-def]
     first, second = _admin(), _admin()
     _only_these_active(first, second)
-    clients = [make_client(), make_client()]
-    sign_in(clients[0], first)
-    sign_in(clients[1], second)
-
-    def remove(client: FlaskClient, other: User):  # type: ignore[no-untyped-def]
-        path = f"/programm/administration/{other.id}"
-        token = re.search(  # type: ignore[union-attr]
-            r'name="csrf_token"[^>]*value="([^"]+)"', page_text(client.get(path))
-        ).group(1)
-
-        def run(meet):  # type: ignore[no-untyped-def]
-            meet()
-            return client.post(f"{path}/deaktivieren", data={"csrf_token": token}).status_code
-
-        return run
-
-    statuses = at_once(remove(clients[0], second), remove(clients[1], first))
+    statuses = deactivate_each_other_at_once(make_client, first, second, "/programm/administration")
     active = [admin for admin in (reload(first), reload(second)) if admin.active]
     assert len(active) == 1, statuses
 

@@ -18,8 +18,7 @@ from ehrenamt.core.audit import AuditAction
 from ehrenamt.extensions import db
 from ehrenamt.models import AuditEntry, LinkPurpose, OneTimeLink, OutboxMessage, User, UserRole
 from tests.factories import PASSWORD, make_application, make_office, make_user
-from tests.harness import at_once
-from tests.helpers import page_text, post, sign_in
+from tests.helpers import deactivate_each_other_at_once, page_text, post, sign_in
 from tests.test_auth import is_signed_in_as_staff, password_step
 
 NEW_PASSWORD = "a long new passphrase"
@@ -383,23 +382,9 @@ def test_two_admins_removing_each_other_at_once_leave_one(make_client, ctx: None
     the two deactivations one after the other, and the second is refused."""
     office = make_office()
     first, second = make_user(UserRole.ADMIN, office), make_user(UserRole.ADMIN, office)
-    clients = [make_client(), make_client()]
-    sign_in(clients[0], first)
-    sign_in(clients[1], second)
-
-    def remove(client: FlaskClient, other: User):  # type: ignore[no-untyped-def]
-        path = f"/verwaltung/mitarbeitende/{other.id}"
-        token = re.search(  # type: ignore[union-attr]
-            r'name="csrf_token"[^>]*value="([^"]+)"', page_text(client.get(path))
-        ).group(1)
-
-        def run(meet):  # type: ignore[no-untyped-def]
-            meet()
-            return client.post(f"{path}/deaktivieren", data={"csrf_token": token}).status_code
-
-        return run
-
-    statuses = at_once(remove(clients[0], second), remove(clients[1], first))
+    statuses = deactivate_each_other_at_once(
+        make_client, first, second, "/verwaltung/mitarbeitende"
+    )
     db.session.rollback()
     active = [u for u in (reload(first), reload(second)) if u.active]
     assert len(active) == 1, statuses
